@@ -1,0 +1,7 @@
+/* sdegen/sdegen.h: the umbrella header; includes every module's public header. */
+#ifndef SDEGEN_SDEGEN_H
+#define SDEGEN_SDEGEN_H
+#include "sdegen/core.h"
+#include "sdegen/nn.h"
+#include "sdegen/io.h"
+#endif

@@ -7,7 +7,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: sdegen <command> [options]\n"
             "commands:\n"
-            "  --version          print the version and the libraries it was built with\n"
+            "  --version          print the version\n"
             "  --help             this text\n");
 }
 

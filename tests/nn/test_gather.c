@@ -188,6 +188,50 @@ static void test_determinism(void) {
     scatter_case(100000, 1, 50000, 33);   /* one column, sparse targets  */
 }
 
+/* Backward accumulates: from a gradient of 100 everywhere the result is 100 + the gradient
+ * from zero (integer seeds: exact), for the plain and the parallel kernels. */
+static int accum_case(bool scatter, int64_t rows, int64_t F, const int64_t *idx, int64_t n) {
+    sdg_ctx *ctx = NULL;
+    if (sdg_ctx_new(0, &ctx) != SDG_OK) return 1;
+    float *g0 = NULL;
+    int bad = 0;
+    for (int pass = 0; pass < 2 && !bad; pass++) {
+        sdg_ctx_reset(ctx);
+        sdg_tensor *x = sdg_tensor_requires_grad(ctx, sdg_tensor_zeros(ctx, 2,
+                                                 (int64_t[]){scatter ? n : rows, F}));
+        for (int64_t k = 0; k < x->size; k++) x->grad[k] = pass ? 100.0f : 0.0f;
+        sdg_tensor *y = scatter ? sdg_scatter_add(ctx, x, idx, rows) : sdg_gather(ctx, x, idx, n);
+        if (!y || !y->grad) {
+            bad = 1;
+            break;
+        }
+        for (int64_t k = 0; k < y->size; k++) y->grad[k] = (float)(k % 5 + 1);
+        if (sdg_backward(ctx, y) != SDG_OK) bad = 1;
+        if (!pass) {
+            g0 = malloc((size_t)x->size * sizeof(float));
+            memcpy(g0, x->grad, (size_t)x->size * sizeof(float));
+        } else {
+            for (int64_t k = 0; k < x->size; k++) bad += x->grad[k] != 100.0f + g0[k];
+        }
+    }
+    free(g0);
+    sdg_ctx_free(ctx);
+    return bad;
+}
+
+static void test_accumulate(void) {
+    sdg_rng *rng = NULL;
+    CU_ASSERT_FATAL(sdg_rng_new(23, &rng) == SDG_OK);
+    int64_t *small = rand_idx(rng, 9, 4, false), *large = rand_idx(rng, 6000, 500, false);
+    CU_ASSERT_EQUAL(accum_case(false, 4, 3, small, 9), 0);
+    CU_ASSERT_EQUAL(accum_case(true, 4, 3, small, 9), 0);
+    CU_ASSERT_EQUAL(accum_case(false, 500, 8, large, 6000), 0);
+    CU_ASSERT_EQUAL(accum_case(true, 500, 8, large, 6000), 0);
+    free(small);
+    free(large);
+    sdg_rng_free(rng);
+}
+
 static void test_errors(void) {
     sdg_ctx *ctx = NULL;
     CU_ASSERT_FATAL(sdg_ctx_new(0, &ctx) == SDG_OK);
@@ -199,6 +243,14 @@ static void test_errors(void) {
     x = sdg_tensor_zeros(ctx, 2, (int64_t[]){4, 3});
     CU_ASSERT_PTR_NULL(sdg_gather(ctx, x, (int64_t[]){-1}, 1));
     CU_ASSERT_PTR_NOT_NULL(strstr(sdg_errmsg(), "idx[0] = -1"));
+    sdg_ctx_reset(ctx);
+    x = sdg_tensor_zeros(ctx, 2, (int64_t[]){4, 3});
+    CU_ASSERT_PTR_NULL(sdg_gather(ctx, x, (int64_t[]){3, 4}, 2));   /* idx == R */
+    CU_ASSERT_PTR_NOT_NULL(strstr(sdg_errmsg(), "idx[1] = 4 is out of range [0, 4)"));
+    sdg_ctx_reset(ctx);
+    x = sdg_tensor_zeros(ctx, 2, (int64_t[]){2, 3});
+    CU_ASSERT_PTR_NULL(sdg_scatter_add(ctx, x, (int64_t[]){1, 2}, 2));   /* idx == n_out */
+    CU_ASSERT_PTR_NOT_NULL(strstr(sdg_errmsg(), "scatter_add: idx[1] = 2 is out of range [0, 2)"));
     sdg_ctx_reset(ctx);
     x = sdg_tensor_zeros(ctx, 3, (int64_t[]){4, 3, 2});
     CU_ASSERT_PTR_NULL(sdg_gather(ctx, x, (int64_t[]){0}, 1));
@@ -232,6 +284,7 @@ int main(void) {
         {"gather + scatter_add gradient (message passing)", test_grad_message_passing},
         {"gather / scatter_add values", test_values},
         {"scatter_add determinism, 1 vs 2 threads vs naive", test_determinism},
+        {"backward accumulates into existing gradients", test_accumulate},
         {"errors", test_errors},
         {NULL, NULL},
     };

@@ -349,6 +349,71 @@ static void test_values_transpose(void) {
     sdg_ctx_free(ctx);
 }
 
+/* ---- backward accumulates: a gradient that already holds values is added to ---- */
+/* Runs f twice on the same x: once from a zero gradient, once from 100 everywhere; the seed
+ * is small integers, so every sum is exact and the second gradient must be 100 + the first. */
+static int accum_case(sdg_tensor *(*f)(sdg_ctx *, sdg_tensor *), int nd, const int64_t *shape) {
+    sdg_ctx *ctx = NULL;
+    if (sdg_ctx_new(0, &ctx) != SDG_OK) return 1;
+    float *g0 = NULL;
+    int bad = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        sdg_ctx_reset(ctx);
+        sdg_tensor *x = sdg_tensor_requires_grad(ctx, sdg_tensor_new(ctx, nd, shape));
+        for (int64_t k = 0; k < x->size; k++) {
+            x->data[k] = (float)k;
+            x->grad[k] = pass ? 100.0f : 0.0f;
+        }
+        sdg_tensor *y = f(ctx, x);
+        if (!y || !y->grad) {
+            bad = 1;
+            break;
+        }
+        for (int64_t k = 0; k < y->size; k++) y->grad[k] = (float)(k % 7 + 1);
+        if (y->size == 1) y->grad[0] -= 1;
+        if (sdg_backward(ctx, y) != SDG_OK) {
+            bad = 1;
+            break;
+        }
+        if (!pass) {
+            g0 = malloc((size_t)x->size * sizeof(float));
+            memcpy(g0, x->grad, (size_t)x->size * sizeof(float));
+        } else {
+            for (int64_t k = 0; k < x->size; k++) bad += x->grad[k] != 100.0f + g0[k];
+        }
+    }
+    free(g0);
+    sdg_ctx_free(ctx);
+    return bad;
+}
+static sdg_tensor *a_concat(sdg_ctx *c, sdg_tensor *x) {
+    return sdg_concat(c, (sdg_tensor *[]){x, x, x}, 3, 1);
+}
+static sdg_tensor *a_slice(sdg_ctx *c, sdg_tensor *x) { return sdg_slice(c, x, 1, 1, 2); }
+static sdg_tensor *a_reshape(sdg_ctx *c, sdg_tensor *x) {
+    return sdg_reshape(c, x, 2, (int64_t[]){-1, 2});
+}
+static sdg_tensor *a_swap(sdg_ctx *c, sdg_tensor *x) { return sdg_transpose(c, x, -1, -2); }
+static sdg_tensor *a_strided(sdg_ctx *c, sdg_tensor *x) {
+    return sdg_permute(c, x, (int[]){2, 0, 1, 3});
+}
+static sdg_tensor *a_identity(sdg_ctx *c, sdg_tensor *x) {
+    return sdg_permute(c, x, (int[]){0, 1, 2, 3});
+}
+
+static void test_accumulate(void) {
+    const int64_t s4[4] = {2, 4, 3, 2}, big[4] = {4, 3, 70, 70};
+    CU_ASSERT_EQUAL(accum_case(a_concat, 4, s4), 0);
+    CU_ASSERT_EQUAL(accum_case(a_slice, 4, s4), 0);
+    CU_ASSERT_EQUAL(accum_case(a_reshape, 4, s4), 0);
+    CU_ASSERT_EQUAL(accum_case(a_swap, 4, s4), 0);
+    CU_ASSERT_EQUAL(accum_case(a_strided, 4, s4), 0);
+    CU_ASSERT_EQUAL(accum_case(a_identity, 4, s4), 0);
+    CU_ASSERT_EQUAL(accum_case(a_concat, 4, big), 0);
+    CU_ASSERT_EQUAL(accum_case(a_reshape, 4, big), 0);
+    CU_ASSERT_EQUAL(accum_case(a_identity, 4, big), 0);
+}
+
 /* ---- FLOP accounting: copies count 0, backward accumulations 1 per element ---- */
 static void test_flops(void) {
     sdg_ctx *ctx = NULL;
@@ -449,6 +514,7 @@ int main(void) {
         {"transpose gradient", test_grad_transpose},
         {"permute large fast paths vs naive", test_values_permute_large},
         {"transpose values", test_values_transpose},
+        {"backward accumulates into existing gradients", test_accumulate},
         {"FLOP accounting", test_flops},
         {"errors", test_errors},
         {NULL, NULL},

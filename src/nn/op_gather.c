@@ -45,7 +45,8 @@ static bool scatter_rows(sdg_ctx *ctx, float *dst, int64_t n_out, const float *s
     int64_t nch = (F + COL_CHUNK - 1) / COL_CHUNK, tasks = n_out * nch;
     #pragma omp parallel for schedule(dynamic, 16)
     for (int64_t t = 0; t < tasks; t++) {
-        int64_t r = t / nch, j0 = (t % nch) * COL_CHUNK, m = F - j0 < COL_CHUNK ? F - j0 : COL_CHUNK;
+        int64_t r = t / nch, j0 = (t % nch) * COL_CHUNK;
+        int64_t m = F - j0 < COL_CHUNK ? F - j0 : COL_CHUNK;
         int64_t k0 = r ? start[r - 1] : 0;
         float *d = dst + r * F + j0;
         for (int64_t k = k0; k < start[r]; k++) {

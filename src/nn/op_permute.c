@@ -135,7 +135,8 @@ sdg_tensor *sdg_permute(sdg_ctx *ctx, sdg_tensor *x, const int *perm) {
     int p[SDG_MAX_DIMS];
     unsigned seen = 0;
     int64_t shape[SDG_MAX_DIMS];
-    for (int i = 0; i < x->ndim; i++) {   /* as torch.permute, negative entries count from the end */
+    /* as in torch.permute, a negative entry counts from the end */
+    for (int i = 0; i < x->ndim; i++) {
         p[i] = perm[i] < 0 ? perm[i] + x->ndim : perm[i];
         if (p[i] < 0 || p[i] >= x->ndim || (seen >> p[i] & 1u))
             return nn_fail(ctx, SDG_ERR_INVALID, "permute: perm[%d] = %d repeats an axis or is out "

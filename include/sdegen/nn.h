@@ -118,13 +118,15 @@ SDG_API sdg_tensor *sdg_norm_last(sdg_ctx *ctx, sdg_tensor *x, float eps);
 
 /* Shape ops (copies; gradients flow back through them). */
 SDG_API sdg_tensor *sdg_concat(sdg_ctx *ctx, sdg_tensor *const *xs, int n, int axis);
+/* start < 0 counts from the end (torch.narrow); perm entries < 0 likewise count from the end. */
 SDG_API sdg_tensor *sdg_slice(sdg_ctx *ctx, sdg_tensor *x, int axis, int64_t start, int64_t len);
 SDG_API sdg_tensor *sdg_reshape(sdg_ctx *ctx, sdg_tensor *x, int ndim, const int64_t *shape);
 /* perm[i] = which input axis becomes output axis i. */
 SDG_API sdg_tensor *sdg_permute(sdg_ctx *ctx, sdg_tensor *x, const int *perm);
 SDG_API sdg_tensor *sdg_transpose(sdg_ctx *ctx, sdg_tensor *x, int axis0, int axis1);
 
-/* Rows by index: x (R, F), idx n entries in [0, R) -> (n, F). */
+/* Rows by index: x (R, F), idx n entries in [0, R) -> (n, F). idx is borrowed: keep it alive
+ * and unchanged until backward has run or the ctx is reset (also for scatter_add). */
 SDG_API sdg_tensor *sdg_gather(sdg_ctx *ctx, sdg_tensor *x, const int64_t *idx, int64_t n);
 /* out (n_out, F) zero, then out[idx[i]] += x[i] for x (n, F): edge messages to nodes. */
 SDG_API sdg_tensor *sdg_scatter_add(sdg_ctx *ctx, sdg_tensor *x, const int64_t *idx, int64_t n_out);

@@ -1,6 +1,6 @@
-/* Node and adjacency masks: values, finite-difference gradients (flags with zeros, and
- * fractional flags), no gradient to the flags, and shape errors. */
-#include "test_util.h"
+/* Node and adjacency masks: values, finite-difference gradients and accumulation into
+ * .grad (flags with zeros, fractional flags), no gradient to the flags, shape errors. */
+#include "nn/accum_check.h"
 
 static sdg_tensor *f_nodes(sdg_ctx *c, sdg_tensor **in, void *u) { (void)u; return sdg_mask_nodes(c, in[0], in[1]); }
 static sdg_tensor *f_adj(sdg_ctx *c, sdg_tensor **in, void *u) { (void)u; return sdg_mask_adj(c, in[0], in[1]); }
@@ -20,6 +20,7 @@ static void test_grad_nodes(void) {
             char label[64];
             snprintf(label, sizeof label, "mask_nodes shape #%zu flags %d", s, f);
             CU_ASSERT_EQUAL(sdg_gradcheck(label, f_nodes, NULL, &sp, 1200 + 2 * s + f), 0);
+            CU_ASSERT_EQUAL(sdg_accumcheck(label, f_nodes, NULL, &sp, 7), 0);
         }
 }
 
@@ -33,6 +34,7 @@ static void test_grad_adj(void) {
             char label[64];
             snprintf(label, sizeof label, "mask_adj %d-D flags %d", nd, f);
             CU_ASSERT_EQUAL(sdg_gradcheck(label, f_adj, NULL, &sp, 1300 + 2 * nd + f), 0);
+            CU_ASSERT_EQUAL(sdg_accumcheck(label, f_adj, NULL, &sp, 8), 0);
         }
 }
 

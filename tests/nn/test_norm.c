@@ -1,6 +1,7 @@
 /* Layer norm and group norm: hand-computed values, finite-difference gradients for x, weight
- * and bias (each optional) over 1-D to 4-D shapes, the layer wrappers and errors. */
-#include "test_util.h"
+ * and bias (each optional) over 1-D to 4-D shapes, accumulation into .grad, the layer
+ * wrappers and errors. */
+#include "nn/accum_check.h"
 
 /* in[0] = x, in[1] = weight, in[2] = bias; which of them exist is in the ud. */
 typedef struct { int groups; bool w, b; } nm_ud;
@@ -34,6 +35,7 @@ static void test_grad_layer_norm(void) {
             char label[64];
             snprintf(label, sizeof label, "layer_norm shape #%zu w %d b %d", s, u.w, u.b);
             CU_ASSERT_EQUAL(sdg_gradcheck(label, f_layer_norm, &u, &sp, 1000 + 4 * s + aff), 0);
+            CU_ASSERT_EQUAL(sdg_accumcheck(label, f_layer_norm, &u, &sp, 5), 0);
         }
 }
 
@@ -52,6 +54,7 @@ static void test_grad_group_norm(void) {
             char label[64];
             snprintf(label, sizeof label, "group_norm case #%zu w %d b %d", s, u.w, u.b);
             CU_ASSERT_EQUAL(sdg_gradcheck(label, f_group_norm, &u, &sp, 1100 + 4 * s + aff), 0);
+            CU_ASSERT_EQUAL(sdg_accumcheck(label, f_group_norm, &u, &sp, 6), 0);
         }
 }
 

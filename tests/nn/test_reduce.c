@@ -1,7 +1,7 @@
 /* Reductions (sum, mean, norm_last): values, shapes, finite-difference gradients over every
- * axis (negative too) and keepdim, errors, and bit-identical results for 1 and 2 threads
+ * axis (negative too) and keepdim, accumulation into .grad, errors, and bit-identical results for 1 and 2 threads
  * (this file also holds the determinism test of softmax and layer_norm). */
-#include "test_util.h"
+#include "nn/accum_check.h"
 
 typedef struct { bool mean; int axis; bool keepdim; } red_ud;
 
@@ -28,6 +28,7 @@ static void check_reduce(bool mean) {
                 snprintf(label, sizeof label, "%s shape #%zu axis %d keepdim %d",
                          mean ? "mean" : "sum", s, u.axis, kd);
                 CU_ASSERT_EQUAL(sdg_gradcheck(label, f_reduce, &u, &sp, 500 + 20 * s + 2 * axis + kd), 0);
+                CU_ASSERT_EQUAL(sdg_accumcheck(label, f_reduce, &u, &sp, 1), 0);
             }
         }
     }
@@ -45,6 +46,7 @@ static void test_grad_norm_last(void) {
             char label[64];
             snprintf(label, sizeof label, "norm_last shape #%zu eps %g", s, (double)eps);
             CU_ASSERT_EQUAL(sdg_gradcheck(label, f_norm, &eps, &sp, 600 + 2 * s + e), 0);
+            CU_ASSERT_EQUAL(sdg_accumcheck(label, f_norm, &eps, &sp, 2), 0);
         }
     }
 }

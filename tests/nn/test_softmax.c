@@ -1,6 +1,7 @@
 /* Softmax: values, stability, masks (broadcast, partly and fully excluded slices),
- * finite-difference gradients over every axis of 1-D to 4-D shapes, and errors. */
-#include "test_util.h"
+ * finite-difference gradients over every axis of 1-D to 4-D shapes, accumulation into
+ * .grad, and errors. */
+#include "nn/accum_check.h"
 
 typedef struct { int axis; bool masked; } sm_ud;
 
@@ -23,6 +24,7 @@ static void test_grad_unmasked(void) {
             char label[64];
             snprintf(label, sizeof label, "softmax shape #%zu axis %d", s, axis);
             CU_ASSERT_EQUAL(sdg_gradcheck(label, f_softmax, &u, &sp, 700 + 10 * s + axis + nd), 0);
+            CU_ASSERT_EQUAL(sdg_accumcheck(label, f_softmax, &u, &sp, 3), 0);
         }
     }
 }
@@ -40,6 +42,7 @@ static void test_grad_masked_full(void) {
         char label[64];
         snprintf(label, sizeof label, "masked softmax axis %d", axis);
         CU_ASSERT_EQUAL(sdg_gradcheck(label, f_softmax, &u, &sp, 800 + axis + 3), 0);
+        CU_ASSERT_EQUAL(sdg_accumcheck(label, f_softmax, &u, &sp, 4), 0);
     }
 }
 

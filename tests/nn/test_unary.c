@@ -1,6 +1,7 @@
 /* Element-wise unary functions: hand-computed values, PyTorch edge cases, finite-difference
- * gradients for every function over 1-D to 4-D shapes, FLOP counting and errors. */
-#include "test_util.h"
+ * gradients and accumulation for every function over 1-D to 4-D shapes, FLOP counting
+ * and errors. */
+#include "nn/accum_check.h"
 
 static sdg_tensor *f_unary(sdg_ctx *c, sdg_tensor **in, void *u) {
     return sdg_unary_apply(c, *(const sdg_unary *)u, in[0]);
@@ -33,6 +34,7 @@ static void test_grad_all(void) {
             char label[64];
             snprintf(label, sizeof label, "%s shape #%zu", sdg_unary_name(u->fn), s);
             CU_ASSERT_EQUAL(sdg_gradcheck(label, f_unary, (void *)&u->fn, &sp, 300 + 10 * c + s), 0);
+            CU_ASSERT_EQUAL(sdg_accumcheck(label, f_unary, (void *)&u->fn, &sp, 300 + 10 * c + s), 0);
         }
 }
 

@@ -109,7 +109,7 @@ SDG_API const char *sdg_unary_name(sdg_unary fn);
 #define sdg_abs(c, x)      sdg_unary_apply((c), SDG_UNARY_ABS, (x))
 
 /* Reductions over one axis (negative counts from the end); keepdim keeps it with size 1.
- * axis = SDG_AXIS_ALL reduces everything to a scalar of shape [1]. */
+ * axis = SDG_AXIS_ALL reduces everything to shape [1] (keepdim: every dimension 1). */
 #define SDG_AXIS_ALL 99
 SDG_API sdg_tensor *sdg_sum(sdg_ctx *ctx, sdg_tensor *x, int axis, bool keepdim);
 SDG_API sdg_tensor *sdg_mean(sdg_ctx *ctx, sdg_tensor *x, int axis, bool keepdim);
@@ -135,7 +135,8 @@ SDG_API sdg_tensor *sdg_scatter_add(sdg_ctx *ctx, sdg_tensor *x, const int64_t *
  * probability 0; a row with nothing included is all 0. */
 SDG_API sdg_tensor *sdg_softmax(sdg_ctx *ctx, sdg_tensor *x, int axis, const sdg_tensor *mask);
 
-/* Multiplies x (B, N, ...) by node flags (B, N) broadcast over trailing axes. */
+/* Multiplies x (B, N, ...) by node flags (B, N) broadcast over trailing axes. flags get no
+ * gradient and are borrowed: keep them alive until backward has run (also for mask_adj). */
 SDG_API sdg_tensor *sdg_mask_nodes(sdg_ctx *ctx, sdg_tensor *x, const sdg_tensor *flags);
 /* Multiplies a (B, [C,] N, N) by flags[b,i] * flags[b,j]. */
 SDG_API sdg_tensor *sdg_mask_adj(sdg_ctx *ctx, sdg_tensor *a, const sdg_tensor *flags);
@@ -146,7 +147,8 @@ SDG_API sdg_tensor *sdg_matmul(sdg_ctx *ctx, sdg_tensor *a, sdg_tensor *b, bool 
 SDG_API sdg_tensor *sdg_bmm(sdg_ctx *ctx, sdg_tensor *a, sdg_tensor *b);
 
 /* Normalisations (weight/bias optional: NULL). layer norm over the last axis;
- * group norm over (C/G channels x L) for x (B, C, L). ref: torch.nn.functional.*_norm */
+ * group norm over (C/G channels x L) for x (B, C, L...) (trailing dims flattened into L).
+ * ref: torch.nn.functional.layer_norm / group_norm */
 SDG_API sdg_tensor *sdg_layer_norm(sdg_ctx *ctx, sdg_tensor *x, sdg_tensor *weight,
                                    sdg_tensor *bias, float eps);
 SDG_API sdg_tensor *sdg_group_norm(sdg_ctx *ctx, sdg_tensor *x, int groups, sdg_tensor *weight,

@@ -6,7 +6,8 @@
  *   /ema/<name>       EMA shadow weights (optional)
  *   /adam/m/<name>    Adam first and second moments (optional); /adam has attributes
  *   /adam/v/<name>    steps (int64) and lr (double)
- *   /rng              uint8 dataset: the raw generator state of sdg_rng_state_save (optional)
+ *   /rng              uint8 dataset: the raw generator state of sdg_rng_state_save (optional;
+ *                     GSL's in-memory layout, so it resumes on machines of the same ABI)
  *   /meta             attributes: int64, double or variable-length UTF-8 strings
  * Groups track link and attribute creation order, so that tools list parameters in model
  * order and metadata reads back in insertion order.

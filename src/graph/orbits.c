@@ -53,9 +53,9 @@ static void extend(esu *s, int k, int64_t next) {
     const sdg_csr *c = s->c;
     int64_t        root = s->sub[0];
     while (next > 0) {
-        int64_t  w = s->ext[k][--next];
-        int64_t *nx = s->ext[k + 1], cnt = next;
-        if (k + 1 < 4) {
+        int64_t w = s->ext[k][--next], cnt = next;
+        if (k + 1 < 4) {   /* the last node needs no extension set */
+            int64_t *nx = s->ext[k + 1];
             memcpy(nx, s->ext[k], (size_t)next * sizeof *nx);
             for (int64_t p = c->off[w]; p < c->off[w + 1]; p++) {
                 int64_t u = c->adj[p];

@@ -104,7 +104,13 @@ static sdg_status laplacian_eigenvalues(const sdg_graph *g, double *ev) {
     }
     int rc = gsl_eigen_symm(L, e, w);
     if (rc != GSL_SUCCESS) SDG_FAIL(SDG_ERR_NUMERIC, "spectral: gsl_eigen_symm: %s", gsl_strerror(rc));
-    for (size_t i = 0; i < n; i++) ev[i] = gsl_vector_get(e, i);
+    /* The spectrum lies in [0, 2]; round-off can put a 2 at 2 + 4e-16, which numpy.histogram
+     * would drop as outside (-1e-5, 2]. Clamp such values to 2 so that the histogram does not
+     * depend on the eigen-solver's last bit (GDSS's LAPACK drops some of these on grids). */
+    for (size_t i = 0; i < n; i++) {
+        double x = gsl_vector_get(e, i);
+        ev[i]    = (x > 2.0 && x < 2.0 + 1e-9) ? 2.0 : x;
+    }
 cleanup:
     gsl_matrix_free(L);
     gsl_vector_free(e);

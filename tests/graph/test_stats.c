@@ -178,6 +178,33 @@ static void test_orbits_brute(void) {
     sdg_rng_free(r);
 }
 
+/* Graphs above 8192 nodes use the CSR edge search instead of the bit matrix: 700 disjoint
+ * copies of a random 13-node graph (9100 nodes) must give every copy the small graph's counts. */
+static void test_orbits_large(void) {
+    sdg_rng        *r  = NULL;
+    sdg_graph_list *gl = NULL;
+    enum { C = 700, N = 13 };
+    CU_ASSERT_FATAL(sdg_rng_new(99, &r) == SDG_OK);
+    CU_ASSERT_FATAL(sdg_graph_list_new(2, &gl) == SDG_OK);
+    random_graph(r, gl, 0, N, 0.4);
+    const sdg_graph *g = &gl->graphs[0];
+    int64_t *e = malloc((size_t)(2 * g->m * C + 1) * sizeof *e);
+    for (int c = 0; c < C; c++)
+        for (int64_t k = 0; k < 2 * g->m; k++) e[2 * g->m * c + k] = g->edges[k] + (int64_t)c * N;
+    make_graph(gl, 1, N * C, e, (int)(g->m * C));
+    int64_t small[N * SDG_GRAPH_ORBITS];
+    int64_t *big = malloc((size_t)N * C * SDG_GRAPH_ORBITS * sizeof *big);
+    CU_ASSERT_FATAL(sdg_graph_orbit_counts(&gl->graphs[0], small, N * SDG_GRAPH_ORBITS) == SDG_OK);
+    CU_ASSERT_FATAL(sdg_graph_orbit_counts(&gl->graphs[1], big, (size_t)N * C * SDG_GRAPH_ORBITS) == SDG_OK);
+    long bad = 0;
+    for (int c = 0; c < C; c++) bad += memcmp(big + (size_t)c * N * SDG_GRAPH_ORBITS, small, sizeof small) != 0;
+    CU_ASSERT_EQUAL(bad, 0);
+    free(big);
+    free(e);
+    sdg_graph_list_free(gl);
+    sdg_rng_free(r);
+}
+
 static void test_clustering_degree(void) {
     sdg_graph_list *gl = NULL;
     sdg_rng        *r  = NULL;
@@ -229,6 +256,7 @@ int main(void) {
     const sdg_test_case cases[] = {
         {"orbits: path, star, C4, K4, paw, diamond, C5 by hand", test_orbits_hand},
         {"orbits: ESU counter == brute force on 200 random graphs", test_orbits_brute},
+        {"orbits: graphs above 8192 nodes (CSR path) == small-graph counts", test_orbits_large},
         {"clustering (igraph, networkx semantics) and degree histogram", test_clustering_degree},
         {NULL, NULL},
     };

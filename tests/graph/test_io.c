@@ -200,6 +200,56 @@ static void test_select(void) {
     CU_ASSERT_EQUAL(sdg_graph_dataset_load("/tmp", "nope", &tr, NULL), SDG_ERR_NOTFOUND);
 }
 
+/* Mutation robustness (a poor man's fuzzer, meaningful under ASan): 1500 random corruptions
+ * of a valid file (byte replaced, deleted, duplicated, file truncated) must each either read
+ * correctly-formed graphs or fail with SDG_ERR_FORMAT naming the file; never crash or leak. */
+static void test_mutations(void) {
+    const char *base = "# x\n3\n4 3 2\n1 2 3 1\n0 1\n1 2\n2 3\n1 0 -1\n0\n3 3 -1\n0 0 0\n0 1\n0 2\n1 2\n";
+    const char  alphabet[] = "0123456789 -\n#x+";
+    size_t      len = strlen(base);
+    char        buf[256], path[512];
+    snprintf(path, sizeof path, "%s/mut.txt", tmpdir);
+    sdg_rng *r = NULL;
+    CU_ASSERT_FATAL(sdg_rng_new(5, &r) == SDG_OK);
+    int ok = 0, fmt = 0, other = 0, invalid = 0;
+    for (int t = 0; t < 1500; t++) {
+        memcpy(buf, base, len + 1);
+        size_t n = len;
+        int    edits = 1 + (int)sdg_rng_uint(r, 3);
+        for (int k = 0; k < edits && n > 1; k++) {
+            size_t at = (size_t)sdg_rng_uint(r, n);
+            switch (sdg_rng_uint(r, 4)) {
+            case 0: buf[at] = alphabet[sdg_rng_uint(r, sizeof alphabet - 1)]; break;
+            case 1: memmove(buf + at, buf + at + 1, n - at); n--; break;
+            case 2: if (n + 1 < sizeof buf) { memmove(buf + at + 1, buf + at, n - at + 1); n++; } break;
+            default: buf[at] = '\0'; n = at; break;
+            }
+        }
+        write_file(path, buf);
+        sdg_graph_list *gl = NULL;
+        sdg_status      st = sdg_graph_list_read(path, &gl);
+        if (st == SDG_OK) {
+            ok++;
+            for (size_t i = 0; i < gl->count; i++)
+                for (int64_t e = 0; e < gl->graphs[i].m; e++)
+                    invalid += !(gl->graphs[i].edges[2 * e] < gl->graphs[i].edges[2 * e + 1] &&
+                                 gl->graphs[i].edges[2 * e + 1] < gl->graphs[i].n);
+        } else if (st == SDG_ERR_FORMAT && strstr(sdg_errmsg(), path) && strstr(sdg_errmsg(), ": line ")) {
+            fmt++;
+        } else {
+            other++;
+            if (other < 3) printf("\n  unexpected status %d: %s", (int)st, sdg_errmsg());
+        }
+        sdg_graph_list_free(gl);
+    }
+    printf("\n  1500 mutated files: %d read, %d rejected with file and line", ok, fmt);
+    CU_ASSERT_EQUAL(other, 0);
+    CU_ASSERT_EQUAL(invalid, 0);
+    CU_ASSERT(fmt > 1000);
+    unlink(path);
+    sdg_rng_free(r);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sdg-graph-io-XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -209,6 +259,7 @@ int main(void) {
         {"sdg_graph_list_set validation", test_set_validation},
         {"drop isolated nodes; dense -> graphs (GDSS rule)", test_drop_isolated_and_dense},
         {"select; dataset names", test_select},
+        {"1500 mutated files: OK or a FORMAT error, never a crash", test_mutations},
         {NULL, NULL},
     };
     int rc = sdg_test_main("graph-io", cases);

@@ -4,4 +4,6 @@
 #include "sdegen/core.h"
 #include "sdegen/nn.h"
 #include "sdegen/io.h"
+#include "sdegen/graph.h"
+#include "sdegen/eval.h"
 #endif

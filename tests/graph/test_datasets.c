@@ -1,0 +1,129 @@
+/* graph: the four GDSS datasets load with the sizes of data/README.md section 4 and GDSS's
+ * split; orbit counting runs on every grid graph. Exits 77 when SDEGEN_DATA is absent. */
+#include <time.h>
+#include "test_util.h"
+
+static const char *data_dir;
+
+typedef struct expect {
+    const char *name;
+    size_t      G;
+    int64_t     nmin, nmax;
+    double      nmean;
+} expect;
+
+static void check_dataset(const expect *e) {
+    sdg_graph_list *tr = NULL, *te = NULL;
+    sdg_status      st = sdg_graph_dataset_load(data_dir, e->name, &tr, &te);
+    if (st != SDG_OK) printf("\n  %s: %s\n", e->name, sdg_errmsg());
+    CU_ASSERT_EQUAL_FATAL(st, SDG_OK);
+    size_t n_test = (size_t)(0.2 * (double)e->G);
+    CU_ASSERT_EQUAL(te->count, n_test);
+    CU_ASSERT_EQUAL(tr->count, e->G - n_test);
+    int64_t nmin = INT64_MAX, nmax = 0, sum = 0;
+    const sdg_graph_list *parts[2] = {te, tr};
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < parts[p]->count; i++) {
+            const sdg_graph *g = &parts[p]->graphs[i];
+            if (g->n < nmin) nmin = g->n;
+            if (g->n > nmax) nmax = g->n;
+            sum += g->n;
+            for (int64_t k = 0; k < g->m; k++) {   /* the reader's invariants */
+                CU_ASSERT(g->edges[2 * k] < g->edges[2 * k + 1]);
+                CU_ASSERT(g->edges[2 * k + 1] < g->n);
+            }
+        }
+    CU_ASSERT_EQUAL(nmin, e->nmin);
+    CU_ASSERT_EQUAL(nmax, e->nmax);
+    double mean = (double)sum / (double)e->G;
+    CU_ASSERT(fabs(mean - e->nmean) < 0.005);   /* README gives two decimals */
+    printf("\n  %s: %zu graphs (%zu test / %zu train), nodes %lld-%lld mean %.2f", e->name, e->G, te->count,
+           tr->count, (long long)nmin, (long long)nmax, mean);
+    sdg_graph_list_free(tr);
+    sdg_graph_list_free(te);
+}
+
+static void test_community(void) { check_dataset(&(expect){"community_small", 100, 12, 20, 15.28}); }
+static void test_ego(void) { check_dataset(&(expect){"ego_small", 200, 4, 17, 6.41}); }
+static void test_grid(void) { check_dataset(&(expect){"grid", 100, 110, 361, 216.39}); }
+static void test_enzymes(void) {
+    check_dataset(&(expect){"enzymes", 587, 10, 125, 33.03});
+    /* node labels 1-3, graph labels = EC classes 1-6 with counts 99/98/100/100/97/93 */
+    sdg_graph_list *tr = NULL, *te = NULL;
+    CU_ASSERT_FATAL(sdg_graph_dataset_load(data_dir, "enzymes", &tr, &te) == SDG_OK);
+    int cls[7] = {0}, bad = 0;
+    const sdg_graph_list *parts[2] = {te, tr};
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < parts[p]->count; i++) {
+            const sdg_graph *g = &parts[p]->graphs[i];
+            if (g->label >= 1 && g->label <= 6) cls[g->label]++;
+            else bad++;
+            for (int64_t v = 0; v < g->n; v++) bad += g->node_labels[v] < 1 || g->node_labels[v] > 3;
+        }
+    CU_ASSERT_EQUAL(bad, 0);
+    const int want[7] = {0, 99, 98, 100, 100, 97, 93};
+    for (int c = 1; c <= 6; c++) CU_ASSERT_EQUAL(cls[c], want[c]);
+    /* README: the test split holds only EC classes 5 and 6, the training split no class 6 */
+    for (size_t i = 0; i < te->count; i++) CU_ASSERT(te->graphs[i].label == 5 || te->graphs[i].label == 6);
+    for (size_t i = 0; i < tr->count; i++) CU_ASSERT(tr->graphs[i].label != 6);
+    sdg_graph_list_free(tr);
+    sdg_graph_list_free(te);
+}
+
+/* Orbit counts on every grid graph: fast enough, and a closed-form check on interior nodes
+ * of a grid (degree 4, no triangles: orbit 2 = C(4,2) = 6, orbit 3 = 0, orbit 8 = 4 squares). */
+static void test_grid_orbits(void) {
+    sdg_graph_list *tr = NULL, *te = NULL;
+    CU_ASSERT_FATAL(sdg_graph_dataset_load(data_dir, "grid", &tr, &te) == SDG_OK);
+    clock_t t0 = clock();
+    int64_t *orb = NULL;
+    long     interior = 0, wrong = 0;
+    const sdg_graph_list *parts[2] = {te, tr};
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < parts[p]->count; i++) {
+            const sdg_graph *g = &parts[p]->graphs[i];
+            orb = realloc(orb, (size_t)g->n * SDG_GRAPH_ORBITS * sizeof *orb);
+            CU_ASSERT_FATAL(sdg_graph_orbit_counts(g, orb, (size_t)g->n * SDG_GRAPH_ORBITS) == SDG_OK);
+            for (int64_t v = 0; v < g->n; v++) {
+                const int64_t *o = orb + v * SDG_GRAPH_ORBITS;
+                if (o[0] != 4) continue;
+                interior++;
+                wrong += o[2] != 6 || o[3] != 0 || o[14] != 0 || o[12] != 0 || o[9] != 0;
+                /* interior nodes whose neighbours are interior too sit on 4 squares */
+            }
+        }
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    printf("\n  orbit counts of all 100 grid graphs: %.2f s CPU, %ld degree-4 nodes", secs, interior);
+    CU_ASSERT(interior > 10000);
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT(secs < 20.0);
+    free(orb);
+    sdg_graph_list_free(tr);
+    sdg_graph_list_free(te);
+}
+
+int main(void) {
+    const char *d = getenv("SDEGEN_DATA");
+    if (!d || !*d) {
+        printf("SDEGEN_DATA not set: skipped\n");
+        return 77;
+    }
+    char probe[1024];
+    snprintf(probe, sizeof probe, "%s/graphs/grid.txt", d);
+    FILE *f = fopen(probe, "r");
+    if (!f) {
+        printf("%s absent: skipped\n", probe);
+        return 77;
+    }
+    fclose(f);
+    data_dir = d;
+    const sdg_test_case cases[] = {
+        {"community_small: 100 graphs, 12-20 nodes, mean 15.28", test_community},
+        {"ego_small: 200 graphs, 4-17 nodes, mean 6.41", test_ego},
+        {"grid: 100 graphs, 110-361 nodes, mean 216.39", test_grid},
+        {"enzymes: 587 graphs, 10-125 nodes, mean 33.03, labels", test_enzymes},
+        {"orbit counts on all grid graphs", test_grid_orbits},
+        {NULL, NULL},
+    };
+    return sdg_test_main("graph-datasets", cases);
+}

@@ -1,0 +1,207 @@
+/* The matrix-product engine (see gemm.h): OpenBLAS for large products, a register-blocked
+ * kernel for batches of small ones (GDSS: 1024 graphs of 9 to 38 nodes).
+ * The kernel computes C (M, N) (+)= A (M, K) B (K, N) where A is read element by element at
+ * any strides (so a transposed A costs nothing) and B's rows are contiguous (a transposed B is
+ * packed first, K*N floats, small next to the 2*M*N*K flops). Tiles of up to 6 rows by 16
+ * columns stay in registers for the whole K loop; column tails use masked loads and stores.
+ * An AVX2+FMA version is picked at run time when the CPU has it; otherwise a plain C loop. */
+#include <cblas.h>
+#include <immintrin.h>
+#include <omp.h>
+#include <string.h>
+#include "nn/gemm.h"
+
+/* Below this many flops a batch is not worth an OpenMP fork. */
+#define NN_GEMM_PAR_FLOPS 65536.0
+
+typedef struct small_job {
+    int64_t      M, N, K;
+    const float *A;            /* element (i, k) at A[i * ars + k * acs] */
+    int64_t      ars, acs;
+    const float *B;            /* row k at B + k * ldb, contiguous        */
+    int64_t      ldb;
+    float       *C;            /* row i at C + i * ldc                    */
+    int64_t      ldc;
+    bool         acc;          /* C += (beta 1) or C = (beta 0)           */
+} small_job;
+
+/* ---- AVX2 + FMA kernel ---- */
+#define AVX2_FN __attribute__((target("avx2,fma")))
+#define TILE_MR 6
+
+/* Rows [0, mr) by columns [0, 8 nv) of C, the last vector masked when masked. */
+AVX2_FN __attribute__((always_inline)) static inline void
+tile_avx2(const int mr, const int nv, const bool masked, __m256i mask, const small_job *j,
+          const float *A, const float *B, float *C) {
+    __m256 c[TILE_MR][2];
+    for (int r = 0; r < TILE_MR; r++) c[r][0] = c[r][1] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < j->K; k++) {
+        const float *b = B + k * j->ldb;
+        __m256 b0, b1 = _mm256_setzero_ps();
+        if (nv == 1) {
+            b0 = masked ? _mm256_maskload_ps(b, mask) : _mm256_loadu_ps(b);
+        } else {
+            b0 = _mm256_loadu_ps(b);
+            b1 = masked ? _mm256_maskload_ps(b + 8, mask) : _mm256_loadu_ps(b + 8);
+        }
+        const float *a = A + k * j->acs;
+        for (int r = 0; r < mr; r++) {
+            __m256 ar = _mm256_broadcast_ss(a + r * j->ars);
+            c[r][0] = _mm256_fmadd_ps(ar, b0, c[r][0]);
+            if (nv == 2) c[r][1] = _mm256_fmadd_ps(ar, b1, c[r][1]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        for (int v = 0; v < nv; v++) {
+            float *p = C + r * j->ldc + 8 * v;
+            bool mv = masked && v == nv - 1;
+            __m256 x = c[r][v];
+            if (j->acc) x = _mm256_add_ps(x, mv ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p));
+            if (mv) _mm256_maskstore_ps(p, mask, x);
+            else _mm256_storeu_ps(p, x);
+        }
+    }
+}
+
+/* All column tiles of one block of mr rows starting at row i. */
+AVX2_FN __attribute__((always_inline)) static inline void
+rows_avx2(const int mr, const small_job *j, int64_t i) {
+    const float *A = j->A + i * j->ars;
+    float *C = j->C + i * j->ldc;
+    const __m256i none = _mm256_setzero_si256();
+    int64_t n = 0;
+    for (; n + 16 <= j->N; n += 16) tile_avx2(mr, 2, false, none, j, A, j->B + n, C + n);
+    int64_t rest = j->N - n;
+    if (rest == 0) return;
+    /* lanes [0, rest mod 8) on, or all on when rest is 8 or 16 */
+    int on = (int)(rest % 8);
+    __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(on), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    if (rest > 8) tile_avx2(mr, 2, on != 0, mask, j, A, j->B + n, C + n);
+    else tile_avx2(mr, 1, on != 0, mask, j, A, j->B + n, C + n);
+}
+
+AVX2_FN static void small_avx2(const small_job *j) {
+    int64_t i = 0;
+    /* Row blocks: 6 at a time; a 9-row matrix (QM9) goes 6 + 3, an 8-row one 4 + 4. */
+    if (j->M % TILE_MR != 0 && j->M % 4 == 0) {
+        for (; i < j->M; i += 4) rows_avx2(4, j, i);
+        return;
+    }
+    for (; i + TILE_MR <= j->M; i += TILE_MR) rows_avx2(TILE_MR, j, i);
+    switch (j->M - i) {
+    case 5: rows_avx2(5, j, i); break;
+    case 4: rows_avx2(4, j, i); break;
+    case 3: rows_avx2(3, j, i); break;
+    case 2: rows_avx2(2, j, i); break;
+    case 1: rows_avx2(1, j, i); break;
+    default: break;
+    }
+}
+
+/* ---- portable kernel (vectorised by the compiler for the baseline ISA) ---- */
+static void small_plain(const small_job *j) {
+    for (int64_t i = 0; i < j->M; i++) {
+        float *c = j->C + i * j->ldc;
+        if (!j->acc) memset(c, 0, (size_t)j->N * sizeof(float));
+        for (int64_t k = 0; k < j->K; k++) {
+            float a = j->A[i * j->ars + k * j->acs];
+            const float *b = j->B + k * j->ldb;
+            for (int64_t n = 0; n < j->N; n++) c[n] += a * b[n];
+        }
+    }
+}
+
+static bool cpu_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* B (N, K) with row stride ldb -> packed B^T (K, N). */
+static void pack_transpose(int64_t N, int64_t K, const float *B, int64_t ldb, float *out) {
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t k = 0; k < K; k++) out[k * N + n] = B[n * ldb + k];
+}
+
+/* ---- OpenBLAS ---- */
+static void blas_threads(int n) {
+    if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
+}
+
+static void blas_call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (int)M, (int)N, (int)K, 1.0f, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+
+static void zero_or_keep(int64_t M, int64_t N, float beta, float *C, int64_t ldc) {
+    if (beta != 0.0f) return;
+    for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+}
+
+void nn_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+             const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        zero_or_keep(M, N, beta, C, ldc);
+        return;
+    }
+    if (!omp_in_parallel()) blas_threads(omp_get_max_threads());
+    blas_call(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+}
+
+bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, int64_t N,
+                     int64_t K, const float *A, int64_t sa, const float *B, int64_t sb,
+                     float beta, float *C, int64_t sc) {
+    if (count == 0 || M == 0 || N == 0) return true;
+    int64_t lda = ta ? M : K, ldb = tb ? K : N;
+    if (K == 0) {
+        for (int64_t b = 0; b < count; b++) zero_or_keep(M, N, beta, C + b * sc, N);
+        return true;
+    }
+    double work = (double)M * (double)N * (double)K;
+    int nt = omp_get_max_threads();
+    if (work > NN_GEMM_SMALL_MAX) {
+        if (count >= nt && nt > 1) {   /* one single-threaded sgemm per item */
+            int saved = openblas_get_num_threads();
+            blas_threads(1);
+            #pragma omp parallel for schedule(static)
+            for (int64_t b = 0; b < count; b++)
+                blas_call(ta, tb, M, N, K, A + b * sa, lda, B + b * sb, ldb, beta, C + b * sc, N);
+            blas_threads(saved);
+        } else {
+            for (int64_t b = 0; b < count; b++)
+                nn_gemm(ta, tb, M, N, K, A + b * sa, lda, B + b * sb, ldb, beta, C + b * sc, N);
+        }
+        return true;
+    }
+    /* Register-blocked kernel, OpenMP over the items. A transposed B is packed per item
+     * (once when shared) into per-thread scratch. */
+    bool avx2 = cpu_has_avx2();
+    bool par = (double)count * work * 2.0 > NN_GEMM_PAR_FLOPS && count > 1;
+    int slots = par ? nt : 1;
+    float *packed = NULL;
+    if (tb) {
+        packed = nn_alloc(ctx, (size_t)(slots + 1) * (size_t)(K * N) * sizeof(float));
+        if (!packed) return false;
+        if (sb == 0) pack_transpose(N, K, B, ldb, packed + (size_t)slots * (size_t)(K * N));
+    }
+    #pragma omp parallel if (par)
+    {
+        float *mine = packed ? packed + (size_t)omp_get_thread_num() * (size_t)(K * N) : NULL;
+        #pragma omp for schedule(static)
+        for (int64_t b = 0; b < count; b++) {
+            small_job j = {.M = M, .N = N, .K = K, .A = A + b * sa, .ars = ta ? 1 : lda,
+                           .acs = ta ? lda : 1, .B = B + b * sb, .ldb = N, .C = C + b * sc,
+                           .ldc = N, .acc = beta != 0.0f};
+            if (tb && sb == 0) {
+                j.B = packed + (size_t)slots * (size_t)(K * N);
+            } else if (tb) {
+                pack_transpose(N, K, B + b * sb, ldb, mine);
+                j.B = mine;
+            }
+            if (avx2) small_avx2(&j);
+            else small_plain(&j);
+        }
+    }
+    return true;
+}

@@ -11,8 +11,9 @@
 #include <string.h>
 #include "nn/gemm.h"
 
-/* Below this many flops a batch is not worth an OpenMP fork. */
+/* Below this many flops a batch is not worth an OpenMP fork, nor a single product a split. */
 #define NN_GEMM_PAR_FLOPS 65536.0
+#define NN_GEMM_PAR_SPLIT 1048576.0
 
 typedef struct small_job {
     int64_t      M, N, K;
@@ -98,6 +99,59 @@ AVX2_FN static void small_avx2(const small_job *j) {
     }
 }
 
+/* C (M, N) (+)= A (M, K) B^T with B stored (N, K): dot products along K, both operands read
+ * as contiguous rows (no packing). Tiles of 2 rows x 4 columns keep 8 accumulators; a
+ * horizontal-add tree turns them into the tile's 8 sums. Rows and columns past the edge
+ * repeat the last one and are not stored. For narrow outputs with long K (bmm's da = dy b^T
+ * at GDSS shapes: 9 x 9 outputs, K = F). */
+AVX2_FN static void dot_avx2(const small_job *j, const float *B, int64_t ldb) {
+    const int64_t M = j->M, N = j->N, K = j->K, kr = K % 8, k8 = K - kr;
+    const __m256i kmask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)kr),
+                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int64_t i = 0; i < M; i += 2) {
+        const float *a0 = j->A + i * j->ars, *a1 = j->A + (i + 1 < M ? i + 1 : i) * j->ars;
+        for (int64_t jb = 0; jb < N; jb += 4) {
+            const float *b[4];
+            for (int q = 0; q < 4; q++) b[q] = B + (jb + q < N ? jb + q : N - 1) * ldb;
+            __m256 c[8];
+            for (int q = 0; q < 8; q++) c[q] = _mm256_setzero_ps();
+            for (int64_t k = 0; k < k8; k += 8) {
+                __m256 x0 = _mm256_loadu_ps(a0 + k), x1 = _mm256_loadu_ps(a1 + k);
+                for (int q = 0; q < 4; q++) {
+                    __m256 y = _mm256_loadu_ps(b[q] + k);
+                    c[q] = _mm256_fmadd_ps(x0, y, c[q]);
+                    c[4 + q] = _mm256_fmadd_ps(x1, y, c[4 + q]);
+                }
+            }
+            if (kr) {
+                __m256 x0 = _mm256_maskload_ps(a0 + k8, kmask), x1 = _mm256_maskload_ps(a1 + k8, kmask);
+                for (int q = 0; q < 4; q++) {
+                    __m256 y = _mm256_maskload_ps(b[q] + k8, kmask);
+                    c[q] = _mm256_fmadd_ps(x0, y, c[q]);
+                    c[4 + q] = _mm256_fmadd_ps(x1, y, c[4 + q]);
+                }
+            }
+            __m256 u0 = _mm256_hadd_ps(_mm256_hadd_ps(c[0], c[1]), _mm256_hadd_ps(c[2], c[3]));
+            __m256 u1 = _mm256_hadd_ps(_mm256_hadd_ps(c[4], c[5]), _mm256_hadd_ps(c[6], c[7]));
+            __m256 sum = _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                                       _mm256_permute2f128_ps(u0, u1, 0x31));
+            int64_t nc = N - jb < 4 ? N - jb : 4;
+            __m128i cmask = _mm_cmpgt_epi32(_mm_set1_epi32((int)nc), _mm_setr_epi32(0, 1, 2, 3));
+            for (int r = 0; r < 2 && i + r < M; r++) {
+                float *p = j->C + (i + r) * j->ldc + jb;
+                __m128 v = r ? _mm256_extractf128_ps(sum, 1) : _mm256_castps256_ps128(sum);
+                if (nc == 4) {
+                    if (j->acc) v = _mm_add_ps(v, _mm_loadu_ps(p));
+                    _mm_storeu_ps(p, v);
+                } else {
+                    if (j->acc) v = _mm_add_ps(v, _mm_maskload_ps(p, cmask));
+                    _mm_maskstore_ps(p, cmask, v);
+                }
+            }
+        }
+    }
+}
+
 /* ---- portable kernel (vectorised by the compiler for the baseline ISA) ---- */
 static void small_plain(const small_job *j) {
     for (int64_t i = 0; i < j->M; i++) {
@@ -122,9 +176,12 @@ static void pack_transpose(int64_t N, int64_t K, const float *B, int64_t ldb, fl
         for (int64_t k = 0; k < K; k++) out[k * N + n] = B[n * ldb + k];
 }
 
-/* ---- OpenBLAS ---- */
-static void blas_threads(int n) {
-    if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
+/* ---- OpenBLAS, always single-threaded: OpenMP does the splitting ----
+ * Running OpenBLAS's own pthreads next to OpenMP's costs a factor of 10 to 30 on two cores:
+ * each runtime's idle threads spin (OpenBLAS for up to 2^28 cycles, libgomp for its spin
+ * count) while the other one works. So every product runs on OpenMP threads only. */
+static void blas_single(void) {
+    if (!omp_in_parallel() && openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
 static void blas_call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A,
@@ -138,6 +195,15 @@ static void zero_or_keep(int64_t M, int64_t N, float beta, float *C, int64_t ldc
     for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
 }
 
+/* Part p of np of [0, n), boundaries on multiples of 16 (whole kernel tiles). */
+static void split_range(int64_t n, int p, int np, int64_t *lo, int64_t *hi) {
+    int64_t tiles = (n + 15) / 16;
+    *lo = tiles * p / np * 16;
+    *hi = tiles * (p + 1) / np * 16;
+    if (*lo > n) *lo = n;
+    if (*hi > n) *hi = n;
+}
+
 void nn_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
              const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     if (M == 0 || N == 0) return;
@@ -145,8 +211,27 @@ void nn_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, 
         zero_or_keep(M, N, beta, C, ldc);
         return;
     }
-    if (!omp_in_parallel()) blas_threads(omp_get_max_threads());
-    blas_call(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    blas_single();
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (nt <= 1 || 2.0 * (double)M * (double)N * (double)K < NN_GEMM_PAR_SPLIT ||
+        (M < 32 && N < 32)) {
+        blas_call(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    /* Split C into row blocks (or column blocks when it is wide), one sgemm per thread; each
+     * element is still reduced over the whole K by one call. */
+    bool rows = M >= N;
+    #pragma omp parallel num_threads(nt)
+    {
+        int64_t lo, hi;
+        split_range(rows ? M : N, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+        if (hi > lo && rows)
+            blas_call(ta, tb, hi - lo, N, K, ta ? A + lo : A + lo * lda, lda, B, ldb, beta,
+                      C + lo * ldc, ldc);
+        else if (hi > lo)
+            blas_call(ta, tb, M, hi - lo, K, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta,
+                      C + lo, ldc);
+    }
 }
 
 bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, int64_t N,
@@ -161,14 +246,12 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
     double work = (double)M * (double)N * (double)K;
     int nt = omp_get_max_threads();
     if (work > NN_GEMM_SMALL_MAX) {
-        if (count >= nt && nt > 1) {   /* one single-threaded sgemm per item */
-            int saved = openblas_get_num_threads();
-            blas_threads(1);
-            #pragma omp parallel for schedule(static)
+        if (count >= nt) {   /* one sgemm per item, OpenMP over the items */
+            blas_single();
+            #pragma omp parallel for schedule(static) if (nt > 1)
             for (int64_t b = 0; b < count; b++)
                 blas_call(ta, tb, M, N, K, A + b * sa, lda, B + b * sb, ldb, beta, C + b * sc, N);
-            blas_threads(saved);
-        } else {
+        } else {             /* fewer items than threads: each product split between them */
             for (int64_t b = 0; b < count; b++)
                 nn_gemm(ta, tb, M, N, K, A + b * sa, lda, B + b * sb, ldb, beta, C + b * sc, N);
         }
@@ -179,8 +262,10 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
     bool avx2 = cpu_has_avx2();
     bool par = (double)count * work * 2.0 > NN_GEMM_PAR_FLOPS && count > 1;
     int slots = par ? nt : 1;
+    /* a transposed B with K >= N: dot products instead of packing */
+    bool dot = avx2 && tb && K >= N;
     float *packed = NULL;
-    if (tb) {
+    if (tb && !dot) {
         packed = nn_alloc(ctx, (size_t)(slots + 1) * (size_t)(K * N) * sizeof(float));
         if (!packed) return false;
         if (sb == 0) pack_transpose(N, K, B, ldb, packed + (size_t)slots * (size_t)(K * N));
@@ -193,6 +278,10 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
             small_job j = {.M = M, .N = N, .K = K, .A = A + b * sa, .ars = ta ? 1 : lda,
                            .acs = ta ? lda : 1, .B = B + b * sb, .ldb = N, .C = C + b * sc,
                            .ldc = N, .acc = beta != 0.0f};
+            if (dot) {
+                dot_avx2(&j, B + b * sb, ldb);
+                continue;
+            }
             if (tb && sb == 0) {
                 j.B = packed + (size_t)slots * (size_t)(K * N);
             } else if (tb) {

@@ -5,17 +5,18 @@
  * All matrices are row-major; lda, ldb and ldc are the row strides of A, B and C AS STORED;
  * op(X) is X or its transpose by the flag; beta is 0 (overwrite) or 1 (accumulate).
  *
- * Threads. A single product is one cblas_sgemm with OpenBLAS running sdg_num_threads()
- * threads (set on each call from outside an OpenMP region; left alone inside one). A batch
- * of small products runs a register-blocked kernel, OpenMP over the items; a batch of large
- * ones runs one single-threaded sgemm per item, OpenMP over the items, or one multi-threaded
- * sgemm per item when there are fewer items than threads.
+ * Threads: OpenMP only (sdg_num_threads()); OpenBLAS always runs single-threaded, because
+ * its spinning pthreads and libgomp's fight over the cores (measured: 10-30x slower). A single
+ * product is split into row (or column) blocks, one sgemm per thread. A batch of small
+ * products runs a register-blocked kernel, OpenMP over the items; a batch of large ones runs
+ * one sgemm per item, OpenMP over the items, or splits each item when there are fewer items
+ * than threads.
  *
- * Determinism. Each output element is reduced in a fixed order by one thread, and the kernel
- * choice depends on the shapes only, so the small-kernel path gives the same bits for any
- * thread count. On the OpenBLAS paths the bits are fixed for a given thread count; OpenBLAS
- * splits only M and N between threads, and tests/nn/test_matmul.c checks that 1 and 2 threads
- * agree bit for bit on this machine. */
+ * Determinism. Every output element is reduced over the whole K by one thread in one call,
+ * and the path depends on the shapes and the thread count only, so results are fixed for a
+ * given thread count. The kernel path gives the same bits for any thread count; on the
+ * OpenBLAS paths only the split of the output changes with it, and tests/nn (test_matmul,
+ * test_linear) check that 1 and 2 threads agree bit for bit. */
 #ifndef SDG_NN_GEMM_H
 #define SDG_NN_GEMM_H
 #include "nn/internal.h"

@@ -1,6 +1,8 @@
 /* matmul and bmm: finite-difference gradients for every operand, values (forward and
  * backward) against a naive double-precision reference on each code path (register kernel,
  * per-item OpenBLAS, shared right operand), thread-count independence, shape errors. */
+#define _GNU_SOURCE   /* dladdr */
+#include <dlfcn.h>
 #include "test_util.h"
 
 /* ---- gradient checks ---- */
@@ -268,6 +270,16 @@ static void test_shape_errors(void) {
     sdg_ctx_free(ctx);
 }
 
+/* cblas_sgemm must come from OpenBLAS: gsl.pc also links GSL's reference CBLAS, 20 to 40
+ * times slower, and whichever library is loaded first provides the symbol. */
+static void test_blas_is_openblas(void) {
+    void *f = dlsym(RTLD_DEFAULT, "cblas_sgemm");
+    Dl_info info;
+    CU_ASSERT_FATAL(f != NULL && dladdr(f, &info) != 0);
+    if (!strstr(info.dli_fname, "openblas")) printf("cblas_sgemm comes from %s\n", info.dli_fname);
+    CU_ASSERT_PTR_NOT_NULL(strstr(info.dli_fname, "openblas"));
+}
+
 static void test_flops(void) {
     sdg_ctx *ctx = NULL;
     CU_ASSERT_FATAL(sdg_ctx_new(0, &ctx) == SDG_OK);
@@ -295,6 +307,7 @@ int main(void) {
         {"same bits for 1 and 2 threads", test_thread_independent},
         {"shape errors name both shapes", test_shape_errors},
         {"FLOP counter", test_flops},
+        {"cblas_sgemm resolves to OpenBLAS", test_blas_is_openblas},
         {NULL, NULL},
     };
     return sdg_test_main("nn/matmul", cases);

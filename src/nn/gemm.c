@@ -14,6 +14,9 @@
 /* Below this many flops a batch is not worth an OpenMP fork, nor a single product a split. */
 #define NN_GEMM_PAR_FLOPS 65536.0
 #define NN_GEMM_PAR_SPLIT 1048576.0
+/* Items per OpenMP chunk in the kernel path. Dynamic scheduling: on a shared machine a
+ * thread that starts late does not hold the whole batch back (results do not depend on it). */
+#define NN_GEMM_CHUNK 16
 
 typedef struct small_job {
     int64_t      M, N, K;
@@ -204,6 +207,41 @@ static void split_range(int64_t n, int p, int np, int64_t *lo, int64_t *hi) {
     if (*hi > n) *hi = n;
 }
 
+/* How many row (or, for a wide C, column) blocks a product is cut into. A function of the
+ * shape only: OpenBLAS's bits depend on the block shapes, so the blocks must not depend on
+ * the thread count. */
+static int gemm_blocks(int64_t M, int64_t N, int64_t K, bool *rows) {
+    *rows = M >= N;
+    int64_t extent = *rows ? M : N, nb = extent / 32;
+    if (2.0 * (double)M * (double)N * (double)K < NN_GEMM_PAR_SPLIT || nb < 1) return 1;
+    return nb > 8 ? 8 : (int)nb;
+}
+
+/* count products of shape (M, N, K), items sa, sb, sc apart, each cut into gemm_blocks
+ * blocks; OpenMP over all (item, block) pairs, taken dynamically. */
+static void gemm_tasks(int64_t count, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                       const float *A, int64_t sa, int64_t lda, const float *B, int64_t sb,
+                       int64_t ldb, float beta, float *C, int64_t sc, int64_t ldc) {
+    bool rows;
+    int nb = gemm_blocks(M, N, K, &rows);
+    int64_t tasks = count * nb;
+    blas_single();
+    bool par = !omp_in_parallel() && omp_get_max_threads() > 1 && tasks > 1;
+    #pragma omp parallel for schedule(dynamic, 1) if (par)
+    for (int64_t t = 0; t < tasks; t++) {
+        const float *a = A + (t / nb) * sa, *b = B + (t / nb) * sb;
+        float *c = C + (t / nb) * sc;
+        int64_t lo, hi;
+        split_range(rows ? M : N, (int)(t % nb), nb, &lo, &hi);
+        if (hi > lo && rows)
+            blas_call(ta, tb, hi - lo, N, K, ta ? a + lo : a + lo * lda, lda, b, ldb, beta,
+                      c + lo * ldc, ldc);
+        else if (hi > lo)
+            blas_call(ta, tb, M, hi - lo, K, a, lda, tb ? b + lo * ldb : b + lo, ldb, beta,
+                      c + lo, ldc);
+    }
+}
+
 void nn_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
              const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     if (M == 0 || N == 0) return;
@@ -211,27 +249,7 @@ void nn_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, 
         zero_or_keep(M, N, beta, C, ldc);
         return;
     }
-    blas_single();
-    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (nt <= 1 || 2.0 * (double)M * (double)N * (double)K < NN_GEMM_PAR_SPLIT ||
-        (M < 32 && N < 32)) {
-        blas_call(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    /* Split C into row blocks (or column blocks when it is wide), one sgemm per thread; each
-     * element is still reduced over the whole K by one call. */
-    bool rows = M >= N;
-    #pragma omp parallel num_threads(nt)
-    {
-        int64_t lo, hi;
-        split_range(rows ? M : N, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
-        if (hi > lo && rows)
-            blas_call(ta, tb, hi - lo, N, K, ta ? A + lo : A + lo * lda, lda, B, ldb, beta,
-                      C + lo * ldc, ldc);
-        else if (hi > lo)
-            blas_call(ta, tb, M, hi - lo, K, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta,
-                      C + lo, ldc);
-    }
+    gemm_tasks(1, ta, tb, M, N, K, A, 0, lda, B, 0, ldb, beta, C, 0, ldc);
 }
 
 bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, int64_t N,
@@ -245,21 +263,15 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
     }
     double work = (double)M * (double)N * (double)K;
     int nt = omp_get_max_threads();
-    if (work > NN_GEMM_SMALL_MAX) {
-        if (count >= nt) {   /* one sgemm per item, OpenMP over the items */
-            blas_single();
-            #pragma omp parallel for schedule(static) if (nt > 1)
-            for (int64_t b = 0; b < count; b++)
-                blas_call(ta, tb, M, N, K, A + b * sa, lda, B + b * sb, ldb, beta, C + b * sc, N);
-        } else {             /* fewer items than threads: each product split between them */
-            for (int64_t b = 0; b < count; b++)
-                nn_gemm(ta, tb, M, N, K, A + b * sa, lda, B + b * sb, ldb, beta, C + b * sc, N);
-        }
+    bool avx2 = cpu_has_avx2();
+    bool kernel = work <= NN_GEMM_KERNEL_MAX_WORK && N <= NN_GEMM_KERNEL_MAX_N &&
+                  (!tb || !avx2 || K <= NN_GEMM_KERNEL_MAX_DOT_K);
+    if (!kernel) {   /* OpenBLAS per item (and per block of a large item) */
+        gemm_tasks(count, ta, tb, M, N, K, A, sa, lda, B, sb, ldb, beta, C, sc, N);
         return true;
     }
     /* Register-blocked kernel, OpenMP over the items. A transposed B is packed per item
      * (once when shared) into per-thread scratch. */
-    bool avx2 = cpu_has_avx2();
     bool par = (double)count * work * 2.0 > NN_GEMM_PAR_FLOPS && count > 1;
     int slots = par ? nt : 1;
     /* a transposed B with K >= N: dot products instead of packing */
@@ -273,7 +285,7 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
     #pragma omp parallel if (par)
     {
         float *mine = packed ? packed + (size_t)omp_get_thread_num() * (size_t)(K * N) : NULL;
-        #pragma omp for schedule(static)
+        #pragma omp for schedule(dynamic, NN_GEMM_CHUNK)
         for (int64_t b = 0; b < count; b++) {
             small_job j = {.M = M, .N = N, .K = K, .A = A + b * sa, .ars = ta ? 1 : lda,
                            .acs = ta ? lda : 1, .B = B + b * sb, .ldb = N, .C = C + b * sc,

@@ -6,17 +6,16 @@
  * op(X) is X or its transpose by the flag; beta is 0 (overwrite) or 1 (accumulate).
  *
  * Threads: OpenMP only (sdg_num_threads()); OpenBLAS always runs single-threaded, because
- * its spinning pthreads and libgomp's fight over the cores (measured: 10-30x slower). A single
- * product is split into row (or column) blocks, one sgemm per thread. A batch of small
- * products runs a register-blocked kernel, OpenMP over the items; a batch of large ones runs
- * one sgemm per item, OpenMP over the items, or splits each item when there are fewer items
- * than threads.
+ * its spinning pthreads and libgomp's fight over the cores (measured: 10-30x slower). A large
+ * product is cut into up to 8 row (or column) blocks, one sgemm each; a batch of small
+ * products runs a register-blocked kernel per item; other batches run one sgemm per item and
+ * block. OpenMP takes items or blocks dynamically.
  *
- * Determinism. Every output element is reduced over the whole K by one thread in one call,
- * and the path depends on the shapes and the thread count only, so results are fixed for a
- * given thread count. The kernel path gives the same bits for any thread count; on the
- * OpenBLAS paths only the split of the output changes with it, and tests/nn (test_matmul,
- * test_linear) check that 1 and 2 threads agree bit for bit. */
+ * Determinism: results do not depend on the thread count. Every output element is reduced
+ * over the whole K by one call (kernel or sgemm), and the path and the blocks are functions of
+ * the shapes only (OpenBLAS's bits do depend on the block shape, so the blocks must not
+ * follow the thread count). tests/nn (test_matmul, test_linear) check 1 vs 2 threads bit for
+ * bit. The kernel uses FMA where the CPU has AVX2 + FMA, so bits differ between machines. */
 #ifndef SDG_NN_GEMM_H
 #define SDG_NN_GEMM_H
 #include "nn/internal.h"
@@ -32,8 +31,16 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
                      int64_t K, const float *A, int64_t sa, const float *B, int64_t sb,
                      float beta, float *C, int64_t sc);
 
-/* Per-item M*N*K up to which batches use the register-blocked kernel (measured with
- * bench/nn.c: up to about 64^3 it beats a per-item single-threaded sgemm). */
-#define NN_GEMM_SMALL_MAX (64 * 64 * 64)
+/* Per-item products go to the register-blocked kernel when N <= NN_GEMM_KERNEL_MAX_N and
+ * M*N*K <= NN_GEMM_KERNEL_MAX_WORK (and, for a transposed B, K <= NN_GEMM_KERNEL_MAX_DOT_K);
+ * otherwise to a per-item single-threaded sgemm. Measured single-threaded with bmm forward +
+ * backward on this machine (AMD EPYC, OpenBLAS 0.3.21 Cooperlake kernels, which have their
+ * own small-matrix path): the kernel wins at 9x9x16 (60 vs 42 GFLOP/s forward, 21 vs 13 for
+ * dy b^T) and 24^3, ties at 16x16x32, and loses from 9x9x72 and 38x38x16 up. */
+#ifndef NN_GEMM_KERNEL_MAX_WORK
+#define NN_GEMM_KERNEL_MAX_WORK 16384
+#endif
+#define NN_GEMM_KERNEL_MAX_N     48
+#define NN_GEMM_KERNEL_MAX_DOT_K 16
 
 #endif

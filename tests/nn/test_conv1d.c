@@ -23,7 +23,7 @@ static void test_grad(void) {
                 snprintf(label, sizeof label, "conv1d K=%d pad=%d%s", K, pad, bias ? " + bias" : "");
                 CU_ASSERT_EQUAL(sdg_gradcheck(label, f_conv, &cfg, &sp, 50 + ki * 4 + pad * 2 + bias), 0);
             }
-    /* a larger one on the OpenBLAS path: Cout Lo Cin K = 48 * 64 * 32 * 3 > 64^3 */
+    /* a larger one on the OpenBLAS path (per item 48 x 64 outputs, K = 96) */
     conv_cfg cfg = {1, true};
     gc_spec sp = {.n_in = 3, .max_checks = 40};
     GC_SHAPE(sp, 0, 3, 2, 32, 64);

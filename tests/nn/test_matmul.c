@@ -44,7 +44,7 @@ static void test_grad_bmm(void) {
     /* GDSS QM9 shapes: A (B, 9, 9) @ H (B, 9, 16), register kernel with column tails */
     bmm_grad("bmm kernel 9x9x16", 3, (int64_t[]){3, 9, 9}, 3, (int64_t[]){3, 9, 16}, 60, 25);
     bmm_grad("bmm kernel 4-D 9x9x20", 4, (int64_t[]){2, 2, 9, 9}, 4, (int64_t[]){2, 2, 9, 20}, 60, 26);
-    /* per-item M N K above NN_GEMM_SMALL_MAX: the OpenBLAS path */
+    /* per-item products too large for the register kernel: the OpenBLAS path */
     bmm_grad("bmm blas 70x64x70", 3, (int64_t[]){2, 70, 64}, 3, (int64_t[]){2, 64, 70}, 40, 27);
     bmm_grad("bmm shared b blas", 3, (int64_t[]){3, 70, 64}, 2, (int64_t[]){64, 70}, 40, 28);
 }

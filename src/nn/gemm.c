@@ -264,9 +264,7 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
     double work = (double)M * (double)N * (double)K;
     int nt = omp_get_max_threads();
     bool avx2 = cpu_has_avx2();
-    bool kernel = work <= NN_GEMM_KERNEL_MAX_WORK && N <= NN_GEMM_KERNEL_MAX_N &&
-                  (!tb || !avx2 || K <= NN_GEMM_KERNEL_MAX_DOT_K);
-    if (!kernel) {   /* OpenBLAS per item (and per block of a large item) */
+    if (work > NN_GEMM_KERNEL_MAX_WORK) {   /* OpenBLAS per item (and per block of a large item) */
         gemm_tasks(count, ta, tb, M, N, K, A, sa, lda, B, sb, ldb, beta, C, sc, N);
         return true;
     }

@@ -31,16 +31,14 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
                      int64_t K, const float *A, int64_t sa, const float *B, int64_t sb,
                      float beta, float *C, int64_t sc);
 
-/* Per-item products go to the register-blocked kernel when N <= NN_GEMM_KERNEL_MAX_N and
- * M*N*K <= NN_GEMM_KERNEL_MAX_WORK (and, for a transposed B, K <= NN_GEMM_KERNEL_MAX_DOT_K);
- * otherwise to a per-item single-threaded sgemm. Measured single-threaded with bmm forward +
- * backward on this machine (AMD EPYC, OpenBLAS 0.3.21 Cooperlake kernels, which have their
- * own small-matrix path): the kernel wins at 9x9x16 (60 vs 42 GFLOP/s forward, 21 vs 13 for
- * dy b^T) and 24^3, ties at 16x16x32, and loses from 9x9x72 and 38x38x16 up. */
+/* Per-item products go to the register-blocked kernel when M*N*K <= NN_GEMM_KERNEL_MAX_WORK,
+ * otherwise to one single-threaded sgemm per item. Measured on this machine (AMD EPYC, 2 cores,
+ * OpenBLAS 0.3.21 Cooperlake kernels, bmm forward + backward): on one thread per-item sgemm
+ * ties or wins from 9x9x32 up, but concurrent sgemm calls from two threads scale badly
+ * (1024 items of 9x9x72: 194 us on one thread, 346 us on two), while the kernel scales 2x;
+ * with 2 threads the kernel wins up to about 38x38x64 and sgemm from 64^3 (112 vs 99 GF/s). */
 #ifndef NN_GEMM_KERNEL_MAX_WORK
-#define NN_GEMM_KERNEL_MAX_WORK 16384
+#define NN_GEMM_KERNEL_MAX_WORK 131072
 #endif
-#define NN_GEMM_KERNEL_MAX_N     48
-#define NN_GEMM_KERNEL_MAX_DOT_K 16
 
 #endif

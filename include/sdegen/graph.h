@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "sdegen/core.h"
+#include "sdegen/nn.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -83,6 +84,96 @@ SDG_API sdg_status sdg_graph_clustering(const sdg_graph *g, double *cc, size_t c
  * graphlets with 2-4 nodes (numbering in the block above; equal to ORCA's). SDG_ERR_INVALID
  * if cap < 15 n. Time: O(number of connected 4-node induced subgraphs * log d). */
 SDG_API sdg_status sdg_graph_orbit_counts(const sdg_graph *g, int64_t *orbits, size_t cap);
+
+/* ---- GDSS score networks (docs: /work/shared/gdss/README.md sections 2-7) ----
+ * x (B, N, F) node features, adj (B, N, N) noisy adjacency, flags (B, N) node mask.
+ * ScoreNetworkX and ScoreNetworkX_GMH return out_x (B, N, F); ScoreNetworkA returns out_adj
+ * (B, N, N) (zero diagonal, masked). Outputs are the raw network outputs (no 1/sigma).
+ * Parameters carry PyTorch's state-dict names (prefixed by the given prefix): GCN weights
+ * (layers.l.weight, attn.c.gnn_{q,k,v}.weight) are stored (in, out) and applied X W; MLP
+ * weights (...linears.k.weight) are stored (out, in) and applied x W^T + b. */
+typedef enum sdg_gdss_net_kind {
+    SDG_GDSS_NET_KIND_X,       /* ScoreNetworkX: GCN stack + MLP            */
+    SDG_GDSS_NET_KIND_X_GMH,   /* ScoreNetworkX_GMH: attention layers + MLP */
+    SDG_GDSS_NET_KIND_A        /* ScoreNetworkA: attention layers + MLP     */
+} sdg_gdss_net_kind;
+
+typedef struct sdg_gdss_params {
+    sdg_gdss_net_kind kind;
+    int64_t F;             /* max_feat_num                                   */
+    int64_t N;             /* max_node_num (A only; informative for X)       */
+    int     depth;         /* X, X_GMH: number of GCN / attention layers     */
+    int     nhid;          /* hidden width                                   */
+    int     adim;          /* attention width (A, X_GMH)                     */
+    int     heads;         /* attention heads (A, X_GMH); adim % heads == 0  */
+    int     c_init, c_hid, c_final;   /* adjacency channels (A, X_GMH)       */
+    int     num_layers;    /* A: attention layers (>= 2)                     */
+    int     num_linears;   /* A, X_GMH: linears in each layer's edge MLP     */
+} sdg_gdss_params;
+
+/* GDSS's defaults for a network kind (QM9-sized: F 4, N 9, depth 2, nhid 16, adim 16, heads 4,
+ * channels 2/8/4, num_layers 3, num_linears 3). */
+SDG_API sdg_gdss_params sdg_gdss_default_params(sdg_gdss_net_kind kind);
+SDG_API const char     *sdg_gdss_net_kind_name(sdg_gdss_net_kind kind);   /* "ScoreNetworkX", ... */
+/* Reads a GDSS constructor JSON object ({"model_type": "ScoreNetworkA", "max_feat_num": 4,
+ * ...}; unknown keys ignored, absent keys keep their defaults). SDG_ERR_FORMAT (bad JSON,
+ * unknown model_type or conv other than "GCN"), SDG_ERR_INVALID (inconsistent sizes). */
+SDG_API sdg_status sdg_gdss_params_from_json(const char *json, sdg_gdss_params *out);
+/* SDG_ERR_INVALID naming the field when a size is out of range. */
+SDG_API sdg_status sdg_gdss_params_check(const sdg_gdss_params *hp);
+
+typedef struct sdg_gdss_net sdg_gdss_net;
+/* Builds a network; its parameters are registered in store under prefix + PyTorch name
+ * (prefix may be NULL or ""), or in a store owned by the net when store is NULL.
+ * Init: Linear as torch.nn.Linear (U(+-1/sqrt(in))), GCN weights Glorot-uniform
+ * (U(+-sqrt(6/(in+out)))) with zero bias, as GDSS's DenseGCNConv. rng may be NULL (all
+ * zeros; for loading). SDG_ERR_INVALID, SDG_ERR_NOMEM, or a duplicate-name error. */
+SDG_API sdg_status  sdg_gdss_net_new(const sdg_gdss_params *hp, const char *prefix,
+                                     sdg_params *store, sdg_rng *rng, sdg_gdss_net **out);
+SDG_API void        sdg_gdss_net_free(sdg_gdss_net *net);           /* NULL is a no-op */
+SDG_API sdg_params *sdg_gdss_net_params(const sdg_gdss_net *net);  /* the store used  */
+SDG_API const sdg_gdss_params *sdg_gdss_net_hparams(const sdg_gdss_net *net);
+/* Forward pass (sticky ctx errors; NULL on failure). x (B, N, F), adj (B, N, N), flags (B, N)
+ * (borrowed until backward). Returns out_x (B, N, F) or out_adj (B, N, N). Differentiable in
+ * every parameter and in x and adj. Cost per graph: O(layers (N^2 d + N d^2)). */
+SDG_API sdg_tensor *sdg_gdss_net_forward(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor *x,
+                                         sdg_tensor *adj, const sdg_tensor *flags);
+
+/* ---- a GDSS model: both networks plus the SDE and sampler settings (README section 7) ---- */
+typedef enum sdg_gdss_sde_kind { SDG_GDSS_SDE_KIND_VP, SDG_GDSS_SDE_KIND_VE } sdg_gdss_sde_kind;
+typedef struct sdg_gdss_sde {
+    sdg_gdss_sde_kind kind;
+    double            lo, hi;     /* VP: beta_0, beta_1; VE: sigma_min, sigma_max */
+    int               n_steps;    /* N (1000) */
+} sdg_gdss_sde;
+
+typedef struct sdg_gdss_settings {
+    char         dataset[32];     /* GDSS's data name: "QM9", "ZINC250k", "grid", ... */
+    sdg_gdss_sde sde_x, sde_adj;
+    char         predictor[16];   /* "Reverse", "Euler" or "S4"     */
+    char         corrector[16];   /* "Langevin" or "None"           */
+    double       snr, scale_eps;  /* corrector settings             */
+    double       eps;             /* final sampling time (1e-4)     */
+    int          batch;           /* GDSS's sampling batch size     */
+    bool         use_ema;         /* GDSS samples with EMA weights  */
+} sdg_gdss_settings;
+
+/* Settings from a GDSS model_config JSON (data.data and sde.{x,adj}.{type,beta_min,beta_max,
+ * num_scales}) plus the sampler table of README section 7 for the six known datasets.
+ * SDG_ERR_FORMAT (bad JSON or SDE type), SDG_ERR_NOTFOUND (dataset not in the table). */
+SDG_API sdg_status sdg_gdss_settings_from_json(const char *model_config, sdg_gdss_settings *out);
+
+typedef struct sdg_gdss_model {
+    sdg_params       *params;     /* one store: x.<name> and adj.<name> */
+    sdg_gdss_net     *net_x;      /* prefix "x."                        */
+    sdg_gdss_net     *net_adj;    /* prefix "adj."                      */
+    sdg_gdss_settings settings;
+} sdg_gdss_model;
+/* Builds both networks into one new store (prefixes "x." and "adj."). rng may be NULL. */
+SDG_API sdg_status sdg_gdss_model_new(const sdg_gdss_params *hp_x, const sdg_gdss_params *hp_adj,
+                                      const sdg_gdss_settings *settings, sdg_rng *rng,
+                                      sdg_gdss_model **out);
+SDG_API void       sdg_gdss_model_free(sdg_gdss_model *m);          /* NULL is a no-op */
 
 #ifdef __cplusplus
 }

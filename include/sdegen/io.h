@@ -9,6 +9,7 @@
 #define SDEGEN_IO_H
 #include "sdegen/core.h"
 #include "sdegen/nn.h"
+#include "sdegen/graph.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -48,6 +49,42 @@ SDG_API sdg_status sdg_checkpoint_save(const char *path, const sdg_checkpoint *c
 SDG_API sdg_status sdg_checkpoint_load(const char *path, sdg_checkpoint *ck);
 /* Reads only the metadata (to build the model before loading its weights). */
 SDG_API sdg_status sdg_checkpoint_read_meta(const char *path, sdg_meta *meta);
+
+/* ---- reading foreign HDF5 files (e.g. the GDSS reference weights) ---- */
+typedef struct sdg_h5_file sdg_h5_file;
+/* Opens an existing HDF5 file read-only. SDG_ERR_IO naming the file. */
+SDG_API sdg_status sdg_h5_open(const char *path, sdg_h5_file **out);
+SDG_API void       sdg_h5_close(sdg_h5_file *f);                    /* NULL is a no-op */
+/* True when the dataset or group at path (e.g. "/x/layers.0.weight") exists. */
+SDG_API bool       sdg_h5_exists(sdg_h5_file *f, const char *path);
+/* Number of links in the group at path. SDG_ERR_NOTFOUND. */
+SDG_API sdg_status sdg_h5_group_size(sdg_h5_file *f, const char *path, size_t *count);
+/* Reads a float dataset (any float type, converted to float32) of at most SDG_MAX_DIMS dims:
+ * *ndim, shape[0..ndim) and *data (malloc'ed; free() it). SDG_ERR_NOTFOUND, SDG_ERR_FORMAT
+ * (not a float dataset, too many dims); messages name the file and the dataset. */
+SDG_API sdg_status sdg_h5_read_floats(sdg_h5_file *f, const char *path, int *ndim,
+                                      int64_t shape[SDG_MAX_DIMS], float **data);
+/* Reads a string attribute attr of the object at obj_path ("/" for the root); *out malloc'ed. */
+SDG_API sdg_status sdg_h5_read_attr_string(sdg_h5_file *f, const char *obj_path, const char *attr,
+                                           char **out);
+
+/* ---- GDSS models (README of the GDSS reference files; graph.h: sdg_gdss_model) ---- */
+/* Reads a GDSS reference file (root attributes params_x, params_adj, model_config; tensors
+ * /x/<name>, /adj/<name>) into a new model: both networks built from the JSON, every tensor
+ * copied with a shape check. SDG_ERR_NOTFOUND / SDG_ERR_SHAPE / SDG_ERR_FORMAT name the file
+ * and the tensor (also for a tensor in the file that the network does not have). */
+SDG_API sdg_status sdg_gdss_model_read_reference(const char *gdss_h5, sdg_gdss_model **out);
+/* Saves a model as an sdegen checkpoint: /params/x.<name>, /params/adj.<name>, and meta keys
+ * model = "gdss", dataset, {x,adj}.<GDSS constructor key> (model_type, max_feat_num,
+ * max_node_num, depth, nhid, adim, num_heads, c_init, c_hid, c_final, num_layers, num_linears),
+ * sde_{x,adj}.{type, beta_min/beta_max (VP) or sigma_min/sigma_max (VE), num_scales},
+ * sampler.{predictor, corrector, snr, scale_eps, eps, batch, use_ema}, max_node_num,
+ * max_feat_num. */
+SDG_API sdg_status sdg_gdss_model_save(const sdg_gdss_model *m, const char *path);
+/* Rebuilds a model from a checkpoint written by sdg_gdss_model_save and loads its weights. */
+SDG_API sdg_status sdg_gdss_model_load(const char *path, sdg_gdss_model **out);
+/* sdg_gdss_model_read_reference + sdg_gdss_model_save (the `sdegen import-gdss` command). */
+SDG_API sdg_status sdg_gdss_import(const char *gdss_h5, const char *out_checkpoint);
 
 #ifdef __cplusplus
 }

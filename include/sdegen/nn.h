@@ -140,6 +140,9 @@ SDG_API sdg_tensor *sdg_softmax(sdg_ctx *ctx, sdg_tensor *x, int axis, const sdg
 SDG_API sdg_tensor *sdg_mask_nodes(sdg_ctx *ctx, sdg_tensor *x, const sdg_tensor *flags);
 /* Multiplies a (B, [C,] N, N) by flags[b,i] * flags[b,j]. */
 SDG_API sdg_tensor *sdg_mask_adj(sdg_ctx *ctx, sdg_tensor *a, const sdg_tensor *flags);
+/* GCN normalisation of a (..., N, N): diagonal REPLACED by 1, d_i = max(row sum, 1),
+ * y = D^-1/2 A D^-1/2. The diagonal of a gets no gradient. ref: GDSS DenseGCNConv */
+SDG_API sdg_tensor *sdg_gcn_norm(sdg_ctx *ctx, sdg_tensor *a);
 
 /* Matrix products. matmul: (M, K) @ (K, N); either side transposed by its flag.
  * bmm: (..., M, K) @ (..., K, N) with equal leading dims, or b 2-D (shared by the batch). */

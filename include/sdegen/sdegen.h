@@ -3,5 +3,6 @@
 #define SDEGEN_SDEGEN_H
 #include "sdegen/core.h"
 #include "sdegen/nn.h"
+#include "sdegen/sde.h"
 #include "sdegen/io.h"
 #endif

@@ -115,19 +115,30 @@ void sde_param_affine(sdg_param_kind k, double s, double sg, double ds, double d
     }
 }
 
+static void conv_coef(sdg_param_kind from, sdg_param_kind to, const sdg_sde *sde, double t, float *a,
+                      float *b) {
+    double s, sg, ds, dsg, aF, bF, aT, bT;
+    sde_marginal4(sde, t, &s, &sg, &ds, &dsg);
+    sde_param_affine(from, s, sg, ds, dsg, &aF, &bF);
+    sde_param_affine(to, s, sg, ds, dsg, &aT, &bT);
+    *a = (float)(aF / aT);
+    *b = (float)((bF - bT) / aT);
+}
+
 void sdg_param_convert(sdg_param_kind from, sdg_param_kind to, const sdg_sde *sde, const float *t,
                        size_t n, size_t dim, const float *x, const float *out, float *y) {
     if (from == to) {
         if (y != out) memcpy(y, out, n * dim * sizeof(float));
         return;
     }
+    bool same = true;   /* samplers pass one time for all samples: one set of coefficients */
+    for (size_t i = 1; i < n && same; i++) same = t[i] == t[0];
+    float a0 = 0, b0 = 0;
+    if (same) conv_coef(from, to, sde, t[0], &a0, &b0);
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
-        double s, sg, ds, dsg, aF, bF, aT, bT;
-        sde_marginal4(sde, t[i], &s, &sg, &ds, &dsg);
-        sde_param_affine(from, s, sg, ds, dsg, &aF, &bF);
-        sde_param_affine(to, s, sg, ds, dsg, &aT, &bT);
-        float a = (float)(aF / aT), b = (float)((bF - bT) / aT);
+        float a = a0, b = b0;
+        if (!same) conv_coef(from, to, sde, t[i], &a, &b);
         const float *xi = x + i * dim, *oi = out + i * dim;
         float *yi = y + i * dim;
         for (size_t j = 0; j < dim; j++) yi[j] = a * oi[j] + b * xi[j];

@@ -1,0 +1,82 @@
+/* Stochastic samplers against the closed-form mixture: PC (reverse diffusion, Euler-Maruyama,
+ * ancestral; Langevin) and S4 on VE, VP and sub-VP, plus the deliberately wrong score. */
+#include "mixture.h"
+
+#define NS 20000
+#define STEPS 500
+
+static sdg_sampler_params pc(const sdg_predictor_type *pr, const sdg_corrector_type *co, float snr) {
+    sdg_sampler_params p = sdg_sampler_default_params();
+    p.predictor = pr;
+    p.corrector = co;
+    p.snr = snr;
+    p.n_steps = STEPS;
+    p.seed = 42;
+    return p;
+}
+
+static void test_pc_reverse_langevin_ve(void) {
+    sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_langevin, 0.16f);
+    CU_ASSERT_EQUAL(mix_run("pc reverse+langevin VE 1d", &MIX1, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+}
+static void test_pc_reverse_langevin_vp(void) {
+    sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_langevin, 0.01f);
+    CU_ASSERT_EQUAL(mix_run("pc reverse+langevin VP 2d", &MIX2, NS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS),
+                            SDG_PARAM_KIND_EPS, &p, 1.0, NULL), 0);
+}
+static void test_pc_reverse_subvp(void) {
+    sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_none, 0.0f);
+    CU_ASSERT_EQUAL(mix_run("pc reverse subVP 1d", &MIX1, NS, mk_sde(sdg_sde_subvp, 0.1, 20, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+}
+static void test_pc_euler_vp(void) {
+    sdg_sampler_params p = pc(sdg_predictor_euler, sdg_corrector_none, 0.0f);
+    CU_ASSERT_EQUAL(mix_run("euler-maruyama VP 1d", &MIX1, NS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS),
+                            SDG_PARAM_KIND_DENOISER, &p, 1.0, NULL), 0);
+}
+static void test_pc_euler_ve(void) {
+    sdg_sampler_params p = pc(sdg_predictor_euler, sdg_corrector_none, 0.0f);
+    CU_ASSERT_EQUAL(mix_run("euler-maruyama VE 2d", &MIX2, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+}
+static void test_ancestral(void) {
+    sdg_sampler_params p = pc(sdg_predictor_ancestral, sdg_corrector_none, 0.0f);
+    CU_ASSERT_EQUAL(mix_run("ancestral VE 2d", &MIX2, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+    CU_ASSERT_EQUAL(mix_run("ancestral VP 1d", &MIX1, NS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS),
+                            SDG_PARAM_KIND_EPS, &p, 1.0, NULL), 0);
+}
+static void test_s4(void) {
+    sdg_sampler_params p = pc(sdg_predictor_none, sdg_corrector_none, 0.15f);
+    p.type = sdg_sampler_s4;
+    CU_ASSERT_EQUAL(mix_run("s4 VP 2d", &MIX2, NS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS),
+                            SDG_PARAM_KIND_EPS, &p, 1.0, NULL), 0);
+    CU_ASSERT_EQUAL(mix_run("s4 VE 1d", &MIX1, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+}
+/* negative: the same samplers with 0.8 x the exact score must fail the same check */
+static void test_wrong_score_fails(void) {
+    sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_langevin, 0.16f);
+    CU_ASSERT(mix_run("WRONG pc VE 1d", &MIX1, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                      SDG_PARAM_KIND_SCORE, &p, 0.8, NULL) > 0);
+    sdg_sampler_params q = pc(sdg_predictor_none, sdg_corrector_none, 0.15f);
+    q.type = sdg_sampler_s4;
+    CU_ASSERT(mix_run("WRONG s4 VP 2d", &MIX2, NS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS),
+                      SDG_PARAM_KIND_EPS, &q, 0.8, NULL) > 0);
+}
+
+int main(void) {
+    const sdg_test_case cases[] = {
+        {"pc reverse+langevin VE", test_pc_reverse_langevin_ve},
+        {"pc reverse+langevin VP", test_pc_reverse_langevin_vp},
+        {"pc reverse sub-VP", test_pc_reverse_subvp},
+        {"euler-maruyama VP", test_pc_euler_vp},
+        {"euler-maruyama VE", test_pc_euler_ve},
+        {"ancestral", test_ancestral},
+        {"s4", test_s4},
+        {"wrong score fails", test_wrong_score_fails},
+        {NULL, NULL},
+    };
+    return sdg_test_main("sde_samplers", cases);
+}

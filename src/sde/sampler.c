@@ -240,10 +240,10 @@ static sdg_status run_pc(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
             have_mean = true;
         }
         s->steps++;
-        if ((r = hook(s, st, tn)) != SDG_OK) return r;
+        if (i + 1 < s->p.n_steps && (r = hook(s, st, tn)) != SDG_OK) return r;
     }
     if (s->p.denoise && have_mean) take_mean(s, st);
-    return SDG_OK;
+    return hook(s, st, 0.0);
 }
 
 static sdg_status run_s4(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
@@ -282,10 +282,10 @@ static sdg_status run_s4(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
             }
         }
         s->steps++;
-        if ((r = hook(s, st, i + 1 < s->p.n_steps ? grid_time(s, i + 1) : 0.0)) != SDG_OK) return r;
+        if (i + 1 < s->p.n_steps && (r = hook(s, st, grid_time(s, i + 1))) != SDG_OK) return r;
     }
     if (s->p.denoise) take_mean(s, st);
-    return SDG_OK;
+    return hook(s, st, 0.0);
 }
 
 /* ---- probability-flow ODE (any parameterisation, converted to a velocity) ---- */

@@ -266,13 +266,15 @@ typedef struct sdg_likelihood_params {
     double   atol, rtol;      /* default 1e-5 */
     float    eps;             /* start time, default 1e-5 */
     float    fd_h;            /* finite-difference step along the probe, default 1e-3 */
+    int      n_probes;        /* probes averaged per sample (2 model calls each), default 1 */
     uint64_t seed;            /* probes of sample i from sdg_rng_stream(seed, i) */
 } sdg_likelihood_params;
 SDG_API sdg_likelihood_params sdg_likelihood_default_params(void);
 /* -log p_eps(x) in nats (nll, n) and bits per dimension (bpd, n; may be NULL) for data x =
  * st->comp[c].x (left unchanged). The divergence of the drift is v^T J v with J the
  * Jacobian of the velocity, estimated by central finite differences of the model along v
- * (2 extra model calls per evaluation; no JVP callback). Dimension = unmasked free entries. */
+ * (2 model calls per probe and ODE evaluation; there is no JVP callback). Dimension =
+ * unmasked free entries. Cost: (ODE evaluations) * 2 * n_probes model calls. */
 SDG_API sdg_status sdg_likelihood(const sdg_likelihood_params *p, const sdg_model *m,
                                   const sdg_state *st, double *nll, double *bpd,
                                   sdg_sampler_stats *stats);

@@ -111,6 +111,7 @@ sdg_likelihood_params sdg_likelihood_default_params(void) {
     p.atol = p.rtol = 1e-5;
     p.eps = 1e-5f;
     p.fd_h = 1e-3f;
+    p.n_probes = 1;
     return p;
 }
 
@@ -157,47 +158,51 @@ static sdg_status lik_eval(lik_ctx *L, float *const *xs, double t, float *const 
     return SDG_OK;
 }
 
-/* y = [x of every component (n * total), delta log p (n)] */
+/* y = [x of every component (n * total), delta log p (n)]; K probes, each two model calls */
 static sdg_status lik_rhs(double t, const double *y, double *dydt, void *vctx) {
     lik_ctx *L = vctx;
     const sdg_state *st = L->st;
     float h = L->p->fd_h;
-    size_t off = 0;
-    for (int c = 0; c < st->n_comp; c++) {
-        size_t cnt = L->n * st->comp[c].dim;
-        const double *yc = y + off;
-        float *xp = L->xp[c], *xm = L->xm[c], *v = L->probe[c];
-        #pragma omp parallel for schedule(static)
-        for (size_t j = 0; j < cnt; j++) {
-            xp[j] = (float)yc[j] + h * v[j];
-            xm[j] = (float)yc[j] - h * v[j];
-        }
-        off += cnt;
-    }
-    sdg_status r;
-    if ((r = lik_eval(L, L->xp, t, L->vp)) != SDG_OK) return r;
-    if ((r = lik_eval(L, L->xm, t, L->vm)) != SDG_OK) return r;
-    L->evals++;
+    int K = L->p->n_probes;
     double *div = dydt + L->n * L->total;
     for (size_t i = 0; i < L->n; i++) div[i] = 0;
-    off = 0;
-    for (int c = 0; c < st->n_comp; c++) {
-        const sdg_component *k = &st->comp[c];
-        size_t d = k->dim;
-        double fac = k->noise == SDG_NOISE_KIND_SYMMETRIC ? 0.5 : 1.0;
-        const float *vp = L->vp[c], *vm = L->vm[c], *pr = L->probe[c];
-        double *dc = dydt + off;
-        #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < L->n; i++) {
-            double acc = 0;
-            for (size_t j = i * d; j < (i + 1) * d; j++) {
-                dc[j] = 0.5 * ((double)vp[j] + vm[j]);   /* v(x) to O(h^2) */
-                acc += (double)pr[j] * ((double)vp[j] - vm[j]);
+    for (size_t j = 0; j < L->n * L->total; j++) dydt[j] = 0;
+    for (int q = 0; q < K; q++) {
+        size_t off = 0;
+        for (int c = 0; c < st->n_comp; c++) {
+            size_t cnt = L->n * st->comp[c].dim;
+            const double *yc = y + off;
+            float *xp = L->xp[c], *xm = L->xm[c], *v = L->probe[c] + (size_t)q * cnt;
+            #pragma omp parallel for schedule(static)
+            for (size_t j = 0; j < cnt; j++) {
+                xp[j] = (float)yc[j] + h * v[j];
+                xm[j] = (float)yc[j] - h * v[j];
             }
-            div[i] += fac * acc / (2.0 * h);
+            off += cnt;
         }
-        off += L->n * d;
+        sdg_status r;
+        if ((r = lik_eval(L, L->xp, t, L->vp)) != SDG_OK) return r;
+        if ((r = lik_eval(L, L->xm, t, L->vm)) != SDG_OK) return r;
+        off = 0;
+        for (int c = 0; c < st->n_comp; c++) {
+            const sdg_component *k = &st->comp[c];
+            size_t d = k->dim;
+            double fac = (k->noise == SDG_NOISE_KIND_SYMMETRIC ? 0.5 : 1.0) / (2.0 * h * K);
+            const float *vp = L->vp[c], *vm = L->vm[c], *pr = L->probe[c] + (size_t)q * L->n * d;
+            double *dc = dydt + off;
+            #pragma omp parallel for schedule(static)
+            for (size_t i = 0; i < L->n; i++) {
+                double acc = 0;
+                for (size_t j = i * d; j < (i + 1) * d; j++) {
+                    dc[j] += 0.5 * ((double)vp[j] + vm[j]) / K;   /* v(x) to O(h^2) */
+                    acc += (double)pr[j] * ((double)vp[j] - vm[j]);
+                }
+                div[i] += fac * acc;
+            }
+            off += L->n * d;
+        }
     }
+    L->evals++;
     return SDG_OK;
 }
 
@@ -212,6 +217,7 @@ sdg_status sdg_likelihood(const sdg_likelihood_params *p, const sdg_model *m, co
     SDG_TRY(sdg_state_check(x));
     if (!(p->eps > 0 && p->eps < 1)) SDG_FAIL(SDG_ERR_INVALID, "likelihood: eps = %g must be in (0, 1)", p->eps);
     if (!(p->fd_h > 0)) SDG_FAIL(SDG_ERR_INVALID, "likelihood: fd_h must be > 0");
+    if (p->n_probes <= 0) SDG_FAIL(SDG_ERR_INVALID, "likelihood: n_probes = %d must be > 0", p->n_probes);
     if (!p->ode) SDG_FAIL(SDG_ERR_INVALID, "likelihood: no ODE method");
     for (int c = 0; c < x->n_comp; c++)
         if (x->comp[c].sde.type == sdg_sde_edm || x->comp[c].sde.type == sdg_sde_linear)
@@ -223,7 +229,7 @@ sdg_status sdg_likelihood(const sdg_likelihood_params *p, const sdg_model *m, co
     for (int c = 0; c < x->n_comp; c++) {
         size_t cnt = L.n * x->comp[c].dim;
         L.total += x->comp[c].dim;
-        L.probe[c] = malloc(cnt * sizeof(float));
+        L.probe[c] = malloc((size_t)p->n_probes * cnt * sizeof(float));
         L.xp[c] = malloc(cnt * sizeof(float));
         L.xm[c] = malloc(cnt * sizeof(float));
         L.vp[c] = malloc(cnt * sizeof(float));
@@ -235,13 +241,14 @@ sdg_status sdg_likelihood(const sdg_likelihood_params *p, const sdg_model *m, co
     SDG_TRY(sdg_rng_stream(p->seed, 0, &rng));
     for (size_t i = 0; i < L.n; i++) {
         sdg_rng_reset(rng, p->seed, i);
-        for (int c = 0; c < x->n_comp; c++) {
-            const sdg_component *k = &x->comp[c];
-            float *v = L.probe[c] + i * k->dim;
-            sdg_component_noise(k, i, rng, v);
-            if (p->probe == SDG_PROBE_KIND_RADEMACHER)
-                for (size_t j = 0; j < k->dim; j++) v[j] = v[j] > 0 ? 1.0f : v[j] < 0 ? -1.0f : 0.0f;
-        }
+        for (int q = 0; q < p->n_probes; q++)
+            for (int c = 0; c < x->n_comp; c++) {
+                const sdg_component *k = &x->comp[c];
+                float *v = L.probe[c] + ((size_t)q * L.n + i) * k->dim;
+                sdg_component_noise(k, i, rng, v);
+                if (p->probe == SDG_PROBE_KIND_RADEMACHER)
+                    for (size_t j = 0; j < k->dim; j++) v[j] = v[j] > 0 ? 1.0f : v[j] < 0 ? -1.0f : 0.0f;
+            }
     }
     y = calloc(L.n * (L.total + 1), sizeof(double));
     if (!y) SDG_FAIL(SDG_ERR_NOMEM, "likelihood: out of memory");

@@ -68,25 +68,25 @@ sdg_status sde_ode_integrate(const sdg_ode_type *m, sde_ode_rhs f, void *ctx, do
         double t = t0 + i * h;
         SDG_TRY(f(t, y, k1, ctx));
         if (m->order == 1) {
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((dim) >= SDE_PAR_MIN)
             for (size_t j = 0; j < dim; j++) y[j] += h * k1[j];
         } else if (m->order == 2) {
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((dim) >= SDE_PAR_MIN)
             for (size_t j = 0; j < dim; j++) yt[j] = y[j] + h * k1[j];
             SDG_TRY(f(t + h, yt, k2, ctx));
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((dim) >= SDE_PAR_MIN)
             for (size_t j = 0; j < dim; j++) y[j] += 0.5 * h * (k1[j] + k2[j]);
         } else {
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((dim) >= SDE_PAR_MIN)
             for (size_t j = 0; j < dim; j++) yt[j] = y[j] + 0.5 * h * k1[j];
             SDG_TRY(f(t + 0.5 * h, yt, k2, ctx));
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((dim) >= SDE_PAR_MIN)
             for (size_t j = 0; j < dim; j++) yt[j] = y[j] + 0.5 * h * k2[j];
             SDG_TRY(f(t + 0.5 * h, yt, k3, ctx));
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((dim) >= SDE_PAR_MIN)
             for (size_t j = 0; j < dim; j++) yt[j] = y[j] + h * k3[j];
             SDG_TRY(f(t + h, yt, k4, ctx));
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((dim) >= SDE_PAR_MIN)
             for (size_t j = 0; j < dim; j++) y[j] += h / 6 * (k1[j] + 2 * k2[j] + 2 * k3[j] + k4[j]);
         }
         ++*steps;
@@ -173,7 +173,7 @@ static sdg_status lik_rhs(double t, const double *y, double *dydt, void *vctx) {
             size_t cnt = L->n * st->comp[c].dim;
             const double *yc = y + off;
             float *xp = L->xp[c], *xm = L->xm[c], *v = L->probe[c] + (size_t)q * cnt;
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
             for (size_t j = 0; j < cnt; j++) {
                 xp[j] = (float)yc[j] + h * v[j];
                 xm[j] = (float)yc[j] - h * v[j];
@@ -190,7 +190,7 @@ static sdg_status lik_rhs(double t, const double *y, double *dydt, void *vctx) {
             double fac = (k->noise == SDG_NOISE_KIND_SYMMETRIC ? 0.5 : 1.0) / (2.0 * h * K);
             const float *vp = L->vp[c], *vm = L->vm[c], *pr = L->probe[c] + (size_t)q * L->n * d;
             double *dc = dydt + off;
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((L->n) * d >= SDE_PAR_MIN)
             for (size_t i = 0; i < L->n; i++) {
                 double acc = 0;
                 for (size_t j = i * d; j < (i + 1) * d; j++) {

@@ -113,7 +113,7 @@ static sdg_status eval(sdg_sampler *s, const sdg_model *m, const sdg_state *at, 
         const sdg_component *k = &at->comp[c];
         size_t cnt = n * k->dim, bad = 0;
         const float *r = res[c];
-        #pragma omp parallel for schedule(static) reduction(+ : bad)
+        #pragma omp parallel for schedule(static) reduction(+ : bad) if((cnt) >= SDE_PAR_MIN)
         for (size_t j = 0; j < cnt; j++) bad += !isfinite(r[j]);
         if (bad) {
             size_t j = 0;
@@ -130,7 +130,7 @@ static sdg_status eval(sdg_sampler *s, const sdg_model *m, const sdg_state *at, 
 }
 
 static void draw_noise(sdg_sampler *s, const sdg_component *k, float *z) {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if((s->n) * k->dim >= SDE_PAR_MIN_RNG)
     for (size_t i = 0; i < s->n; i++) sdg_component_noise(k, i, s->rng[i], z + i * k->dim);
 }
 
@@ -156,7 +156,7 @@ static void langevin(sdg_sampler *s, sdg_component *k, int c, double t) {
     size_t n = s->n, d = k->dim;
     float *x = k->x, *sc = s->score[c], *z = s->z[c], *mu = s->mean[c];
     draw_noise(s, k, z);
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if((n) * d >= SDE_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         double a = 0, b = 0;
         for (size_t j = 0; j < d; j++) {
@@ -173,7 +173,7 @@ static void langevin(sdg_sampler *s, sdg_component *k, int c, double t) {
     double r = ms > 0 ? s->p.snr * mz / ms : 0.0;
     float e = (float)(2 * alpha * r * r), ns = sqrtf(2 * e) * s->p.scale_eps;
     size_t cnt = n * d;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
     for (size_t j = 0; j < cnt; j++) {
         mu[j] = x[j] + e * sc[j];
         x[j] = mu[j] + ns * z[j];
@@ -204,7 +204,7 @@ static void predict(sdg_sampler *s, int id, sdg_component *k, int c, double t, d
         G = (float)sqrt(fmax(b2 * g1 * g1 / (g0 * g0), 0.0));
     }
     draw_noise(s, k, z);
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
     for (size_t j = 0; j < cnt; j++) {
         mu[j] = A * x[j] + B * sc[j];
         x[j] = mu[j] + G * z[j];
@@ -262,7 +262,7 @@ static sdg_status run_s4(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
             float a = (float)ir, b = (float)sd, *x = k->x, *z = s->z[c];
             draw_noise(s, k, z);
             size_t cnt = s->n * k->dim;
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
             for (size_t j = 0; j < cnt; j++) x[j] = a * x[j] + b * z[j];
         }
         for (int c = 0; c < st->n_comp; c++) {   /* drift with the step's score, second half */
@@ -274,7 +274,7 @@ static sdg_status run_s4(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
             float *x = k->x, *z = s->z[c], *mu = s->mean[c], *sc = s->score[c];
             draw_noise(s, k, z);
             size_t cnt = s->n * k->dim;
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
             for (size_t j = 0; j < cnt; j++) {
                 float y = x[j] + gg * sc[j];
                 mu[j] = a * y;
@@ -301,7 +301,7 @@ static void unpack(const sdg_sampler *s, const double *y, float *const *bufs) {
         size_t cnt = s->n * s->dim[c];
         float *b = bufs[c];
         const double *yc = y + off;
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
         for (size_t j = 0; j < cnt; j++) b[j] = (float)yc[j];
         off += cnt;
     }
@@ -312,7 +312,7 @@ static void pack(const sdg_sampler *s, float *const *bufs, double *y) {
         size_t cnt = s->n * s->dim[c];
         const float *b = bufs[c];
         double *yc = y + off;
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
         for (size_t j = 0; j < cnt; j++) yc[j] = b[j];
         off += cnt;
     }
@@ -392,7 +392,7 @@ static sdg_status run_edm(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
             size_t cnt = s->n * k->dim;
             float *xh = s->tmp[c], *x = k->x, *D = s->score[c], *d1 = s->mean[c];
             float hstep = (float)(sn - sh), inv = (float)(1.0 / sh);
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
             for (size_t j = 0; j < cnt; j++) {
                 d1[j] = (xh[j] - D[j]) * inv;
                 x[j] = xh[j] + hstep * d1[j];
@@ -405,7 +405,7 @@ static sdg_status run_edm(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
                 size_t cnt = s->n * k->dim;
                 float *xh = s->tmp[c], *x = k->x, *D = s->score2[c], *d1 = s->mean[c];
                 float hstep = (float)(sn - sh), inv = (float)(1.0 / sn);
-                #pragma omp parallel for schedule(static)
+                #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
                 for (size_t j = 0; j < cnt; j++) {
                     float d2 = (x[j] - D[j]) * inv;
                     x[j] = xh[j] + hstep * 0.5f * (d1[j] + d2);

@@ -63,7 +63,7 @@ void sdg_component_noise(const sdg_component *c, size_t i, sdg_rng *rng, float *
 void sdg_component_mask(const sdg_component *c, size_t n, float *x) {
     if (c->noise == SDG_NOISE_KIND_SYMMETRIC) {
         size_t R = c->rows;
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if((n) * c->dim >= SDE_PAR_MIN)
         for (size_t i = 0; i < n; i++) {
             float *xi = x + i * c->dim;
             const float *m = c->mask ? c->mask + i * R : NULL;
@@ -75,7 +75,7 @@ void sdg_component_mask(const sdg_component *c, size_t n, float *x) {
         }
     } else if (c->mask) {
         size_t per = c->dim / c->rows;
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) if((n) * c->dim >= SDE_PAR_MIN)
         for (size_t i = 0; i < n; i++) {
             float *xi = x + i * c->dim;
             const float *m = c->mask + i * c->rows;
@@ -135,7 +135,7 @@ void sdg_param_convert(sdg_param_kind from, sdg_param_kind to, const sdg_sde *sd
     for (size_t i = 1; i < n && same; i++) same = t[i] == t[0];
     float a0 = 0, b0 = 0;
     if (same) conv_coef(from, to, sde, t[0], &a0, &b0);
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if((n) * dim >= SDE_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float a = a0, b = b0;
         if (!same) conv_coef(from, to, sde, t[i], &a, &b);

@@ -189,7 +189,7 @@ static void test_langevin_formula(void) {
 }
 
 /* ---- a GDSS-like two-component state: X (N x F, row mask) and A (N x N symmetric) ---- */
-#define GN 6
+#define GN 20   /* n * GN^2 = 80000 entries: above the engine's OpenMP thresholds */
 #define GF 3
 typedef struct coupled { long calls; int nan_at; } coupled;
 
@@ -214,14 +214,14 @@ static sdg_status coupled_fn(const sdg_model_call *call, void *params) {
     return SDG_OK;
 }
 
-static float g_mask[2][64 * GN];
+static float g_mask[2][200 * GN];
 static sdg_state gdss_state(size_t n, float *X, float *A) {
     sdg_state st;
     memset(&st, 0, sizeof st);
     st.n = n;
     st.n_comp = 2;
     for (size_t i = 0; i < n; i++)
-        for (int r = 0; r < GN; r++) g_mask[0][i * GN + r] = r < 2 + (int)(i % 5) ? 1.0f : 0.0f;
+        for (int r = 0; r < GN; r++) g_mask[0][i * GN + r] = r < 5 + (int)(i % 15) ? 1.0f : 0.0f;
     sdg_sde vp, ve;
     sdg_sde_gdss(&vp, "VP", 0.1, 1.0);
     sdg_sde_gdss(&ve, "VE", 0.2, 1.0);
@@ -243,8 +243,8 @@ static sdg_status run_gdss(const sdg_sampler_params *p, int threads, size_t n, f
 }
 
 static void test_threads_and_structure(void) {
-    const size_t n = 64;
-    static float X1[64 * GN * GF], A1[64 * GN * GN], X2[64 * GN * GF], A2[64 * GN * GN];
+    const size_t n = 200;
+    static float X1[200 * GN * GF], A1[200 * GN * GN], X2[200 * GN * GF], A2[200 * GN * GN];
     sdg_sampler_params ps[4];
     ps[0] = sdg_sampler_default_params();
     ps[0].n_steps = 50, ps[0].snr = 0.2f, ps[0].scale_eps = 0.7f, ps[0].eps = 1e-4f, ps[0].seed = 5;
@@ -281,7 +281,7 @@ static void test_threads_and_structure(void) {
 }
 
 static void test_failures(void) {
-    static float X[64 * GN * GF], A[64 * GN * GN];
+    static float X[200 * GN * GF], A[200 * GN * GN];
     sdg_sampler_params p = sdg_sampler_default_params();
     p.n_steps = 50;
     coupled c = {0, 0};

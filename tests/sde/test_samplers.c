@@ -66,6 +66,43 @@ static void test_wrong_score_fails(void) {
                       SDG_PARAM_KIND_EPS, &q, 0.8, NULL) > 0);
 }
 
+/* Classifier guidance through the model's guide hook: with the exact classifier p(y = k | x_t)
+ * = r_k(x_t), score + grad log r_k is the score of component k alone, so the guided sampler
+ * must produce N(mu_k, var_k). */
+typedef struct guide_params { const mixture *m; int k; } guide_params;
+static sdg_status guide_fn(const sdg_model_call *call, void *params) {
+    const guide_params *g = params;
+    const sdg_component *c = &call->state->comp[0];
+    double s, sg, sc[MIX_MAXD], x0[MIX_MAXD];
+    mix_pre P;
+    sdg_sde_marginal(&c->sde, call->t[0], &s, &sg);
+    mix_prepare(g->m, s, sg, &P);
+    for (size_t i = 0; i < call->state->n; i++) {
+        const float *x = c->x + i * c->dim;
+        mix_point(g->m, &P, x, sc, x0);
+        for (size_t d = 0; d < c->dim; d++) {
+            double own = -(x[d] - P.m[g->k][d]) * P.iv[g->k][d];
+            call->out[0][i * c->dim + d] += (float)(own - sc[d]);
+        }
+    }
+    return SDG_OK;
+}
+static void test_classifier_guidance(void) {
+    float *x = malloc(NS * sizeof(float));
+    oracle o = {&MIX1, 1.0, 0};
+    guide_params gp = {&MIX1, 1};
+    sdg_model m = {oracle_fn, &o, guide_fn, &gp};
+    sdg_state st = mix_state(&MIX1, NS, x, mk_sde(sdg_sde_vp, 0.1, 20, STEPS), SDG_PARAM_KIND_SCORE);
+    sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_none, 0.0f);
+    sdg_sampler *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(sdg_sampler_new(&p, &st, &s), SDG_OK);
+    CU_ASSERT_EQUAL_FATAL(sdg_sampler_run(s, &m, &st, NULL), SDG_OK);
+    const mixture one = {1, 1, {1.0}, {{1.5}}, {{0.5}}};
+    CU_ASSERT_EQUAL(mix_check("classifier guidance to component 1", &one, x, NS), 0);
+    sdg_sampler_free(s);
+    free(x);
+}
+
 int main(void) {
     const sdg_test_case cases[] = {
         {"pc reverse+langevin VE", test_pc_reverse_langevin_ve},
@@ -76,6 +113,7 @@ int main(void) {
         {"ancestral", test_ancestral},
         {"s4", test_s4},
         {"wrong score fails", test_wrong_score_fails},
+        {"classifier guidance hook", test_classifier_guidance},
         {NULL, NULL},
     };
     return sdg_test_main("sde_samplers", cases);

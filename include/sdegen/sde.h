@@ -111,7 +111,7 @@ SDG_API void sdg_component_mask(const sdg_component *c, size_t n, float *x);
 typedef struct sdg_model_call {
     const sdg_state *state; /* x of every component at which to evaluate          */
     const float     *t;     /* (n) time of each sample (EDM: sigma)                 */
-    unsigned         which; /* bit c set: out[c] must be written                    */
+    unsigned         which; /* bit c set: out[c] must be written (samplers: all)    */
     float           *out[SDG_STATE_MAX_COMP]; /* out[c]: (n, dim_c), raw output     */
 } sdg_model_call;
 typedef sdg_status (*sdg_model_fn)(const sdg_model_call *call, void *params);
@@ -125,9 +125,9 @@ typedef struct sdg_model {
     void        *guide_params;
 } sdg_model;
 
-/* Converts per-sample outputs between parameterisations at marginal (s, sigma) with time
- * derivatives (ds, dsigma): y = conv(out, x). n samples of dim floats; s etc. are (n).
- * In-place (y == out) allowed. Via the affine map x0 = alpha*out + beta*x of each kind. */
+/* Converts outputs between parameterisations for n samples of dim floats at times t (n),
+ * using sde's s(t), sigma(t) and their derivatives: y = a(t) out + b(t) x, through the affine
+ * map x0 = alpha*out + beta*x of each kind. In place (y == out) allowed. */
 SDG_API void sdg_param_convert(sdg_param_kind from, sdg_param_kind to, const sdg_sde *sde,
                                const float *t, size_t n, size_t dim, const float *x,
                                const float *out, float *y);

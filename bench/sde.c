@@ -61,7 +61,7 @@ static void overhead(bool quick) {
             if (k == 2) p.type = sdg_sampler_s4;
             if (k == 3) p.type = sdg_sampler_ode, p.ode = sdg_ode_euler;
             sdg_state st = one_comp(n, dim, x, &vp);
-            sdg_model m = {free_fn, NULL, NULL, NULL};
+            sdg_model m = {.fn = free_fn, .params = NULL};
             sdg_sampler *s = NULL;
             sdg_sampler_stats ss = {0, 0};
             double best[2] = {INFINITY, INFINITY};
@@ -161,7 +161,7 @@ static void nfe_row(const char *name, const char *setting, sdg_sampler_params *p
     float *x = malloc(n * 2 * sizeof(float));
     sdg_state st = one_comp(n, 2, x, sde);
     st.comp[0].param = SDG_PARAM_KIND_DENOISER;
-    sdg_model m = {mix_fn, NULL, NULL, NULL};
+    sdg_model m = {.fn = mix_fn, .params = NULL};
     sdg_sampler *s = NULL;
     sdg_sampler_stats ss;
     double t0 = now();

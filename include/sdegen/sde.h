@@ -116,6 +116,10 @@ typedef struct sdg_model_call {
 } sdg_model_call;
 typedef sdg_status (*sdg_model_fn)(const sdg_model_call *call, void *params);
 
+/* Optional Jacobian-vector product of the raw output: writes call->out[c] = sum over c' of
+ * d out[c] / d x[c'] . v[c'] at (call->state, call->t); v[c] is (n, dim_c). */
+typedef sdg_status (*sdg_model_jvp_fn)(const sdg_model_call *call, const float *const *v, void *params);
+
 typedef struct sdg_model {
     sdg_model_fn fn;           /* required                                               */
     void        *params;
@@ -123,6 +127,10 @@ typedef struct sdg_model {
      * (classifier guidance, ...). Outputs are still in each component's sdg_param_kind. */
     sdg_model_fn guide;
     void        *guide_params;
+    /* Optional, used only by sdg_likelihood (else finite differences); guide is not
+     * differentiated through it. */
+    sdg_model_jvp_fn jvp;
+    void            *jvp_params;
 } sdg_model;
 
 /* Converts outputs between parameterisations for n samples of dim floats at times t (n),
@@ -271,10 +279,9 @@ typedef struct sdg_likelihood_params {
 } sdg_likelihood_params;
 SDG_API sdg_likelihood_params sdg_likelihood_default_params(void);
 /* -log p_eps(x) in nats (nll, n) and bits per dimension (bpd, n; may be NULL) for data x =
- * st->comp[c].x (left unchanged). The divergence of the drift is v^T J v with J the
- * Jacobian of the velocity, estimated by central finite differences of the model along v
- * (2 model calls per probe and ODE evaluation; there is no JVP callback). Dimension =
- * unmasked free entries. Cost: (ODE evaluations) * 2 * n_probes model calls. */
+ * st->comp[c].x (left unchanged). div of the velocity = E v^T J v over probes v; J v comes
+ * from m->jvp when set (1 + n_probes calls per ODE evaluation), else from central finite
+ * differences of m->fn along v (2 n_probes calls). Dimension = unmasked free entries. */
 SDG_API sdg_status sdg_likelihood(const sdg_likelihood_params *p, const sdg_model *m,
                                   const sdg_state *st, double *nll, double *bpd,
                                   sdg_sampler_stats *stats);

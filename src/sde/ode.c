@@ -126,7 +126,9 @@ typedef struct lik_ctx {
     long   nfe, evals;
 } lik_ctx;
 
-static sdg_status lik_eval(lik_ctx *L, float *const *xs, double t, float *const *res) {
+/* Model at xs (probe == NULL) or its JVP along probe (model->jvp), converted to a velocity
+ * (resp. the velocity's JVP: a J v + b v for velocity = a out + b x) and masked. */
+static sdg_status lik_call(lik_ctx *L, float *const *xs, double t, float *const *probe, float *const *res) {
     sdg_state at = *L->st;
     for (int c = 0; c < at.n_comp; c++) at.comp[c].x = xs[c];
     for (size_t i = 0; i < L->n; i++) L->tvec[i] = (float)t;
@@ -136,8 +138,13 @@ static sdg_status lik_eval(lik_ctx *L, float *const *xs, double t, float *const 
     call.t = L->tvec;
     call.which = (1u << at.n_comp) - 1u;
     for (int c = 0; c < at.n_comp; c++) call.out[c] = res[c];
-    sdg_status st = L->m->fn(&call, L->m->params);
-    if (st == SDG_OK && L->m->guide) st = L->m->guide(&call, L->m->guide_params);
+    sdg_status st;
+    if (probe) {
+        st = L->m->jvp(&call, (const float *const *)probe, L->m->jvp_params);
+    } else {
+        st = L->m->fn(&call, L->m->params);
+        if (st == SDG_OK && L->m->guide) st = L->m->guide(&call, L->m->guide_params);
+    }
     L->nfe++;
     if (st != SDG_OK) {
         sdg_error_prefix("likelihood evaluation %ld (t = %g): model", L->evals, t);
@@ -151,8 +158,8 @@ static sdg_status lik_eval(lik_ctx *L, float *const *xs, double t, float *const 
                 return SDG_ERROR(SDG_ERR_NUMERIC,
                                  "likelihood evaluation %ld (t = %g): model output for '%s' is not finite "
                                  "(sample %zu)", L->evals, t, k->name ? k->name : "?", j / k->dim);
-        sdg_param_convert(k->param, SDG_PARAM_KIND_VELOCITY, &k->sde, L->tvec, L->n, k->dim, xs[c],
-                          res[c], res[c]);
+        sdg_param_convert(k->param, SDG_PARAM_KIND_VELOCITY, &k->sde, L->tvec, L->n, k->dim,
+                          probe ? probe[c] : xs[c], res[c], res[c]);
         sdg_component_mask(k, L->n, res[c]);
     }
     return SDG_OK;
@@ -181,8 +188,8 @@ static sdg_status lik_rhs(double t, const double *y, double *dydt, void *vctx) {
             off += cnt;
         }
         sdg_status r;
-        if ((r = lik_eval(L, L->xp, t, L->vp)) != SDG_OK) return r;
-        if ((r = lik_eval(L, L->xm, t, L->vm)) != SDG_OK) return r;
+        if ((r = lik_call(L, L->xp, t, NULL, L->vp)) != SDG_OK) return r;
+        if ((r = lik_call(L, L->xm, t, NULL, L->vm)) != SDG_OK) return r;
         off = 0;
         for (int c = 0; c < st->n_comp; c++) {
             const sdg_component *k = &st->comp[c];
@@ -200,6 +207,51 @@ static sdg_status lik_rhs(double t, const double *y, double *dydt, void *vctx) {
                 div[i] += fac * acc;
             }
             off += L->n * d;
+        }
+    }
+    L->evals++;
+    return SDG_OK;
+}
+
+/* The same with model->jvp: v(x) once, then J v exactly per probe (1 + K calls). */
+static sdg_status lik_rhs_jvp(double t, const double *y, double *dydt, void *vctx) {
+    lik_ctx *L = vctx;
+    const sdg_state *st = L->st;
+    int K = L->p->n_probes;
+    double *div = dydt + L->n * L->total;
+    size_t off = 0;
+    for (int c = 0; c < st->n_comp; c++) {
+        size_t cnt = L->n * st->comp[c].dim;
+        const double *yc = y + off;
+        float *xp = L->xp[c];
+        #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
+        for (size_t j = 0; j < cnt; j++) xp[j] = (float)yc[j];
+        off += cnt;
+    }
+    sdg_status r;
+    if ((r = lik_call(L, L->xp, t, NULL, L->vp)) != SDG_OK) return r;
+    off = 0;
+    for (int c = 0; c < st->n_comp; c++) {
+        size_t cnt = L->n * st->comp[c].dim;
+        for (size_t j = 0; j < cnt; j++) dydt[off + j] = L->vp[c][j];
+        off += cnt;
+    }
+    for (size_t i = 0; i < L->n; i++) div[i] = 0;
+    for (int q = 0; q < K; q++) {
+        float *pq[SDG_STATE_MAX_COMP] = {0};
+        for (int c = 0; c < st->n_comp; c++) pq[c] = L->probe[c] + (size_t)q * L->n * st->comp[c].dim;
+        if ((r = lik_call(L, L->xp, t, pq, L->vm)) != SDG_OK) return r;
+        for (int c = 0; c < st->n_comp; c++) {
+            const sdg_component *k = &st->comp[c];
+            size_t d = k->dim;
+            double fac = (k->noise == SDG_NOISE_KIND_SYMMETRIC ? 0.5 : 1.0) / K;
+            const float *jv = L->vm[c], *pr = pq[c];
+            #pragma omp parallel for schedule(static) if((L->n) * d >= SDE_PAR_MIN)
+            for (size_t i = 0; i < L->n; i++) {
+                double acc = 0;
+                for (size_t j = i * d; j < (i + 1) * d; j++) acc += (double)pr[j] * jv[j];
+                div[i] += fac * acc;
+            }
         }
     }
     L->evals++;
@@ -259,7 +311,7 @@ sdg_status sdg_likelihood(const sdg_likelihood_params *p, const sdg_model *m, co
         off += cnt;
     }
     long steps = 0;
-    SDG_TRY(sde_ode_integrate(p->ode, lik_rhs, &L, y, L.n * (L.total + 1), p->eps, 1.0, p->n_steps, p->atol,
+    SDG_TRY(sde_ode_integrate(p->ode, m->jvp ? lik_rhs_jvp : lik_rhs, &L, y, L.n * (L.total + 1), p->eps, 1.0, p->n_steps, p->atol,
                               p->rtol, &steps));
     /* log p_eps(x) = log prior(x_1) + integral of div; prior over free entries only */
     for (size_t i = 0; i < L.n; i++) {

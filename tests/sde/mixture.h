@@ -199,7 +199,7 @@ static inline int mix_run(const char *label, const mixture *m, size_t n, sdg_sde
                           const sdg_sampler_params *p, double scale, sdg_sampler_stats *stats) {
     float *x = malloc(n * (size_t)m->D * sizeof(float));
     oracle o = {m, scale, 0};
-    sdg_model model = {oracle_fn, &o, NULL, NULL};
+    sdg_model model = {.fn = oracle_fn, .params = &o};
     sdg_state st = mix_state(m, n, x, sde, param);
     sdg_sampler *s = NULL;
     sdg_sampler_stats sst;

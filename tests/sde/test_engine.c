@@ -138,7 +138,7 @@ static void test_langevin_formula(void) {
     for (int q = 0; q < 2; q++) {
         mixture m = {1, 3, {1.0}, {{0.5, -0.5, 0.0}}, {{1.0, 2.0, 0.5}}};
         oracle o = {&m, 1.0, 0};
-        sdg_model model = {oracle_fn, &o, NULL, NULL};
+        sdg_model model = {.fn = oracle_fn, .params = &o};
         sdg_state st = mix_state(&m, n, x, sdes[q], SDG_PARAM_KIND_SCORE);
         sdg_sampler_params p = sdg_sampler_default_params();
         p.predictor = sdg_predictor_none;
@@ -234,7 +234,7 @@ static sdg_state gdss_state(size_t n, float *X, float *A) {
 static sdg_status run_gdss(const sdg_sampler_params *p, int threads, size_t n, float *X, float *A, coupled *cp) {
     sdg_set_num_threads(threads);
     sdg_state st = gdss_state(n, X, A);
-    sdg_model m = {coupled_fn, cp, NULL, NULL};
+    sdg_model m = {.fn = coupled_fn, .params = cp};
     sdg_sampler *s = NULL;
     sdg_status r = sdg_sampler_new(p, &st, &s);
     if (r == SDG_OK) r = sdg_sampler_run(s, &m, &st, NULL);
@@ -304,7 +304,7 @@ static void test_failures(void) {
     CU_ASSERT_EQUAL_FATAL(sdg_sampler_new(&p, &st, &s), SDG_OK);
     sdg_state st2 = gdss_state(8, X, A);
     st2.comp[0].dim = GN * 2;
-    sdg_model m = {coupled_fn, &c, NULL, NULL};
+    sdg_model m = {.fn = coupled_fn, .params = &c};
     CU_ASSERT_EQUAL(sdg_sampler_run(s, &m, &st2, NULL), SDG_ERR_SHAPE);
     /* NaN from the model on the 7th call: PC makes 2 calls per step, so step 3 */
     coupled cn = {0, 7};
@@ -326,7 +326,7 @@ static void test_inpainting(void) {
     /* independent dims: the unknown dim keeps its marginal N(-0.5, 0.3) */
     mixture m = {1, 2, {1.0}, {{1.0, -0.5}}, {{0.4, 0.3}}};
     oracle o = {&m, 1.0, 0};
-    sdg_model model = {oracle_fn, &o, NULL, NULL};
+    sdg_model model = {.fn = oracle_fn, .params = &o};
     sdg_state st = mix_state(&m, n, x, mk_sde(sdg_sde_vp, 0.1, 20, 200), SDG_PARAM_KIND_SCORE);
     sdg_inpaint ip = {{known}, {km}};
     sdg_sampler_params p = sdg_sampler_default_params();
@@ -364,7 +364,7 @@ static void test_cfg(void) {
     oracle o = {&MIX1, 1.0, 0};
     sdg_state st = mix_state(&MIX1, 4, x, mk_sde(sdg_sde_vp, 0.1, 20, 1000), SDG_PARAM_KIND_SCORE);
     sdg_model_call call = {&st, t, 1u, {a}};
-    sdg_cfg g = {{oracle_fn, &o, NULL, NULL}, {zero_fn, NULL, NULL, NULL}, 1.5f};
+    sdg_cfg g = {{.fn = oracle_fn, .params = &o}, {.fn = zero_fn, .params = NULL}, 1.5f};
     CU_ASSERT_EQUAL(oracle_fn(&call, &o), SDG_OK);
     memcpy(b, a, sizeof a);
     CU_ASSERT_EQUAL(sdg_cfg_model_fn(&call, &g), SDG_OK);

@@ -23,6 +23,16 @@ static void test_ode_fixed(void) {
     p = ode(sdg_ode_rk4, 50);
     CU_ASSERT_EQUAL(mix_run("ode rk4 subVP 2d", &MIX2, NS, mk_sde(sdg_sde_subvp, 0.1, 20, 1000),
                             SDG_PARAM_KIND_DENOISER, &p, 1.0, NULL), 0);
+    /* the other dimension for each method */
+    p = ode(sdg_ode_euler, 500);
+    CU_ASSERT_EQUAL(mix_run("ode euler VE 2d", &MIX2, NS, mk_sde(sdg_sde_ve, 0.01, 50, 1000),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+    p = ode(sdg_ode_heun, 100);
+    CU_ASSERT_EQUAL(mix_run("ode heun subVP 1d", &MIX1, NS, mk_sde(sdg_sde_subvp, 0.1, 20, 1000),
+                            SDG_PARAM_KIND_EPS, &p, 1.0, NULL), 0);
+    p = ode(sdg_ode_rk4, 50);
+    CU_ASSERT_EQUAL(mix_run("ode rk4 VP 1d", &MIX1, NS, mk_sde(sdg_sde_vp, 0.1, 20, 1000),
+                            SDG_PARAM_KIND_VELOCITY, &p, 1.0, NULL), 0);
 }
 static void test_ode_rk45(void) {
     sdg_sampler_params p = ode(sdg_ode_rk45, 0);
@@ -41,6 +51,12 @@ static void test_flow(void) {
     p.eps = 0.0f;
     CU_ASSERT_EQUAL(mix_run("flow heun 1d", &MIX1, NS, mk_sde(sdg_sde_linear, 0, 1, 1000),
                             SDG_PARAM_KIND_VELOCITY, &p, 1.0, NULL), 0);
+    CU_ASSERT_EQUAL(mix_run("flow heun 2d", &MIX2, NS, mk_sde(sdg_sde_linear, 0, 1, 1000),
+                            SDG_PARAM_KIND_VELOCITY, &p, 1.0, NULL), 0);
+    p = ode(sdg_ode_euler, 200);
+    p.eps = 0.0f;
+    CU_ASSERT_EQUAL(mix_run("flow euler 1d", &MIX1, NS, mk_sde(sdg_sde_linear, 0, 1, 1000),
+                            SDG_PARAM_KIND_VELOCITY, &p, 1.0, NULL), 0);
 }
 static void test_edm(void) {
     sdg_sampler_params p = sdg_sampler_default_params();
@@ -51,11 +67,15 @@ static void test_edm(void) {
     CU_ASSERT_EQUAL(mix_run("edm heun 40 steps 2d", &MIX2, NS, mk_sde(sdg_sde_edm, 0.002, 80, 1000),
                             SDG_PARAM_KIND_DENOISER, &p, 1.0, &s), 0);
     CU_ASSERT_EQUAL(s.nfe, 2 * 40 - 1);
+    CU_ASSERT_EQUAL(mix_run("edm heun 40 steps 1d", &MIX1, NS, mk_sde(sdg_sde_edm, 0.002, 80, 1000),
+                            SDG_PARAM_KIND_EPS, &p, 1.0, NULL), 0);
     p.s_churn = 10.0f;
     p.s_tmin = 0.05f;
     p.s_tmax = 50.0f;
     p.s_noise = 1.003f;
     CU_ASSERT_EQUAL(mix_run("edm heun churn 1d", &MIX1, NS, mk_sde(sdg_sde_edm, 0.002, 80, 1000),
+                            SDG_PARAM_KIND_DENOISER, &p, 1.0, NULL), 0);
+    CU_ASSERT_EQUAL(mix_run("edm heun churn 2d", &MIX2, NS, mk_sde(sdg_sde_edm, 0.002, 80, 1000),
                             SDG_PARAM_KIND_DENOISER, &p, 1.0, NULL), 0);
 }
 static void test_wrong_score_fails(void) {

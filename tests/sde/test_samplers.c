@@ -29,6 +29,8 @@ static void test_pc_reverse_subvp(void) {
     sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_none, 0.0f);
     CU_ASSERT_EQUAL(mix_run("pc reverse subVP 1d", &MIX1, NS, mk_sde(sdg_sde_subvp, 0.1, 20, STEPS),
                             SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+    CU_ASSERT_EQUAL(mix_run("pc reverse VE 2d", &MIX2, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
 }
 static void test_pc_euler_vp(void) {
     sdg_sampler_params p = pc(sdg_predictor_euler, sdg_corrector_none, 0.0f);
@@ -91,7 +93,7 @@ static void test_classifier_guidance(void) {
     float *x = malloc(NS * sizeof(float));
     oracle o = {&MIX1, 1.0, 0};
     guide_params gp = {&MIX1, 1};
-    sdg_model m = {oracle_fn, &o, guide_fn, &gp};
+    sdg_model m = {.fn = oracle_fn, .params = &o, .guide = guide_fn, .guide_params = &gp};
     sdg_state st = mix_state(&MIX1, NS, x, mk_sde(sdg_sde_vp, 0.1, 20, STEPS), SDG_PARAM_KIND_SCORE);
     sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_none, 0.0f);
     sdg_sampler *s = NULL;
@@ -107,7 +109,7 @@ int main(void) {
     const sdg_test_case cases[] = {
         {"pc reverse+langevin VE", test_pc_reverse_langevin_ve},
         {"pc reverse+langevin VP", test_pc_reverse_langevin_vp},
-        {"pc reverse sub-VP", test_pc_reverse_subvp},
+        {"pc reverse (sub-VP, VE)", test_pc_reverse_subvp},
         {"euler-maruyama VP", test_pc_euler_vp},
         {"euler-maruyama VE", test_pc_euler_ve},
         {"ancestral", test_ancestral},

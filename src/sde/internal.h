@@ -6,7 +6,7 @@
 /* OpenMP regions only above these sizes: a barrier costs microseconds (milliseconds on a
  * loaded machine), more than a small loop. Results never depend on the split. */
 #define SDE_PAR_MIN     65536   /* element-wise float work      */
-#define SDE_PAR_MIN_RNG 4096    /* Gaussian draws (per element)  */
+#define SDE_PAR_MIN_RNG 65536   /* Gaussian draws (per element)  */
 
 /* torch-style float32 linspace value i of n points from a to b. */
 float sde_linspace_f32(float a, float b, int n, int i);

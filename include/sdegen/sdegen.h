@@ -3,6 +3,7 @@
 #define SDEGEN_SDEGEN_H
 #include "sdegen/core.h"
 #include "sdegen/nn.h"
+#include "sdegen/sde.h"
 #include "sdegen/io.h"
 #include "sdegen/graph.h"
 #include "sdegen/eval.h"

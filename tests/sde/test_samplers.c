@@ -1,0 +1,191 @@
+/* Stochastic samplers against the closed-form mixture: PC (reverse diffusion, Euler-Maruyama,
+ * ancestral; Langevin) and S4 on VE, VP and sub-VP, plus the deliberately wrong score. */
+#include "mixture.h"
+
+#define NS 20000
+#define STEPS 500
+
+static sdg_sampler_params pc(const sdg_predictor_type *pr, const sdg_corrector_type *co, float snr) {
+    sdg_sampler_params p = sdg_sampler_default_params();
+    p.predictor = pr;
+    p.corrector = co;
+    p.snr = snr;
+    p.n_steps = STEPS;
+    p.seed = 42;
+    return p;
+}
+
+static void test_pc_reverse_langevin_ve(void) {
+    sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_langevin, 0.16f);
+    CU_ASSERT_EQUAL(mix_run("pc reverse+langevin VE 1d", &MIX1, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+}
+static void test_pc_reverse_langevin_vp(void) {
+    sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_langevin, 0.01f);
+    CU_ASSERT_EQUAL(mix_run("pc reverse+langevin VP 2d", &MIX2, NS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS),
+                            SDG_PARAM_KIND_EPS, &p, 1.0, NULL), 0);
+}
+static void test_pc_reverse_subvp(void) {
+    sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_none, 0.0f);
+    CU_ASSERT_EQUAL(mix_run("pc reverse subVP 1d", &MIX1, NS, mk_sde(sdg_sde_subvp, 0.1, 20, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+    CU_ASSERT_EQUAL(mix_run("pc reverse VE 2d", &MIX2, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+}
+static void test_pc_euler_vp(void) {
+    sdg_sampler_params p = pc(sdg_predictor_euler, sdg_corrector_none, 0.0f);
+    CU_ASSERT_EQUAL(mix_run("euler-maruyama VP 1d", &MIX1, NS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS),
+                            SDG_PARAM_KIND_DENOISER, &p, 1.0, NULL), 0);
+}
+static void test_pc_euler_ve(void) {
+    sdg_sampler_params p = pc(sdg_predictor_euler, sdg_corrector_none, 0.0f);
+    CU_ASSERT_EQUAL(mix_run("euler-maruyama VE 2d", &MIX2, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+}
+static void test_ancestral(void) {
+    sdg_sampler_params p = pc(sdg_predictor_ancestral, sdg_corrector_none, 0.0f);
+    CU_ASSERT_EQUAL(mix_run("ancestral VE 2d", &MIX2, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+    CU_ASSERT_EQUAL(mix_run("ancestral VP 1d", &MIX1, NS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS),
+                            SDG_PARAM_KIND_EPS, &p, 1.0, NULL), 0);
+}
+static void test_s4(void) {
+    sdg_sampler_params p = pc(sdg_predictor_none, sdg_corrector_none, 0.15f);
+    p.type = sdg_sampler_s4;
+    CU_ASSERT_EQUAL(mix_run("s4 VP 2d", &MIX2, NS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS),
+                            SDG_PARAM_KIND_EPS, &p, 1.0, NULL), 0);
+    CU_ASSERT_EQUAL(mix_run("s4 VE 1d", &MIX1, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+}
+/* negative: the same samplers with 0.8 x the exact score must fail the same check */
+static void test_wrong_score_fails(void) {
+    sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_langevin, 0.16f);
+    CU_ASSERT(mix_run("WRONG pc VE 1d", &MIX1, NS, mk_sde(sdg_sde_ve, 0.01, 50, STEPS),
+                      SDG_PARAM_KIND_SCORE, &p, 0.8, NULL) > 0);
+    sdg_sampler_params q = pc(sdg_predictor_none, sdg_corrector_none, 0.15f);
+    q.type = sdg_sampler_s4;
+    CU_ASSERT(mix_run("WRONG s4 VP 2d", &MIX2, NS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS),
+                      SDG_PARAM_KIND_EPS, &q, 0.8, NULL) > 0);
+}
+
+/* Classifier guidance through the model's guide hook: with the exact classifier p(y = k | x_t)
+ * = r_k(x_t), score + grad log r_k is the score of component k alone, so the guided sampler
+ * must produce N(mu_k, var_k). */
+typedef struct guide_params { const mixture *m; int k; } guide_params;
+static sdg_status guide_fn(const sdg_model_call *call, void *params) {
+    const guide_params *g = params;
+    const sdg_component *c = &call->state->comp[0];
+    double s, sg, sc[MIX_MAXD], x0[MIX_MAXD];
+    mix_pre P;
+    sdg_sde_marginal(&c->sde, call->t[0], &s, &sg);
+    mix_prepare(g->m, s, sg, &P);
+    for (size_t i = 0; i < call->state->n; i++) {
+        const float *x = c->x + i * c->dim;
+        mix_point(g->m, &P, x, sc, x0);
+        for (size_t d = 0; d < c->dim; d++) {
+            double own = -(x[d] - P.m[g->k][d]) * P.iv[g->k][d];
+            call->out[0][i * c->dim + d] += (float)(own - sc[d]);
+        }
+    }
+    return SDG_OK;
+}
+static void test_classifier_guidance(void) {
+    float *x = malloc(NS * sizeof(float));
+    oracle o = {&MIX1, 1.0, 0};
+    guide_params gp = {&MIX1, 1};
+    sdg_model m = {.fn = oracle_fn, .params = &o, .guide = guide_fn, .guide_params = &gp};
+    sdg_state st = mix_state(&MIX1, NS, x, mk_sde(sdg_sde_vp, 0.1, 20, STEPS), SDG_PARAM_KIND_SCORE);
+    sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_none, 0.0f);
+    sdg_sampler *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(sdg_sampler_new(&p, &st, &s), SDG_OK);
+    CU_ASSERT_EQUAL_FATAL(sdg_sampler_run(s, &m, &st, NULL), SDG_OK);
+    const mixture one = {1, 1, {1.0}, {{1.5}}, {{0.5}}};
+    CU_ASSERT_EQUAL(mix_check("classifier guidance to component 1", &one, x, NS), 0);
+    sdg_sampler_free(s);
+    free(x);
+}
+
+/* GDSS's system of SDEs: two components (X under VP, A under VE), jointly Gaussian data with
+ * correlation 0.8 between them. The joint marginal is N(S mu, S Sigma S + diag(sigma^2)), so
+ * each component's exact score depends on both; the samplers must recover the joint law,
+ * cross-covariance included (5 SE + 3 % allowance on each moment). */
+static const double JMU[2] = {1.0, -0.5}, JS[2][2] = {{0.5, 0.8 * 0.70710678 * 0.8}, {0.8 * 0.70710678 * 0.8, 0.64}};
+static sdg_status joint_fn(const sdg_model_call *call, void *params) {
+    const bool *independent = params;   /* wrong model: each score sees only its component */
+    const sdg_state *st = call->state;
+    double s[2], sg[2];
+    for (int c = 0; c < 2; c++) sdg_sde_marginal(&st->comp[c].sde, call->t[0], &s[c], &sg[c]);
+    double C[2][2];
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++)
+            C[a][b] = (a != b && independent && *independent) ? 0 : s[a] * s[b] * JS[a][b] + (a == b ? sg[a] * sg[a] : 0);
+    double det = C[0][0] * C[1][1] - C[0][1] * C[1][0];
+    for (size_t i = 0; i < st->n; i++) {
+        double e0 = st->comp[0].x[i] - s[0] * JMU[0], e1 = st->comp[1].x[i] - s[1] * JMU[1];
+        double g0 = -(C[1][1] * e0 - C[0][1] * e1) / det, g1 = -(-C[1][0] * e0 + C[0][0] * e1) / det;
+        if (call->which & 1u) call->out[0][i] = (float)(-g0 * sg[0]);   /* X: EPS, as GDSS's VP */
+        if (call->which & 2u) call->out[1][i] = (float)g1;             /* A: SCORE, as GDSS's VE */
+    }
+    return SDG_OK;
+}
+static int joint_run(const char *label, const sdg_sampler_params *p, bool independent) {
+    float *X = malloc(NS * sizeof(float)), *A = malloc(NS * sizeof(float));
+    sdg_state st;
+    memset(&st, 0, sizeof st);
+    st.n = NS;
+    st.n_comp = 2;
+    st.comp[0] = (sdg_component){"X", 1, 0, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_EPS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS), X, NULL};
+    st.comp[1] = (sdg_component){"A", 1, 0, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_SCORE, mk_sde(sdg_sde_ve, 0.01, 50, STEPS), A, NULL};
+    sdg_model m = {.fn = joint_fn, .params = &independent};
+    sdg_sampler *s = NULL;
+    int bad = -1;
+    if (sdg_sampler_new(p, &st, &s) != SDG_OK || sdg_sampler_run(s, &m, &st, NULL) != SDG_OK) {
+        printf("  %s: %s\n", label, sdg_errmsg());
+        goto done;
+    }
+    double m0 = 0, m1 = 0, c00 = 0, c11 = 0, c01 = 0;
+    for (size_t i = 0; i < NS; i++) m0 += X[i] / NS, m1 += A[i] / NS;
+    for (size_t i = 0; i < NS; i++) {
+        c00 += (X[i] - m0) * (X[i] - m0) / NS;
+        c11 += (A[i] - m1) * (A[i] - m1) / NS;
+        c01 += (X[i] - m0) * (A[i] - m1) / NS;
+    }
+    double se_c01 = sqrt((JS[0][0] * JS[1][1] + JS[0][1] * JS[0][1]) / NS);
+    bad = 0;
+    bad += !(fabs(m0 - JMU[0]) <= 5 * sqrt(JS[0][0] / NS) + 0.03 * sqrt(JS[0][0]));
+    bad += !(fabs(m1 - JMU[1]) <= 5 * sqrt(JS[1][1] / NS) + 0.03 * sqrt(JS[1][1]));
+    bad += !(fabs(c00 - JS[0][0]) <= 5 * JS[0][0] * sqrt(2.0 / NS) + 0.03 * JS[0][0]);
+    bad += !(fabs(c11 - JS[1][1]) <= 5 * JS[1][1] * sqrt(2.0 / NS) + 0.03 * JS[1][1]);
+    bad += !(fabs(c01 - JS[0][1]) <= 5 * se_c01 + 0.03 * JS[0][1]);
+    printf("  %s: mean (%.3f, %.3f) var (%.3f, %.3f) cov %.4f vs (%.3f, %.3f) (%.3f, %.3f) %.4f%s\n", label, m0, m1,
+           c00, c11, c01, JMU[0], JMU[1], JS[0][0], JS[1][1], JS[0][1], bad ? " FAIL" : "");
+done:
+    sdg_sampler_free(s);
+    free(X);
+    free(A);
+    return bad;
+}
+static void test_joint_system(void) {
+    sdg_sampler_params p = pc(sdg_predictor_reverse, sdg_corrector_langevin, 0.05f);
+    CU_ASSERT_EQUAL(joint_run("system of SDEs, pc reverse+langevin", &p, false), 0);
+    CU_ASSERT(joint_run("WRONG system of SDEs without coupling, pc", &p, true) > 0);
+    p.type = sdg_sampler_s4;
+    CU_ASSERT_EQUAL(joint_run("system of SDEs, s4", &p, false), 0);
+}
+
+int main(void) {
+    const sdg_test_case cases[] = {
+        {"pc reverse+langevin VE", test_pc_reverse_langevin_ve},
+        {"pc reverse+langevin VP", test_pc_reverse_langevin_vp},
+        {"pc reverse (sub-VP, VE)", test_pc_reverse_subvp},
+        {"euler-maruyama VP", test_pc_euler_vp},
+        {"euler-maruyama VE", test_pc_euler_ve},
+        {"ancestral", test_ancestral},
+        {"s4", test_s4},
+        {"wrong score fails", test_wrong_score_fails},
+        {"classifier guidance hook", test_classifier_guidance},
+        {"system of SDEs (VP X, VE A, correlated)", test_joint_system},
+        {NULL, NULL},
+    };
+    return sdg_test_main("sde_samplers", cases);
+}

@@ -3,8 +3,11 @@
  * The kernel computes C (M, N) (+)= A (M, K) B (K, N) where A is read element by element at
  * any strides (so a transposed A costs nothing) and B's rows are contiguous (a transposed B is
  * packed first, K*N floats, small next to the 2*M*N*K flops). Tiles of up to 6 rows by 16
- * columns stay in registers for the whole K loop; column tails use masked loads and stores.
- * An AVX2+FMA version is picked at run time when the CPU has it; otherwise a plain C loop. */
+ * columns (AVX2) or 12 rows by 32 columns (AVX-512) stay in registers for the whole K loop;
+ * column tails use masked loads and stores. A transposed B with 8 or 9 columns (bmm's
+ * da = dy b^T at QM9 shapes) is transposed in registers instead of packed. The AVX-512F or
+ * AVX2+FMA version is picked at run time from the CPU (SDEGEN_GEMM_PATH caps it, gemm.h);
+ * otherwise a plain C loop. */
 #include <cblas.h>
 #include <immintrin.h>
 #include <omp.h>
@@ -412,11 +415,14 @@ AVX2_FN static void pack_transpose_avx2(int64_t N, int64_t K, const float *B, in
         for (int64_t k = 0; k < k8; k += 8) {
             const float *b = B + n * ldb + k;
             __m256 r[8], t[8], u[8];
+#pragma GCC unroll 8
             for (int q = 0; q < 8; q++) r[q] = _mm256_loadu_ps(b + q * ldb);
+#pragma GCC unroll 8
             for (int q = 0; q < 8; q += 2) {
                 t[q] = _mm256_unpacklo_ps(r[q], r[q + 1]);
                 t[q + 1] = _mm256_unpackhi_ps(r[q], r[q + 1]);
             }
+#pragma GCC unroll 8
             for (int q = 0; q < 8; q += 4) {
                 u[q] = _mm256_shuffle_ps(t[q], t[q + 2], 0x44);
                 u[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], 0xee);
@@ -424,6 +430,7 @@ AVX2_FN static void pack_transpose_avx2(int64_t N, int64_t K, const float *B, in
                 u[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xee);
             }
             float *o = out + k * N + n;
+#pragma GCC unroll 8
             for (int q = 0; q < 4; q++) {
                 _mm256_storeu_ps(o + q * N, _mm256_permute2f128_ps(u[q], u[q + 4], 0x20));
                 _mm256_storeu_ps(o + (q + 4) * N, _mm256_permute2f128_ps(u[q], u[q + 4], 0x31));
@@ -526,9 +533,10 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
         return true;
     }
     /* Register-blocked kernel, OpenMP over groups of items. A transposed B is packed (once
-     * when shared) into per-thread scratch, a whole group of items before their products:
-     * packing each item just before its product stalls the product's row loads on the
-     * pack's scalar stores (store-to-load forwarding fails), 2-3x slower at 9 x 9 x F. */
+     * when shared) into per-thread scratch, a whole group of items ahead of their products,
+     * so that the product's row loads do not wait on the pack's fresh stores (measured: about
+     * 10% at 9 x 9 x 16, within the noise at 9 x 9 x 72). The grouping is a function of the
+     * shapes only. */
     bool par = (double)count * work * 2.0 > NN_GEMM_PAR_FLOPS && count > 1;
     int slots = par ? nt : 1;
     /* AVX2, a transposed B with K >= N: dot products instead of packing */

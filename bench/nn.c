@@ -1,6 +1,8 @@
 /* bench_nn: forward + backward time of the matrix-product ops at GDSS-QM9 shapes (1024 graphs
  * of 9 nodes), against a 1024^3 sgemm measured in the same run.
  *   bench_nn [reps] [threads]      defaults: 15 repetitions, 2 threads
+ * Cases: linear layers, bmm adj @ h with gradients to both operands, the same with a constant
+ * adj (gradient to h only, as ScoreNetworkX's GCN on the input adjacency), and the GCN composite.
  * Prints one tab-separated line per case: name, median ms (forward + backward), GFLOP/s (from
  * the ctx FLOP counter, forward + backward), ratio to the same-run sgemm GFLOP/s.
  * The sgemm reference is sdg_matmul on 1024 x 1024 matrices with grad mode off: a single
@@ -32,7 +34,7 @@ static double median(double *v, int n) {
 
 /* One case: inputs made fresh in the ctx each repetition (not timed), then forward, the
  * output's seed gradient (not timed), backward. */
-typedef enum { CASE_LINEAR, CASE_BMM, CASE_GCN, CASE_SGEMM } case_kind;
+typedef enum { CASE_LINEAR, CASE_BMM, CASE_BMM_CONST, CASE_GCN, CASE_SGEMM } case_kind;
 typedef struct bench_case {
     case_kind kind;
     int64_t   fin, fout;   /* linear / gcn: features in and out; bmm: F in fout */
@@ -68,6 +70,13 @@ static double run_case(sdg_ctx *ctx, sdg_rng *rng, const bench_case *c, int reps
             break;
         case CASE_BMM:      /* adj (B, N, N) @ h (B, N, F), both with gradients */
             in0 = leaf(ctx, rng, true, 3, QM9_B, QM9_N, QM9_N);
+            in1 = leaf(ctx, rng, true, 3, QM9_B, QM9_N, c->fout);
+            t0 = now();
+            y = sdg_bmm(ctx, in0, in1);
+            break;
+        case CASE_BMM_CONST:   /* constant adj (B, N, N) @ h (B, N, F), gradient to h only:
+                                * ScoreNetworkX's GCN layers on the input adjacency */
+            in0 = leaf(ctx, rng, false, 3, QM9_B, QM9_N, QM9_N);
             in1 = leaf(ctx, rng, true, 3, QM9_B, QM9_N, c->fout);
             t0 = now();
             y = sdg_bmm(ctx, in0, in1);
@@ -128,6 +137,7 @@ int main(int argc, char **argv) {
         {CASE_LINEAR, 16, 16}, {CASE_LINEAR, 16, 32}, {CASE_LINEAR, 32, 32},
         {CASE_LINEAR, 32, 72}, {CASE_LINEAR, 72, 72}, {CASE_LINEAR, 72, 16},
         {CASE_BMM, 0, 16},     {CASE_BMM, 0, 32},     {CASE_BMM, 0, 72},
+        {CASE_BMM_CONST, 0, 16}, {CASE_BMM_CONST, 0, 32}, {CASE_BMM_CONST, 0, 72},
         {CASE_GCN, 16, 32},    {CASE_GCN, 32, 32},    {CASE_GCN, 72, 72},
     };
     enum { NC = sizeof cases / sizeof *cases };
@@ -151,6 +161,9 @@ int main(int argc, char **argv) {
             snprintf(name, sizeof name, "linear_%dx%d_%d->%d", QM9_B, QM9_N, (int)c->fin, (int)c->fout);
         else if (c->kind == CASE_BMM)
             snprintf(name, sizeof name, "bmm_%dx%dx%d@F%d", QM9_B, QM9_N, QM9_N, (int)c->fout);
+        else if (c->kind == CASE_BMM_CONST)
+            snprintf(name, sizeof name, "bmm_const_adj_%dx%dx%d@F%d", QM9_B, QM9_N, QM9_N,
+                     (int)c->fout);
         else
             snprintf(name, sizeof name, "gcn_%dx%d_%d->%d", QM9_B, QM9_N, (int)c->fin, (int)c->fout);
         printf("%s\t%.3f\t%.1f\t%.3f\n", name, t_case[i] * 1e3, gf_case[i], gf_case[i] / ref_gf);

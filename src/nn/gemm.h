@@ -15,7 +15,12 @@
  * over the whole K by one call (kernel or sgemm), and the path and the blocks are functions of
  * the shapes only (OpenBLAS's bits do depend on the block shape, so the blocks must not
  * follow the thread count). tests/nn (test_matmul, test_linear) check 1 vs 2 threads bit for
- * bit. The kernel uses FMA where the CPU has AVX2 + FMA, so bits differ between machines. */
+ * bit. The kernel uses FMA where the CPU has AVX2 + FMA, so bits differ between machines.
+ *
+ * Kernel paths, picked once per process from the CPU: AVX-512F + VL, AVX2 + FMA, or plain C.
+ * The environment variable SDEGEN_GEMM_PATH=avx2 or =plain caps the choice (read once, at the
+ * first batched product); ctest uses it to run the matmul and conv1d tests on every path. The
+ * path changes the bits (summation order), never the thread-count independence. */
 #ifndef SDG_NN_GEMM_H
 #define SDG_NN_GEMM_H
 #include "nn/internal.h"

@@ -106,10 +106,16 @@ static double bmm_check(int64_t cnt, int64_t M, int64_t K, int64_t N, bool share
 }
 
 static void test_values_kernel(void) {
-    /* every row-block (1..6, 4+4) and column tail (masked < 8, 8, 16 + masked, 16 + 8) */
-    const int64_t Ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 38};
+    /* Every row block (AVX2: 1..6, 4 + 4; AVX-512: 1..12, balanced blocks of 13, 24, 25, 38),
+     * column tail (AVX2: masked < 8, 8, 16 + masked, 16 + 8; AVX-512: 256-bit <= 8, 512-bit
+     * masked 9..16, two vectors 17..32, 32 + tails) and, for da = dy b^T (M x K outputs, K as
+     * the product's columns, N as its depth): the unpacked 8 / 9 column kernel (K 8, 9 with
+     * M <= 12, depth tails N % 8), packed products with 1 or 2 columns by dot products (K 9
+     * with M 13, 10, 17, 18) and without (K 13). ctest runs this file once per kernel path
+     * (SDEGEN_GEMM_PATH unset, avx2, plain: tests/CMakeLists.txt). */
+    const int64_t Ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 24, 25, 38};
     const int64_t Ns[] = {1, 5, 8, 9, 16, 20, 24, 33, 72};
-    const int64_t Ks[] = {1, 9, 17};
+    const int64_t Ks[] = {1, 8, 9, 10, 13, 17, 18};
     for (size_t i = 0; i < sizeof Ms / sizeof *Ms; i++)
         for (size_t j = 0; j < sizeof Ns / sizeof *Ns; j++)
             for (size_t k = 0; k < sizeof Ks / sizeof *Ks; k++) {
@@ -121,6 +127,8 @@ static void test_values_kernel(void) {
     /* the GDSS shape in parallel: 64 graphs of 9 nodes, F = 32 */
     CU_ASSERT(bmm_check(64, 9, 9, 32, false) <= 1e-4);
     CU_ASSERT(bmm_check(64, 38, 38, 40, false) <= 1e-4);
+    CU_ASSERT(bmm_check(64, 9, 9, 72, false) <= 1e-4);
+    CU_ASSERT(bmm_check(40, 9, 17, 16, false) <= 1e-4);
 }
 
 static void test_values_blas(void) {
@@ -213,7 +221,7 @@ static void run_bmm(int threads, int64_t cnt, int64_t M, int64_t K, int64_t N, b
 
 static void test_thread_independent(void) {
     const int64_t cases[][5] = {{256, 9, 9, 32, 0}, {4, 100, 90, 80, 0}, {1, 200, 150, 120, 0},
-                                {64, 30, 40, 50, 1}};
+                                {64, 30, 40, 50, 1}, {256, 9, 17, 16, 0}, {96, 38, 38, 40, 0}};
     int saved = sdg_num_threads();
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         const int64_t *s = cases[c];

@@ -1,12 +1,37 @@
-/* sdegen: the command. Only this directory prints or chooses exit codes. */
+/* sdegen: the command. Only this directory prints or chooses exit codes:
+ * 0 success, 1 failure of the work, 2 bad usage or options. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include "sdegen/sdegen.h"
+#include <time.h>
+#include "cli/cli.h"
+
+int cli_parse_long(const char *s, const char *opt, long lo, long hi, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, "sdegen: option %s: '%s' is not a whole number in [%ld, %ld]\n", opt, s, lo, hi);
+        return 1;
+    }
+    *out = v;
+    return 0;
+}
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: sdegen <command> [options]\n"
             "commands:\n"
+            "  demo [-n N] [--steps K] [--seed S] [--sampler pc|s4|ode]\n"
+            "                     sample a 2-D Gaussian with its exact score through the SDE\n"
+            "                     engine and compare the moments with the truth\n"
             "  --version          print the version\n"
             "  --help             this text\n");
 }
@@ -20,14 +45,16 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("sdegen %s\n", sdg_version());
         return 0;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "sdegen: unknown command '%s' (see sdegen --help)\n", argv[1]);
+    if (strcmp(cmd, "demo") == 0) return cli_demo(argc - 1, argv + 1);
+    fprintf(stderr, "sdegen: unknown command '%s' (see sdegen --help)\n", cmd);
     return 2;
 }

@@ -5,8 +5,6 @@
  *   keeps the SDE/sampler settings of README section 7 in the checkpoint meta;
  * - errors: a reference file with a missing or a mis-shaped tensor fails naming the file and
  *   the tensor;
- * - timing (printed, not asserted): one ScoreNetworkX + ScoreNetworkA forward, QM9 shapes,
- *   B = 1024, grad mode off, with GFLOP/s from the ctx FLOP counter.
  * Exits 77 when $SDEGEN_SHARED/gdss is absent. (Gradients, equivariance: test_gdss_nets.c.) */
 #include <hdf5.h>
 #include <sys/stat.h>
@@ -216,57 +214,6 @@ static void test_errors(void) {
     remove(tmp);
 }
 
-static void test_timing_qm9(void) {
-    char path[1200];
-    ref_path(path, sizeof path, "qm9");
-    sdg_gdss_model *m = NULL;
-    sdg_ctx *ctx = NULL;
-    sdg_rng *rng = NULL;
-    CU_ASSERT_FATAL(sdg_gdss_model_read_reference(path, &m) == SDG_OK);
-    CU_ASSERT_FATAL(sdg_ctx_new(0, &ctx) == SDG_OK && sdg_rng_new(5, &rng) == SDG_OK);
-    const int64_t B = 1024, N = 9, F = 4;
-    float *x = malloc((size_t)(B * N * F) * 4), *adj = malloc((size_t)(B * N * N) * 4), *fl = malloc((size_t)(B * N) * 4);
-    for (int64_t b = 0; b < B; b++) {
-        int64_t n = 2 + b % 8;
-        for (int64_t i = 0; i < N; i++) {
-            fl[b * N + i] = i < n ? 1.0f : 0.0f;
-            for (int64_t f = 0; f < F; f++) x[(b * N + i) * F + f] = fl[b * N + i] * (float)sdg_rng_gaussian(rng);
-        }
-        for (int64_t i = 0; i < N; i++)
-            for (int64_t j = 0; j <= i; j++) {
-                float v = i == j ? 0.0f : (float)sdg_rng_gaussian(rng) * fl[b * N + i] * fl[b * N + j];
-                adj[(b * N + i) * N + j] = adj[(b * N + j) * N + i] = v;
-            }
-    }
-    sdg_ctx_set_grad(ctx, false);
-    double best = 1e30, flops = 0;
-    for (int rep = 0; rep < 12; rep++) {
-        sdg_ctx_reset(ctx);
-        sdg_ctx_flops_clear(ctx);
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        sdg_tensor *tx = sdg_tensor_from(ctx, 3, (int64_t[]){B, N, F}, x);
-        sdg_tensor *ta = sdg_tensor_from(ctx, 3, (int64_t[]){B, N, N}, adj);
-        sdg_tensor *tf = sdg_tensor_from(ctx, 2, (int64_t[]){B, N}, fl);
-        sdg_tensor *ox = sdg_gdss_net_forward(ctx, m->net_x, tx, ta, tf);
-        sdg_tensor *oa = sdg_gdss_net_forward(ctx, m->net_adj, tx, ta, tf);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        CU_ASSERT_FATAL(ox && oa);
-        double dt = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        if (rep >= 2 && dt < best) best = dt;
-        flops = sdg_ctx_flops_total(ctx);
-    }
-    printf("\n  QM9 B=1024 X+A forward (%d threads): %.2f ms, %.3f GFLOP, %.2f GFLOP/s, arena peak %.1f MiB\n",
-           sdg_num_threads(), 1e3 * best, flops * 1e-9, flops * 1e-9 / best,
-           (double)sdg_arena_peak(sdg_ctx_arena(ctx)) / (1 << 20));
-    free(x);
-    free(adj);
-    free(fl);
-    sdg_rng_free(rng);
-    sdg_ctx_free(ctx);
-    sdg_gdss_model_free(m);
-}
-
 int main(void) {
     const char *shared = sdg_test_shared_dir();
     struct stat sb;
@@ -279,6 +226,5 @@ int main(void) {
         {"fixture parity, six checkpoints", test_parity},
         {"import -> checkpoint -> load", test_import_roundtrip},
         {"damaged reference files", test_errors},
-        {"timing: QM9 shapes, B = 1024", test_timing_qm9},
         {NULL, NULL}});
 }

@@ -30,6 +30,42 @@ static inline const char *sdg_test_shared_dir(void) {
     return (d && *d) ? d : NULL;
 }
 
+/* Data directory ($SDEGEN_DATA) holding the relative file probe, or NULL (the caller exits 77). */
+static inline const char *sdg_test_data_dir(const char *probe_rel) {
+    const char *d = getenv("SDEGEN_DATA");
+    if (!d || !*d) {
+        printf("SDEGEN_DATA not set: skipped\n");
+        return NULL;
+    }
+    char probe[1024];
+    snprintf(probe, sizeof probe, "%s/%s", d, probe_rel);
+    FILE *f = fopen(probe, "r");
+    if (!f) {
+        printf("%s absent: skipped\n", probe);
+        return NULL;
+    }
+    fclose(f);
+    return d;
+}
+
+/* x[0..n) <- U(-1, 1) from the stream of seed. */
+static inline void sdg_test_fill(float *x, int64_t n, uint64_t seed) {
+    sdg_rng *r = NULL;
+    if (sdg_rng_new(seed, &r) != SDG_OK) return;
+    sdg_rng_fill_uniform(r, x, (size_t)n, -1.0f, 1.0f);
+    sdg_rng_free(r);
+}
+
+/* max |got - want| / max(max |want|, 1e-6): the error relative to the reference's scale. */
+static inline double sdg_test_rel_err(const float *got, const double *want, int64_t n) {
+    double e = 0, m = 1e-6;
+    for (int64_t i = 0; i < n; i++) {
+        e = fmax(e, fabs((double)got[i] - want[i]));
+        m = fmax(m, fabs(want[i]));
+    }
+    return e / m;
+}
+
 /* ---- finite-difference gradient check ----
  * f builds y from the inputs in a ctx. The check compares, for L = sum(r * y) with a fixed
  * random r, the tape's dL/dx with a 4-point central difference

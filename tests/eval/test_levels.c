@@ -119,19 +119,8 @@ static void test_reference_values(void) {
 }
 
 int main(void) {
-    const char *d = getenv("SDEGEN_DATA");
-    if (!d || !*d) {
-        printf("SDEGEN_DATA not set: skipped\n");
-        return 77;
-    }
-    char probe[1024];
-    snprintf(probe, sizeof probe, "%s/graphs/grid.txt", d);
-    FILE *f = fopen(probe, "r");
-    if (!f) {
-        printf("%s absent: skipped\n", probe);
-        return 77;
-    }
-    fclose(f);
+    const char *d = sdg_test_data_dir("graphs/grid.txt");
+    if (!d) return 77;
     data_dir = d;
     const sdg_test_case cases[] = {
         {"community_small: README levels 0.011 / 0.021 / 0.003", test_community},

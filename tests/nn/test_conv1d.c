@@ -32,36 +32,20 @@ static void test_grad(void) {
     CU_ASSERT_EQUAL(sdg_gradcheck("conv1d blas", f_conv, &cfg, &sp, 60), 0);
 }
 
-static void fill(float *x, int64_t n, uint64_t seed) {
-    sdg_rng *r = NULL;
-    sdg_rng_new(seed, &r);
-    sdg_rng_fill_uniform(r, x, (size_t)n, -1.0f, 1.0f);
-    sdg_rng_free(r);
-}
-
-static double rel_err(const float *got, const double *want, int64_t n) {
-    double e = 0, m = 1e-6;
-    for (int64_t i = 0; i < n; i++) {
-        e = fmax(e, fabs((double)got[i] - want[i]));
-        m = fmax(m, fabs(want[i]));
-    }
-    return e / m;
-}
-
 static void check_values(int64_t B, int64_t Cin, int64_t L, int64_t Cout, int64_t K, int pad) {
     sdg_ctx *ctx = NULL;
     CU_ASSERT_FATAL(sdg_ctx_new(0, &ctx) == SDG_OK);
     sdg_tensor *x = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 3, B, Cin, L));
     sdg_tensor *w = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 3, Cout, Cin, K));
     sdg_tensor *b = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 1, Cout));
-    fill(x->data, x->size, 1);
-    fill(w->data, w->size, 2);
-    fill(b->data, b->size, 3);
+    sdg_test_fill(x->data, x->size, 1);
+    sdg_test_fill(w->data, w->size, 2);
+    sdg_test_fill(b->data, b->size, 3);
     sdg_tensor *y = sdg_conv1d(ctx, x, w, b, pad);
     CU_ASSERT_FATAL(y != NULL);
     int64_t Lo = L + 2 * pad - K + 1;
     CU_ASSERT_FATAL(y->shape[0] == B && y->shape[1] == Cout && y->shape[2] == Lo);
-    fill(y->grad, y->size, 4);
+    sdg_test_fill(y->grad, y->size, 4);
     CU_ASSERT_FATAL(sdg_backward(ctx, y) == SDG_OK);
     double *ry = calloc((size_t)y->size, sizeof(double)), *rx = calloc((size_t)x->size, sizeof(double));
     double *rw = calloc((size_t)w->size, sizeof(double)), *rb = calloc((size_t)Cout, sizeof(double));
@@ -80,10 +64,10 @@ static void check_values(int64_t B, int64_t Cin, int64_t L, int64_t Cout, int64_
                     }
                 ry[(n * Cout + o) * Lo + t] = acc;
             }
-    CU_ASSERT(rel_err(y->data, ry, y->size) <= 1e-4);
-    CU_ASSERT(rel_err(x->grad, rx, x->size) <= 1e-4);
-    CU_ASSERT(rel_err(w->grad, rw, w->size) <= 1e-4);
-    CU_ASSERT(rel_err(b->grad, rb, Cout) <= 1e-4);
+    CU_ASSERT(sdg_test_rel_err(y->data, ry, y->size) <= 1e-4);
+    CU_ASSERT(sdg_test_rel_err(x->grad, rx, x->size) <= 1e-4);
+    CU_ASSERT(sdg_test_rel_err(w->grad, rw, w->size) <= 1e-4);
+    CU_ASSERT(sdg_test_rel_err(b->grad, rb, Cout) <= 1e-4);
     free(ry);
     free(rx);
     free(rw);
@@ -147,7 +131,7 @@ static void test_init(void) {
     sdg_ctx *ctx = NULL;
     CU_ASSERT_FATAL(sdg_ctx_new(0, &ctx) == SDG_OK);
     sdg_tensor *x = sdg_tensor_newv(ctx, 3, (int64_t)2, (int64_t)16, (int64_t)10);
-    fill(x->data, x->size, 4);
+    sdg_test_fill(x->data, x->size, 4);
     sdg_tensor *y = sdg_conv1d_forward(ctx, &l, x);
     CU_ASSERT_FATAL(y && y->shape[1] == 256 && y->shape[2] == 10);   /* "same" length */
     sdg_ctx_free(ctx);

@@ -27,22 +27,6 @@ static void test_grad(void) {
     CU_ASSERT_EQUAL(sdg_gradcheck("linear 6x9x16 -> 24", f_lin, NULL, &sp, 40), 0);
 }
 
-static void fill(float *x, int64_t n, uint64_t seed) {
-    sdg_rng *r = NULL;
-    sdg_rng_new(seed, &r);
-    sdg_rng_fill_uniform(r, x, (size_t)n, -1.0f, 1.0f);
-    sdg_rng_free(r);
-}
-
-static double rel_err(const float *got, const double *want, int64_t n) {
-    double e = 0, m = 1e-6;
-    for (int64_t i = 0; i < n; i++) {
-        e = fmax(e, fabs((double)got[i] - want[i]));
-        m = fmax(m, fabs(want[i]));
-    }
-    return e / m;
-}
-
 /* y, dx, dW, db against double loops, for x (R, in) with R rows. */
 static void check_values(int64_t R, int64_t in, int64_t out, bool bias) {
     sdg_ctx *ctx = NULL;
@@ -50,12 +34,12 @@ static void check_values(int64_t R, int64_t in, int64_t out, bool bias) {
     sdg_tensor *x = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 2, R, in));
     sdg_tensor *w = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 2, out, in));
     sdg_tensor *b = bias ? sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 1, out)) : NULL;
-    fill(x->data, x->size, 1);
-    fill(w->data, w->size, 2);
-    if (b) fill(b->data, b->size, 3);
+    sdg_test_fill(x->data, x->size, 1);
+    sdg_test_fill(w->data, w->size, 2);
+    if (b) sdg_test_fill(b->data, b->size, 3);
     sdg_tensor *y = sdg_linear_op(ctx, x, w, b);
     CU_ASSERT_FATAL(y != NULL);
-    fill(y->grad, y->size, 4);
+    sdg_test_fill(y->grad, y->size, 4);
     CU_ASSERT_FATAL(sdg_backward(ctx, y) == SDG_OK);
     double *ry = calloc((size_t)(R * out), sizeof(double)), *rx = calloc((size_t)(R * in), sizeof(double));
     double *rw = calloc((size_t)(out * in), sizeof(double)), *rb = calloc((size_t)out, sizeof(double));
@@ -70,10 +54,10 @@ static void check_values(int64_t R, int64_t in, int64_t out, bool bias) {
                 rw[o * in + i] += g * x->data[r * in + i];
             }
         }
-    CU_ASSERT(rel_err(y->data, ry, R * out) <= 1e-4);
-    CU_ASSERT(rel_err(x->grad, rx, R * in) <= 1e-4);
-    CU_ASSERT(rel_err(w->grad, rw, out * in) <= 1e-4);
-    if (b) CU_ASSERT(rel_err(b->grad, rb, out) <= 1e-4);
+    CU_ASSERT(sdg_test_rel_err(y->data, ry, R * out) <= 1e-4);
+    CU_ASSERT(sdg_test_rel_err(x->grad, rx, R * in) <= 1e-4);
+    CU_ASSERT(sdg_test_rel_err(w->grad, rw, out * in) <= 1e-4);
+    if (b) CU_ASSERT(sdg_test_rel_err(b->grad, rb, out) <= 1e-4);
     free(ry);
     free(rx);
     free(rw);
@@ -94,11 +78,11 @@ static void run_lin(int threads, float *out, int64_t R, int64_t in, int64_t o) {
     sdg_tensor *x = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 2, R, in));
     sdg_tensor *w = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 2, o, in));
     sdg_tensor *b = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 1, o));
-    fill(x->data, x->size, 1);
-    fill(w->data, w->size, 2);
-    fill(b->data, b->size, 3);
+    sdg_test_fill(x->data, x->size, 1);
+    sdg_test_fill(w->data, w->size, 2);
+    sdg_test_fill(b->data, b->size, 3);
     sdg_tensor *y = sdg_linear_op(ctx, x, w, b);
-    fill(y->grad, y->size, 4);
+    sdg_test_fill(y->grad, y->size, 4);
     sdg_backward(ctx, y);
     int64_t k = 0;
     memcpy(out + k, y->data, (size_t)y->size * sizeof(float)), k += y->size;
@@ -180,7 +164,7 @@ static void test_init(void) {
     sdg_ctx *ctx = NULL;
     CU_ASSERT_FATAL(sdg_ctx_new(0, &ctx) == SDG_OK);
     sdg_tensor *x = sdg_tensor_newv(ctx, 3, (int64_t)2, (int64_t)3, in);
-    fill(x->data, x->size, 9);
+    sdg_test_fill(x->data, x->size, 9);
     sdg_tensor *y1 = sdg_linear_forward(ctx, &l, x), *y2 = sdg_linear_op(ctx, x, l.weight, l.bias);
     CU_ASSERT_FATAL(y1 && y2 && y1->ndim == 3 && y1->shape[2] == out);
     CU_ASSERT(memcmp(y1->data, y2->data, (size_t)y1->size * sizeof(float)) == 0);

@@ -50,23 +50,6 @@ static void test_grad_bmm(void) {
 }
 
 /* ---- values against a naive reference ---- */
-static void fill(float *x, int64_t n, uint64_t seed) {
-    sdg_rng *r = NULL;
-    sdg_rng_new(seed, &r);
-    sdg_rng_fill_uniform(r, x, (size_t)n, -1.0f, 1.0f);
-    sdg_rng_free(r);
-}
-
-/* max |got - want| / max(max |want|, 1e-6) */
-static double rel_err(const float *got, const double *want, int64_t n) {
-    double e = 0, m = 1e-6;
-    for (int64_t i = 0; i < n; i++) {
-        e = fmax(e, fabs((double)got[i] - want[i]));
-        m = fmax(m, fabs(want[i]));
-    }
-    return e / m;
-}
-
 /* Checks y = a @ b, da = dy b^T, db = a^T dy (summed over the batch when b is shared) for
  * cnt items of (M, K) @ (K, N), seeding dy at random; returns the worst relative error. */
 static double bmm_check(int64_t cnt, int64_t M, int64_t K, int64_t N, bool shared) {
@@ -76,13 +59,13 @@ static double bmm_check(int64_t cnt, int64_t M, int64_t K, int64_t N, bool share
     sdg_tensor *a = sdg_tensor_newv(ctx, 3, cnt, M, K);
     sdg_tensor *b = shared ? sdg_tensor_newv(ctx, 2, K, N) : sdg_tensor_newv(ctx, 3, cnt, K, N);
     CU_ASSERT_FATAL(a && b);
-    fill(a->data, na, 1);
-    fill(b->data, nb, 2);
+    sdg_test_fill(a->data, na, 1);
+    sdg_test_fill(b->data, nb, 2);
     sdg_tensor_requires_grad(ctx, a);
     sdg_tensor_requires_grad(ctx, b);
     sdg_tensor *y = sdg_bmm(ctx, a, b);
     CU_ASSERT_FATAL(y != NULL);
-    fill(y->grad, ny, 3);
+    sdg_test_fill(y->grad, ny, 3);
     CU_ASSERT_FATAL(sdg_backward(ctx, y) == SDG_OK);
     double *ry = calloc((size_t)ny, sizeof(double)), *ra = calloc((size_t)na, sizeof(double));
     double *rb = calloc((size_t)nb, sizeof(double));
@@ -97,7 +80,7 @@ static double bmm_check(int64_t cnt, int64_t M, int64_t K, int64_t N, bool share
                     rb[(shared ? 0 : c) * K * N + k * N + j] += (double)A[i * K + k] * G[i * N + j];
                 }
     }
-    double e = fmax(rel_err(y->data, ry, ny), fmax(rel_err(a->grad, ra, na), rel_err(b->grad, rb, nb)));
+    double e = fmax(sdg_test_rel_err(y->data, ry, ny), fmax(sdg_test_rel_err(a->grad, ra, na), sdg_test_rel_err(b->grad, rb, nb)));
     free(ry);
     free(ra);
     free(rb);
@@ -150,8 +133,8 @@ static void test_values_matmul(void) {
         bool ta = t & 1, tb = t >> 1;
         sdg_tensor *a = ta ? sdg_tensor_newv(ctx, 2, K, M) : sdg_tensor_newv(ctx, 2, M, K);
         sdg_tensor *b = tb ? sdg_tensor_newv(ctx, 2, N, K) : sdg_tensor_newv(ctx, 2, K, N);
-        fill(a->data, M * K, 4 + t);
-        fill(b->data, K * N, 8 + t);
+        sdg_test_fill(a->data, M * K, 4 + t);
+        sdg_test_fill(b->data, K * N, 8 + t);
         sdg_tensor *y = sdg_matmul(ctx, a, b, ta, tb);
         CU_ASSERT_FATAL(y && y->shape[0] == M && y->shape[1] == N);
         double *ref = calloc((size_t)(M * N), sizeof(double));
@@ -160,7 +143,7 @@ static void test_values_matmul(void) {
                 for (int64_t k = 0; k < K; k++)
                     ref[i * N + j] += (double)a->data[ta ? k * M + i : i * K + k] *
                                       b->data[tb ? j * K + k : k * N + j];
-        CU_ASSERT(rel_err(y->data, ref, M * N) <= 1e-4);
+        CU_ASSERT(sdg_test_rel_err(y->data, ref, M * N) <= 1e-4);
         free(ref);
     }
     sdg_ctx_free(ctx);
@@ -177,13 +160,13 @@ static void test_accumulates(void) {
                                   : sdg_tensor_newv(ctx, 3, (int64_t)4, (int64_t)9, (int64_t)9);
         sdg_tensor *b = path == 0 ? sdg_tensor_newv(ctx, 3, (int64_t)4, (int64_t)9, (int64_t)16)
                                   : sdg_tensor_newv(ctx, 2, (int64_t)9, (int64_t)16);
-        fill(a->data, a->size, 1);
-        fill(b->data, b->size, 2);
+        sdg_test_fill(a->data, a->size, 1);
+        sdg_test_fill(b->data, b->size, 2);
         sdg_tensor_requires_grad(ctx, a);
         sdg_tensor_requires_grad(ctx, b);
         sdg_tensor *y = path == 2 ? sdg_matmul(ctx, a, b, true, false) : sdg_bmm(ctx, a, b);
         CU_ASSERT_FATAL(y != NULL);
-        fill(y->grad, y->size, 3);
+        sdg_test_fill(y->grad, y->size, 3);
         CU_ASSERT_FATAL(sdg_backward(ctx, y) == SDG_OK);
         float *g1 = malloc((size_t)(a->size + b->size) * sizeof(float));
         memcpy(g1, a->grad, (size_t)a->size * sizeof(float));
@@ -206,12 +189,12 @@ static void run_bmm(int threads, int64_t cnt, int64_t M, int64_t K, int64_t N, b
     sdg_ctx_new(0, &ctx);
     sdg_tensor *a = sdg_tensor_newv(ctx, 3, cnt, M, K);
     sdg_tensor *b = shared ? sdg_tensor_newv(ctx, 2, K, N) : sdg_tensor_newv(ctx, 3, cnt, K, N);
-    fill(a->data, a->size, 11);
-    fill(b->data, b->size, 12);
+    sdg_test_fill(a->data, a->size, 11);
+    sdg_test_fill(b->data, b->size, 12);
     sdg_tensor_requires_grad(ctx, a);
     sdg_tensor_requires_grad(ctx, b);
     sdg_tensor *y = sdg_bmm(ctx, a, b);
-    fill(y->grad, y->size, 13);
+    sdg_test_fill(y->grad, y->size, 13);
     sdg_backward(ctx, y);
     memcpy(out, y->data, (size_t)y->size * sizeof(float));
     memcpy(out + y->size, a->grad, (size_t)a->size * sizeof(float));
@@ -293,11 +276,11 @@ static void test_flops(void) {
     CU_ASSERT_FATAL(sdg_ctx_new(0, &ctx) == SDG_OK);
     sdg_tensor *a = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 3, (int64_t)2, (int64_t)3, (int64_t)4));
     sdg_tensor *b = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 3, (int64_t)2, (int64_t)4, (int64_t)5));
-    fill(a->data, a->size, 1);
-    fill(b->data, b->size, 2);
+    sdg_test_fill(a->data, a->size, 1);
+    sdg_test_fill(b->data, b->size, 2);
     sdg_tensor *y = sdg_bmm(ctx, a, b);
     CU_ASSERT_DOUBLE_EQUAL(sdg_ctx_flops(ctx, SDG_OP_BMM), 2.0 * 2 * 3 * 4 * 5, 0);
-    fill(y->grad, y->size, 3);
+    sdg_test_fill(y->grad, y->size, 3);
     sdg_backward(ctx, y);
     CU_ASSERT_DOUBLE_EQUAL(sdg_ctx_flops(ctx, SDG_OP_BMM), 3 * 2.0 * 2 * 3 * 4 * 5, 0);
     sdg_ctx_free(ctx);

@@ -181,7 +181,10 @@ sdg_status sdg_graph_list_write(const char *path, const sdg_graph_list *gl) {
     if (!path || !gl) return SDG_ERROR(SDG_ERR_INVALID, "sdg_graph_list_write: NULL argument");
     f = fopen(path, "w");
     if (!f) SDG_FAIL(SDG_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
-    fprintf(f, "# sdegen graph list: G; per graph 'n m y', n node labels, m lines 'u v' (u < v)\n%zu\n", gl->count);
+    /* The first line names the format and its version (a comment, so any reader of the
+     * dataset layout reads these files too). */
+    fprintf(f, "# sdegen-graph-list 1 (sdegen %s): G; per graph 'n m y', n node labels, "
+               "m lines 'u v' (u < v)\n%zu\n", sdg_version(), gl->count);
     for (size_t i = 0; i < gl->count; i++) {
         const sdg_graph *g = &gl->graphs[i];
         fprintf(f, "%lld %lld %lld\n", (long long)g->n, (long long)g->m, (long long)g->label);

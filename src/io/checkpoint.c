@@ -147,26 +147,25 @@ cleanup:
     return st;
 }
 
-static sdg_status attr_read_i64(hid_t loc, const char *name, int64_t *v) {
+/* A scalar attribute of HDF5 class cls, read as the native type (what names it in messages). */
+static sdg_status attr_read_scalar(hid_t loc, const char *name, H5T_class_t cls, const char *what,
+                                   hid_t native, void *v) {
     sdg_status st = SDG_OK;
     hid_t a = H5_NONE, type = H5_NONE;
-    SDG_TRY(attr_open(loc, name, H5T_INTEGER, "an integer", &a, &type));
-    if (H5Aread(a, H5T_NATIVE_INT64, v) < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot read attribute '%s'", name);
+    SDG_TRY(attr_open(loc, name, cls, what, &a, &type));
+    if (H5Aread(a, native, v) < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot read attribute '%s'", name);
 cleanup:
     h5_close(type);
     h5_close(a);
     return st;
 }
 
+static sdg_status attr_read_i64(hid_t loc, const char *name, int64_t *v) {
+    return attr_read_scalar(loc, name, H5T_INTEGER, "an integer", H5T_NATIVE_INT64, v);
+}
+
 static sdg_status attr_read_f64(hid_t loc, const char *name, double *v) {
-    sdg_status st = SDG_OK;
-    hid_t a = H5_NONE, type = H5_NONE;
-    SDG_TRY(attr_open(loc, name, H5T_FLOAT, "a floating-point number", &a, &type));
-    if (H5Aread(a, H5T_NATIVE_DOUBLE, v) < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot read attribute '%s'", name);
-cleanup:
-    h5_close(type);
-    h5_close(a);
-    return st;
+    return attr_read_scalar(loc, name, H5T_FLOAT, "a floating-point number", H5T_NATIVE_DOUBLE, v);
 }
 
 /* Variable- or fixed-length string; *out is malloc'ed. */

@@ -37,6 +37,30 @@ typedef struct small_job {
 
 /* ---- AVX2 + FMA kernel ---- */
 #define AVX2_FN __attribute__((target("avx2,fma")))
+
+/* In-register 8 x 8 transpose (unpack, shuffle, lane permute): on entry r[q] holds row q, on
+ * return it holds column q. Inlined into the AVX2 and the AVX-512 kernels alike. */
+AVX2_FN __attribute__((always_inline)) static inline void transpose8x8_avx2(__m256 r[8]) {
+    __m256 t[8], u[8];
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q += 2) {
+        t[q] = _mm256_unpacklo_ps(r[q], r[q + 1]);
+        t[q + 1] = _mm256_unpackhi_ps(r[q], r[q + 1]);
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q += 4) {
+        u[q] = _mm256_shuffle_ps(t[q], t[q + 2], 0x44);
+        u[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], 0xee);
+        u[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0x44);
+        u[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xee);
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < 4; q++) {
+        r[q] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x20);
+        r[q + 4] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x31);
+    }
+}
+
 #define TILE_MR 6
 
 /* Rows [0, mr) by columns [0, 8 nv) of C, the last vector masked when masked. */
@@ -297,26 +321,10 @@ n9_tile_avx512(const int mr, const bool has9, const small_job *j, const float *B
     for (int64_t k = 0; k < K; k += 8) {
         const int kr = K - k < 8 ? (int)(K - k) : 8;
         const __mmask8 km = (__mmask8)((1u << kr) - 1u);
-        __m256 x[8], t[8], u[8];
+        __m256 x[8];
 #pragma GCC unroll 12
         for (int q = 0; q < 8; q++) x[q] = _mm256_maskz_loadu_ps(km, B + q * ldb + k);
-#pragma GCC unroll 12
-        for (int q = 0; q < 8; q += 2) {
-            t[q] = _mm256_unpacklo_ps(x[q], x[q + 1]);
-            t[q + 1] = _mm256_unpackhi_ps(x[q], x[q + 1]);
-        }
-#pragma GCC unroll 12
-        for (int q = 0; q < 8; q += 4) {
-            u[q] = _mm256_shuffle_ps(t[q], t[q + 2], 0x44);
-            u[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], 0xee);
-            u[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0x44);
-            u[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xee);
-        }
-#pragma GCC unroll 12
-        for (int q = 0; q < 4; q++) {   /* x[q]: B(0..7, k + q) */
-            x[q] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x20);
-            x[q + 4] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x31);
-        }
+        transpose8x8_avx2(x);   /* x[q]: B(0..7, k + q) */
 #pragma GCC unroll 8
         for (int q = 0; q < 8; q++) {
             if (q < kr) {
@@ -414,27 +422,13 @@ AVX2_FN static void pack_transpose_avx2(int64_t N, int64_t K, const float *B, in
     for (int64_t n = 0; n < n8; n += 8) {
         for (int64_t k = 0; k < k8; k += 8) {
             const float *b = B + n * ldb + k;
-            __m256 r[8], t[8], u[8];
+            __m256 r[8];
 #pragma GCC unroll 8
             for (int q = 0; q < 8; q++) r[q] = _mm256_loadu_ps(b + q * ldb);
-#pragma GCC unroll 8
-            for (int q = 0; q < 8; q += 2) {
-                t[q] = _mm256_unpacklo_ps(r[q], r[q + 1]);
-                t[q + 1] = _mm256_unpackhi_ps(r[q], r[q + 1]);
-            }
-#pragma GCC unroll 8
-            for (int q = 0; q < 8; q += 4) {
-                u[q] = _mm256_shuffle_ps(t[q], t[q + 2], 0x44);
-                u[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], 0xee);
-                u[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0x44);
-                u[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xee);
-            }
+            transpose8x8_avx2(r);
             float *o = out + k * N + n;
 #pragma GCC unroll 8
-            for (int q = 0; q < 4; q++) {
-                _mm256_storeu_ps(o + q * N, _mm256_permute2f128_ps(u[q], u[q + 4], 0x20));
-                _mm256_storeu_ps(o + (q + 4) * N, _mm256_permute2f128_ps(u[q], u[q + 4], 0x31));
-            }
+            for (int q = 0; q < 8; q++) _mm256_storeu_ps(o + q * N, r[q]);
         }
         for (int64_t k = k8; k < K; k++)
             for (int64_t q = n; q < n + 8; q++) out[k * N + q] = B[q * ldb + k];

@@ -55,6 +55,15 @@ SDG_API sdg_status sdg_graph_list_drop_isolated(const sdg_graph_list *gl, sdg_gr
 SDG_API sdg_status sdg_graph_list_from_dense(const float *A, const float *flags, int64_t B,
                                              int64_t N, sdg_graph_list **out);
 
+/* Pads the k graphs idx[0..k-1] of gl into dense batches (GDSS's graphs_to_tensor,
+ * node_flags and init_features 'deg'). Each output may be NULL. A (k, N, N): 0/1 adjacency;
+ * flags (k, N): 1 iff the node has at least one edge (isolated and padding nodes are 0);
+ * X (k, N, F): row i = one-hot of the degree of node i, zero rows where flags is 0.
+ * SDG_ERR_INVALID naming the graph when it has more than N nodes or a degree >= F (when X is
+ * wanted), or when an index is out of range. O(k (N^2 + N F)). */
+SDG_API sdg_status sdg_graph_list_dense(const sdg_graph_list *gl, const size_t *idx, size_t k,
+                                        int64_t N, int64_t F, float *A, float *X, float *flags);
+
 /* ---- files ---- */
 /* Reads a graph-list file. SDG_ERR_IO if it cannot be opened; SDG_ERR_FORMAT with one message
  * "path: line L: problem" for bad counts, out-of-range ids, u >= v, duplicates, a

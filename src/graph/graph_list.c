@@ -218,3 +218,46 @@ bool sdg_csr_has_edge(const sdg_csr *c, int64_t u, int64_t v) {
     }
     return false;
 }
+
+/* ---- dense batches ---- */
+sdg_status sdg_graph_list_dense(const sdg_graph_list *gl, const size_t *idx, size_t k, int64_t N,
+                                int64_t F, float *A, float *X, float *flags) {
+    sdg_status st  = SDG_OK;
+    int64_t   *deg = NULL;
+    if (!gl || (k && !idx) || N < 1 || (X && F < 1))
+        return SDG_ERROR(SDG_ERR_INVALID, "sdg_graph_list_dense: bad argument");
+    deg = malloc((size_t)N * sizeof *deg);
+    if (!deg) SDG_FAIL(SDG_ERR_NOMEM, "dense batch: out of memory for N = %lld", (long long)N);
+    for (size_t b = 0; b < k; b++) {
+        if (idx[b] >= gl->count)
+            SDG_FAIL(SDG_ERR_INVALID, "dense batch: graph index %zu out of range (%zu graphs)", idx[b], gl->count);
+        const sdg_graph *g = &gl->graphs[idx[b]];
+        if (g->n > N)
+            SDG_FAIL(SDG_ERR_INVALID, "graph %zu has %lld nodes, more than the maximum %lld", idx[b],
+                     (long long)g->n, (long long)N);
+        memset(deg, 0, (size_t)N * sizeof *deg);
+        float *a = A ? A + (int64_t)b * N * N : NULL;
+        if (a) memset(a, 0, (size_t)(N * N) * sizeof *a);
+        for (int64_t e = 0; e < g->m; e++) {
+            int64_t u = g->edges[2 * e], v = g->edges[2 * e + 1];
+            deg[u]++;
+            deg[v]++;
+            if (a) a[u * N + v] = a[v * N + u] = 1.0f;
+        }
+        if (flags)
+            for (int64_t i = 0; i < N; i++) flags[(int64_t)b * N + i] = deg[i] > 0 ? 1.0f : 0.0f;
+        if (X) {
+            float *x = X + (int64_t)b * N * F;
+            memset(x, 0, (size_t)(N * F) * sizeof *x);
+            for (int64_t i = 0; i < N; i++) {
+                if (deg[i] >= F)
+                    SDG_FAIL(SDG_ERR_INVALID, "graph %zu: node %lld has degree %lld, the features hold degrees below %lld",
+                             idx[b], (long long)i, (long long)deg[i], (long long)F);
+                if (deg[i] > 0) x[i * F + deg[i]] = 1.0f;
+            }
+        }
+    }
+cleanup:
+    free(deg);
+    return st;
+}

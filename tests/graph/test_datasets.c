@@ -102,6 +102,62 @@ static void test_grid_orbits(void) {
     sdg_graph_list_free(te);
 }
 
+/* Dense batches with GDSS's sizes (README section 7): every graph fits, A is symmetric 0/1,
+ * flags mark exactly the non-isolated nodes, X is the one-hot degree on flagged rows; one
+ * feature too few is refused naming the graph. */
+static void check_dense(const char *name, int64_t N, int64_t F) {
+    sdg_graph_list *tr = NULL, *te = NULL;
+    CU_ASSERT_FATAL(sdg_graph_dataset_load(data_dir, name, &tr, &te) == SDG_OK);
+    size_t  k = tr->count, *idx = malloc(k * sizeof *idx);
+    float  *A = malloc((size_t)((int64_t)k * N * N) * 4), *X = malloc((size_t)((int64_t)k * N * F) * 4);
+    float  *fl = malloc((size_t)((int64_t)k * N) * 4);
+    int64_t maxdeg = 0;
+    for (size_t i = 0; i < k; i++) idx[i] = k - 1 - i;   /* reversed: idx is honoured */
+    sdg_status st = sdg_graph_list_dense(tr, idx, k, N, F, A, X, fl);
+    if (st) printf("\n  %s: %s", name, sdg_errmsg());
+    CU_ASSERT_FATAL(st == SDG_OK);
+    long bad = 0;
+    for (size_t b = 0; b < k; b++) {
+        const sdg_graph *g = &tr->graphs[idx[b]];
+        const float *a = A + (int64_t)b * N * N, *x = X + (int64_t)b * N * F, *f = fl + (int64_t)b * N;
+        double sum = 0;
+        for (int64_t i = 0; i < N; i++) {
+            int64_t d = 0;
+            for (int64_t j = 0; j < N; j++) {
+                bad += a[i * N + j] != a[j * N + i] || (a[i * N + j] != 0.0f && a[i * N + j] != 1.0f);
+                d += a[i * N + j] == 1.0f;
+            }
+            sum += (double)d;
+            if (d > maxdeg) maxdeg = d;
+            bad += (f[i] == 1.0f) != (d > 0) || (i >= g->n && d > 0);
+            for (int64_t c = 0; c < F; c++) bad += x[i * F + c] != (d > 0 && c == d ? 1.0f : 0.0f);
+        }
+        bad += sum != 2.0 * (double)g->m;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    printf("\n  %s: %zu training graphs padded to N = %lld, max degree %lld < F = %lld", name, k, (long long)N,
+           (long long)maxdeg, (long long)F);
+    CU_ASSERT(sdg_graph_list_dense(tr, idx, k, N, maxdeg, NULL, X, NULL) == SDG_ERR_INVALID);
+    CU_ASSERT(strstr(sdg_errmsg(), "degree") != NULL);
+    CU_ASSERT(sdg_graph_list_dense(tr, idx, k, N, maxdeg, A, NULL, fl) == SDG_OK);   /* X not wanted */
+    int64_t nmax = 0;
+    for (size_t i = 0; i < k; i++) nmax = tr->graphs[i].n > nmax ? tr->graphs[i].n : nmax;
+    CU_ASSERT(sdg_graph_list_dense(tr, idx, k, nmax - 1, F, A, NULL, NULL) == SDG_ERR_INVALID);
+    CU_ASSERT(strstr(sdg_errmsg(), "nodes, more than") != NULL);
+    free(idx);
+    free(A);
+    free(X);
+    free(fl);
+    sdg_graph_list_free(tr);
+    sdg_graph_list_free(te);
+}
+static void test_dense(void) {
+    check_dense("community_small", 20, 10);
+    check_dense("ego_small", 18, 17);
+    check_dense("enzymes", 125, 10);
+    check_dense("grid", 361, 5);
+}
+
 int main(void) {
     const char *d = sdg_test_data_dir("graphs/grid.txt");
     if (!d) return 77;
@@ -112,6 +168,7 @@ int main(void) {
         {"grid: 100 graphs, 110-361 nodes, mean 216.39", test_grid},
         {"enzymes: 587 graphs, 10-125 nodes, mean 33.03, labels", test_enzymes},
         {"orbit counts on all grid graphs", test_grid_orbits},
+        {"dense batches with GDSS's N and F", test_dense},
         {NULL, NULL},
     };
     return sdg_test_main("graph-datasets", cases);

@@ -6,5 +6,14 @@
 int    cli_demo(int argc, char **argv);
 /* Parses a whole decimal integer in [lo, hi]; prints a one-line error naming the option. */
 int    cli_parse_long(const char *s, const char *opt, long lo, long hi, long *out);
+/* Parses a whole decimal number in [lo, hi] (NaN refused); prints a one-line error. */
+int    cli_parse_double(const char *s, const char *opt, double lo, double hi, double *out);
 double cli_now(void);   /* monotonic seconds */
+/* The data directory: opt (the --data value) if given, else $SDEGEN_DATA, else NULL. */
+const char *cli_data_dir(const char *opt);
+/* Progress on a terminal only: cli_progress rewrites the current stderr line (printf-style);
+ * cli_progress_end clears it. Both do nothing when stderr is not a TTY. */
+bool   cli_progress_enabled(void);
+void   cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void   cli_progress_end(void);
 #endif

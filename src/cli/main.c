@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <time.h>
+#include <unistd.h>
 #include "cli/cli.h"
 
 int cli_parse_long(const char *s, const char *opt, long lo, long hi, long *out) {
@@ -17,6 +19,44 @@ int cli_parse_long(const char *s, const char *opt, long lo, long hi, long *out) 
     }
     *out = v;
     return 0;
+}
+
+int cli_parse_double(const char *s, const char *opt, double lo, double hi, double *out) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "sdegen: option %s: '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
+        return 1;
+    }
+    *out = v;
+    return 0;
+}
+
+const char *cli_data_dir(const char *opt) {
+    if (opt && *opt) return opt;
+    const char *env = getenv("SDEGEN_DATA");
+    return env && *env ? env : NULL;
+}
+
+bool cli_progress_enabled(void) {
+    static int tty = -1;
+    if (tty < 0) tty = isatty(STDERR_FILENO) ? 1 : 0;
+    return tty == 1;
+}
+
+void cli_progress(const char *fmt, ...) {
+    if (!cli_progress_enabled()) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("\r\033[K", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fflush(stderr);
+}
+
+void cli_progress_end(void) {
+    if (cli_progress_enabled()) fputs("\r\033[K", stderr);
 }
 
 double cli_now(void) {

@@ -172,11 +172,32 @@ typedef struct sdg_gdss_settings {
  * SDG_ERR_FORMAT (bad JSON or SDE type), SDG_ERR_NOTFOUND (dataset not in the table). */
 SDG_API sdg_status sdg_gdss_settings_from_json(const char *model_config, sdg_gdss_settings *out);
 
+/* Node flags at sampling time (README section 11): GDSS draws a training graph uniformly and
+ * uses its flag row (1 iff the node has an edge). The table keeps the distinct rows with the
+ * number of training graphs having each, so drawing a row is drawing a training graph. */
+typedef struct sdg_gdss_flags {
+    int64_t  N;        /* padded node count                                 */
+    size_t   count;    /* distinct rows; 0 = no table                       */
+    float   *rows;     /* (count, N) in {0, 1}, owned                       */
+    int64_t *weight;   /* (count) training graphs with that row, owned      */
+    int64_t  total;    /* sum of weight                                     */
+} sdg_gdss_flags;
+/* Builds the table of gl's graphs padded to N (rows in order of first appearance).
+ * SDG_ERR_INVALID (empty list, a graph with more than N nodes), SDG_ERR_NOMEM. */
+SDG_API sdg_status sdg_gdss_flags_from_graphs(const sdg_graph_list *gl, int64_t N, sdg_gdss_flags *out);
+/* Copies rows (count, N) and weights (count, each >= 1) into a new table. SDG_ERR_INVALID. */
+SDG_API sdg_status sdg_gdss_flags_init(sdg_gdss_flags *out, int64_t N, size_t count, const float *rows,
+                                       const int64_t *weight);
+SDG_API void       sdg_gdss_flags_destroy(sdg_gdss_flags *f);   /* NULL-safe, idempotent */
+/* Draws one training graph uniformly and copies its flag row into row (N floats). */
+SDG_API void       sdg_gdss_flags_draw(const sdg_gdss_flags *f, sdg_rng *rng, float *row);
+
 typedef struct sdg_gdss_model {
     sdg_params       *params;     /* one store: x.<name> and adj.<name> */
     sdg_gdss_net     *net_x;      /* prefix "x."                        */
     sdg_gdss_net     *net_adj;    /* prefix "adj."                      */
     sdg_gdss_settings settings;
+    sdg_gdss_flags    flags;      /* sampling flags; count 0 = not known       */
 } sdg_gdss_model;
 /* Builds both networks into one new store (prefixes "x." and "adj."). rng may be NULL. */
 SDG_API sdg_status sdg_gdss_model_new(const sdg_gdss_params *hp_x, const sdg_gdss_params *hp_adj,

@@ -38,6 +38,8 @@ typedef struct sdg_checkpoint {
     sdg_adam   *adam;     /* moments under /adam/{m,v}, steps and lr      */
     sdg_rng    *rng;      /* generator state, for exact resumption        */
     sdg_meta   *meta;     /* attributes on /meta                          */
+    const sdg_params *buffers; /* save only: non-trained tensors under /buffers
+                                  (read them back with sdg_h5_read_floats)    */
 } sdg_checkpoint;
 
 /* Writes atomically (to path.tmp, then rename): an interrupted save never leaves a
@@ -79,7 +81,8 @@ SDG_API sdg_status sdg_gdss_model_read_reference(const char *gdss_h5, sdg_gdss_m
  * max_node_num, depth, nhid, adim, num_heads, c_init, c_hid, c_final, num_layers, num_linears),
  * sde_{x,adj}.{type, beta_min/beta_max (VP) or sigma_min/sigma_max (VE), num_scales},
  * sampler.{predictor, corrector, snr, scale_eps, eps, batch, use_ema}, max_node_num,
- * max_feat_num. */
+ * max_feat_num; the flag table (when count > 0) as /buffers/flags.rows (count, N) and
+ * /buffers/flags.weight (count). */
 SDG_API sdg_status sdg_gdss_model_save(const sdg_gdss_model *m, const char *path);
 /* Rebuilds a model from a checkpoint written by sdg_gdss_model_save and loads its weights. */
 SDG_API sdg_status sdg_gdss_model_load(const char *path, sdg_gdss_model **out);

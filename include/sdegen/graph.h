@@ -198,6 +198,7 @@ typedef struct sdg_gdss_model {
     sdg_gdss_net     *net_adj;    /* prefix "adj."                      */
     sdg_gdss_settings settings;
     sdg_gdss_flags    flags;      /* sampling flags; count 0 = not known       */
+    bool              weights_ema; /* params hold EMA weights (set by the loader) */
 } sdg_gdss_model;
 /* Builds both networks into one new store (prefixes "x." and "adj."). rng may be NULL. */
 SDG_API sdg_status sdg_gdss_model_new(const sdg_gdss_params *hp_x, const sdg_gdss_params *hp_adj,

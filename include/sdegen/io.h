@@ -84,7 +84,9 @@ SDG_API sdg_status sdg_gdss_model_read_reference(const char *gdss_h5, sdg_gdss_m
  * max_feat_num; the flag table (when count > 0) as /buffers/flags.rows (count, N) and
  * /buffers/flags.weight (count). */
 SDG_API sdg_status sdg_gdss_model_save(const sdg_gdss_model *m, const char *path);
-/* Rebuilds a model from a checkpoint written by sdg_gdss_model_save and loads its weights. */
+/* Rebuilds a model from a checkpoint written by sdg_gdss_model_save and loads its weights:
+ * the EMA weights (/ema) when sampler.use_ema is set and the file has them (then
+ * m->weights_ema is true), else /params; and the flag table when present. */
 SDG_API sdg_status sdg_gdss_model_load(const char *path, sdg_gdss_model **out);
 /* sdg_gdss_model_read_reference + sdg_gdss_model_save (the `sdegen import-gdss` command). */
 SDG_API sdg_status sdg_gdss_import(const char *gdss_h5, const char *out_checkpoint);

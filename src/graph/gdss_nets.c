@@ -504,6 +504,7 @@ void sdg_gdss_model_free(sdg_gdss_model *m) {
     sdg_gdss_net_free(m->net_x);
     sdg_gdss_net_free(m->net_adj);
     sdg_params_free(m->params);
+    sdg_gdss_flags_destroy(&m->flags);
     free(m);
 }
 

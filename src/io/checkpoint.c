@@ -351,6 +351,7 @@ sdg_status sdg_checkpoint_save(const char *path, const sdg_checkpoint *ck) {
         h5_close(g);
         g = H5_NONE;
     }
+    if (ck->buffers) SDG_TRY(tensors_write(file, "buffers", "buffer", &(tsrc){.p = ck->buffers}));
     if (ck->rng) SDG_TRY(rng_write(file, ck->rng));
     SDG_TRY(meta_write(file, ck->meta));
 

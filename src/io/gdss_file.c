@@ -316,9 +316,61 @@ cleanup:
     return st;
 }
 
+/* The flag table as two buffers (weights as float32: exact below 2^24 graphs). */
+static sdg_status flags_buffers(const sdg_gdss_flags *f, sdg_params **out) {
+    sdg_status  st = SDG_OK;
+    sdg_params *b  = NULL;
+    sdg_tensor *rows = NULL, *wt = NULL;
+    *out = NULL;
+    if (f->count == 0) return SDG_OK;
+    if (f->total >= (int64_t)1 << 24) return SDG_ERROR(SDG_ERR_INVALID, "flag table of %lld graphs is too large", (long long)f->total);
+    SDG_TRY(sdg_params_new(&b));
+    SDG_TRY(sdg_params_add(b, "flags.rows", 2, (int64_t[]){(int64_t)f->count, f->N}, &rows));
+    SDG_TRY(sdg_params_add(b, "flags.weight", 1, (int64_t[]){(int64_t)f->count}, &wt));
+    memcpy(rows->data, f->rows, f->count * (size_t)f->N * sizeof *f->rows);
+    for (size_t r = 0; r < f->count; r++) wt->data[r] = (float)f->weight[r];
+    *out = b;
+    b    = NULL;
+cleanup:
+    sdg_params_free(b);
+    return st;
+}
+
+/* Reads /buffers/flags.{rows,weight} when present (a model without them has count 0). */
+static sdg_status flags_read(const char *path, int64_t N, sdg_gdss_flags *out) {
+    sdg_status   st = SDG_OK;
+    sdg_h5_file *f  = NULL;
+    float       *rows = NULL, *wt = NULL;
+    int64_t     *w = NULL, sr[SDG_MAX_DIMS], sw[SDG_MAX_DIMS];
+    int          nr = 0, nw = 0;
+    SDG_TRY(sdg_h5_open(path, &f));
+    if (!sdg_h5_exists(f, "/buffers/flags.rows")) goto cleanup;
+    SDG_TRY(sdg_h5_read_floats(f, "/buffers/flags.rows", &nr, sr, &rows));
+    SDG_TRY(sdg_h5_read_floats(f, "/buffers/flags.weight", &nw, sw, &wt));
+    if (nr != 2 || nw != 1 || sr[1] != N || sw[0] != sr[0] || sr[0] < 1)
+        SDG_FAIL(SDG_ERR_SHAPE, "%s: /buffers/flags.rows and flags.weight do not form a (count, %lld) table", path,
+                 (long long)N);
+    w = malloc((size_t)sw[0] * sizeof *w);
+    if (!w) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+    for (int64_t r = 0; r < sw[0]; r++) {
+        if (!(wt[r] >= 1.0f && wt[r] < 16777216.0f && wt[r] == (float)(int64_t)wt[r]))
+            SDG_FAIL(SDG_ERR_FORMAT, "%s: /buffers/flags.weight[%lld] = %g is not a count", path, (long long)r, (double)wt[r]);
+        w[r] = (int64_t)wt[r];
+    }
+    st = sdg_gdss_flags_init(out, N, (size_t)sr[0], rows, w);
+    if (st != SDG_OK) sdg_error_prefix("%s", path);
+cleanup:
+    free(rows);
+    free(wt);
+    free(w);
+    sdg_h5_close(f);
+    return st;
+}
+
 sdg_status sdg_gdss_model_save(const sdg_gdss_model *m, const char *path) {
     sdg_status st = SDG_OK;
     sdg_meta *meta = NULL;
+    sdg_params *buffers = NULL;
     if (!m || !m->net_x || !m->net_adj) return SDG_ERROR(SDG_ERR_INVALID, "gdss: no model to save");
     const sdg_gdss_settings *s = &m->settings;
     const sdg_gdss_params *hx = sdg_gdss_net_hparams(m->net_x), *ha = sdg_gdss_net_hparams(m->net_adj);
@@ -338,8 +390,10 @@ sdg_status sdg_gdss_model_save(const sdg_gdss_model *m, const char *path) {
     SDG_TRY(sdg_meta_set_double(meta, "sampler.eps", s->eps));
     SDG_TRY(sdg_meta_set_int(meta, "sampler.batch", s->batch));
     SDG_TRY(sdg_meta_set_int(meta, "sampler.use_ema", s->use_ema));
-    SDG_TRY(sdg_checkpoint_save(path, &(sdg_checkpoint){.params = m->params, .meta = meta}));
+    SDG_TRY(flags_buffers(&m->flags, &buffers));
+    SDG_TRY(sdg_checkpoint_save(path, &(sdg_checkpoint){.params = m->params, .meta = meta, .buffers = buffers}));
 cleanup:
+    sdg_params_free(buffers);
     sdg_meta_free(meta);
     return st;
 }
@@ -350,6 +404,7 @@ sdg_status sdg_gdss_model_load(const char *path, sdg_gdss_model **out) {
     sdg_gdss_model *m = NULL;
     sdg_gdss_params hx, ha;
     sdg_gdss_settings s;
+    sdg_ema *ema = NULL;
     const char *str = NULL;
     int64_t v = 0;
     if (!out) return SDG_ERROR(SDG_ERR_INVALID, "gdss: no output pointer");
@@ -379,12 +434,27 @@ sdg_status sdg_gdss_model_load(const char *path, sdg_gdss_model **out) {
     s.use_ema = v != 0;
     if ((st = sdg_gdss_model_new(&hx, &ha, &s, NULL, &m)) != SDG_OK) goto prefixed;
     SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = m->params}));
+    if (s.use_ema) {   /* sample with the EMA weights when the file has them (trained here) */
+        sdg_h5_file *h = NULL;
+        bool has_ema = false;
+        SDG_TRY(sdg_h5_open(path, &h));
+        has_ema = sdg_h5_exists(h, "/ema");
+        sdg_h5_close(h);
+        if (has_ema) {
+            SDG_TRY(sdg_ema_new(m->params, 0.999f, &ema));
+            SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = m->params, .ema = ema}));
+            SDG_TRY(sdg_params_copy(m->params, sdg_ema_shadow(ema)));
+            m->weights_ema = true;
+        }
+    }
+    SDG_TRY(flags_read(path, ha.N, &m->flags));
     *out = m;
     m = NULL;
     goto cleanup;
 prefixed:
     sdg_error_prefix("%s", path);
 cleanup:
+    sdg_ema_free(ema);
     sdg_gdss_model_free(m);
     sdg_meta_free(meta);
     return st;

@@ -70,6 +70,24 @@ SDG_API sdg_status sdg_h5_read_floats(sdg_h5_file *f, const char *path, int *ndi
 SDG_API sdg_status sdg_h5_read_attr_string(sdg_h5_file *f, const char *obj_path, const char *attr,
                                            char **out);
 
+/* ---- graph files: the format follows the extension ----
+ * .txt      sdegen graph-list text (graph.h, docs/file-formats.md)
+ * .graphml  GraphML, one <graph> element per graph (written through igraph)
+ * .h5       HDF5 "sdegen-graphs": ragged edge arrays with offsets (docs/file-formats.md)
+ * A writer streams: graphs are appended chunk by chunk (memory stays flat) into path.part,
+ * renamed to path by sdg_graph_writer_close once all `total` graphs are in. A run that stops
+ * early leaves path.part, never a short file under path. */
+typedef struct sdg_graph_writer sdg_graph_writer;
+/* SDG_ERR_INVALID (unknown extension: the message lists the known ones), SDG_ERR_IO. */
+SDG_API sdg_status sdg_graph_writer_open(const char *path, size_t total, sdg_graph_writer **out);
+SDG_API sdg_status sdg_graph_writer_append(sdg_graph_writer *w, const sdg_graph_list *gl);
+/* Finishes the file: SDG_ERR_INVALID if the graphs appended differ from total. Frees w. */
+SDG_API sdg_status sdg_graph_writer_close(sdg_graph_writer *w);
+/* Abandons the file (path.part stays with what was appended); NULL is a no-op. */
+SDG_API void       sdg_graph_writer_free(sdg_graph_writer *w);
+/* Reads a graph file of any of the three formats. Errors name the file and the place. */
+SDG_API sdg_status sdg_graph_file_read(const char *path, sdg_graph_list **out);
+
 /* ---- GDSS models (README of the GDSS reference files; graph.h: sdg_gdss_model) ---- */
 /* Reads a GDSS reference file (root attributes params_x, params_adj, model_config; tensors
  * /x/<name>, /adj/<name>) into a new model: both networks built from the JSON, every tensor

@@ -7,7 +7,7 @@
 #include <hdf5.h>
 #include "io/internal.h"
 
-#define H5_NONE ((hid_t)H5I_INVALID_HID)
+
 
 struct sdg_h5_file {
     hid_t id;

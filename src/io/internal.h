@@ -14,4 +14,31 @@ io_meta_type io_meta_type_at(const sdg_meta *m, size_t i);
 /* Exchanges the contents of a and b (no allocation, cannot fail). */
 void         io_meta_swap(sdg_meta *a, sdg_meta *b);
 
+/* ---- HDF5 helpers (h5util.c) ---- */
+#include <hdf5.h>
+#define H5_NONE ((hid_t)H5I_INVALID_HID)
+/* Closes any HDF5 id (file, group, dataset, space, type, attribute, property list); < 0 ignored. */
+void       h5_close(hid_t id);
+/* Records fmt plus HDF5's innermost error description (if any) and returns code. Call it
+ * right after the failing HDF5 call: the next HDF5 call clears the error stack. */
+__attribute__((format(printf, 3, 4)))
+sdg_status h5_error(sdg_status code, int line, const char *fmt, ...);
+#define H5_FAIL(code, ...)                                                                    \
+    do { st = h5_error((code), __LINE__, __VA_ARGS__); goto cleanup; } while (0)
+sdg_status group_create(hid_t loc, const char *name, hid_t *out);   /* creation-ordered */
+sdg_status link_exists(hid_t loc, const char *name, bool *out);
+sdg_status attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *buf);
+sdg_status attr_write_i64(hid_t loc, const char *name, int64_t v);
+sdg_status attr_write_f64(hid_t loc, const char *name, double v);
+sdg_status attr_write_str(hid_t loc, const char *name, const char *v);
+sdg_status attr_read_scalar(hid_t loc, const char *name, H5T_class_t cls, const char *what, hid_t native,
+                            void *v);
+sdg_status attr_read_i64(hid_t loc, const char *name, int64_t *v);
+sdg_status attr_read_f64(hid_t loc, const char *name, double *v);
+sdg_status attr_read_str(hid_t loc, const char *name, char **out);   /* *out malloc'ed */
+/* Opens path read-only and checks the root attributes sdegen_format == format and
+ * sdegen_format_version == version; what names the kind of file in messages
+ * ("sdegen checkpoint"). Messages do not name the path (callers prefix it). */
+sdg_status h5_open_format(const char *path, const char *format, int64_t version, const char *what,
+                          hid_t *out);
 #endif

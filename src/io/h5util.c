@@ -1,0 +1,216 @@
+/* HDF5 helpers shared by the io module: closing any id, errors that carry HDF5's innermost
+ * description, creation-ordered groups, scalar attributes, and opening a file of a named
+ * sdegen format after checking its format name and version. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "io/internal.h"
+
+/* ---- HDF5 helpers ---- */
+void h5_close(hid_t id) {
+    if (id < 0) return;
+    switch (H5Iget_type(id)) {
+    case H5I_FILE: H5Fclose(id); break;
+    case H5I_GROUP: H5Gclose(id); break;
+    case H5I_DATASET: H5Dclose(id); break;
+    case H5I_DATASPACE: H5Sclose(id); break;
+    case H5I_DATATYPE: H5Tclose(id); break;
+    case H5I_ATTR: H5Aclose(id); break;
+    case H5I_GENPROP_LST: H5Pclose(id); break;
+    default: break;
+    }
+}
+
+static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *ud) {
+    if (n == 0 && e->desc) snprintf(ud, 256, "%s", e->desc);
+    return 0;
+}
+
+/* Records fmt plus HDF5's innermost error description (if any) and returns code. Call it
+ * right after the failing HDF5 call: the next HDF5 call clears the error stack. */
+sdg_status h5_error(sdg_status code, int line, const char *fmt, ...) {
+    char reason[256] = "", msg[768];
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, reason);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (reason[0]) return sdg_error_set(code, __FILE__, line, "%s (HDF5: %s)", msg, reason);
+    return sdg_error_set(code, __FILE__, line, "%s", msg);
+}
+
+/* A group that tracks the creation order of its links and attributes. */
+sdg_status group_create(hid_t loc, const char *name, hid_t *out) {
+    sdg_status st = SDG_OK;
+    hid_t gcpl = H5_NONE;
+    *out = H5_NONE;
+    gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    if (gcpl < 0 || H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0 ||
+        H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0)
+        H5_FAIL(SDG_ERR_DEPENDENCY, "cannot set up group '%s'", name);
+    *out = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    if (*out < 0) H5_FAIL(SDG_ERR_IO, "cannot create group '%s'", name);
+cleanup:
+    h5_close(gcpl);
+    return st;
+}
+
+/* True when loc holds a link called name (one path component). */
+sdg_status link_exists(hid_t loc, const char *name, bool *out) {
+    htri_t ex = H5Lexists(loc, name, H5P_DEFAULT);
+    *out = ex > 0;
+    return ex < 0 ? h5_error(SDG_ERR_FORMAT, __LINE__, "cannot look up '%s'", name) : SDG_OK;
+}
+
+/* ---- attributes ---- */
+sdg_status attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *buf) {
+    sdg_status st = SDG_OK;
+    hid_t space = H5_NONE, a = H5_NONE;
+    space = H5Screate(H5S_SCALAR);
+    if (space < 0) H5_FAIL(SDG_ERR_DEPENDENCY, "cannot create a dataspace for attribute '%s'", name);
+    a = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0) H5_FAIL(SDG_ERR_IO, "cannot create attribute '%s'", name);
+    if (H5Awrite(a, mtype, buf) < 0) H5_FAIL(SDG_ERR_IO, "cannot write attribute '%s'", name);
+cleanup:
+    h5_close(a);
+    h5_close(space);
+    return st;
+}
+
+sdg_status attr_write_i64(hid_t loc, const char *name, int64_t v) {
+    return attr_write(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+}
+
+sdg_status attr_write_f64(hid_t loc, const char *name, double v) {
+    return attr_write(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+}
+
+sdg_status attr_write_str(hid_t loc, const char *name, const char *v) {
+    sdg_status st = SDG_OK;
+    hid_t type = H5Tcopy(H5T_C_S1);
+    if (type < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0)
+        H5_FAIL(SDG_ERR_DEPENDENCY, "cannot make a string type for attribute '%s'", name);
+    SDG_TRY(attr_write(loc, name, type, type, &v));
+cleanup:
+    h5_close(type);
+    return st;
+}
+
+/* Opens attribute name of loc and checks that it holds one value of class want. */
+static sdg_status attr_open(hid_t loc, const char *name, H5T_class_t want, const char *what,
+                            hid_t *a, hid_t *type) {
+    sdg_status st = SDG_OK;
+    hid_t space = H5_NONE;
+    *type = H5_NONE;
+    *a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (*a < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot open attribute '%s'", name);
+    *type = H5Aget_type(*a);
+    space = H5Aget_space(*a);
+    if (*type < 0 || space < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot inspect attribute '%s'", name);
+    if (H5Tget_class(*type) != want) SDG_FAIL(SDG_ERR_FORMAT, "attribute '%s' is not %s", name, what);
+    if (H5Sget_simple_extent_npoints(space) != 1)
+        SDG_FAIL(SDG_ERR_FORMAT, "attribute '%s' holds more than one value", name);
+cleanup:
+    h5_close(space);
+    if (st != SDG_OK) {
+        h5_close(*type);
+        h5_close(*a);
+        *a = *type = H5_NONE;
+    }
+    return st;
+}
+
+/* A scalar attribute of HDF5 class cls, read as the native type (what names it in messages). */
+sdg_status attr_read_scalar(hid_t loc, const char *name, H5T_class_t cls, const char *what,
+                                   hid_t native, void *v) {
+    sdg_status st = SDG_OK;
+    hid_t a = H5_NONE, type = H5_NONE;
+    SDG_TRY(attr_open(loc, name, cls, what, &a, &type));
+    if (H5Aread(a, native, v) < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot read attribute '%s'", name);
+cleanup:
+    h5_close(type);
+    h5_close(a);
+    return st;
+}
+
+sdg_status attr_read_i64(hid_t loc, const char *name, int64_t *v) {
+    return attr_read_scalar(loc, name, H5T_INTEGER, "an integer", H5T_NATIVE_INT64, v);
+}
+
+sdg_status attr_read_f64(hid_t loc, const char *name, double *v) {
+    return attr_read_scalar(loc, name, H5T_FLOAT, "a floating-point number", H5T_NATIVE_DOUBLE, v);
+}
+
+/* Variable- or fixed-length string; *out is malloc'ed. */
+sdg_status attr_read_str(hid_t loc, const char *name, char **out) {
+    sdg_status st = SDG_OK;
+    hid_t a = H5_NONE, type = H5_NONE, mtype = H5_NONE;
+    char *vs = NULL, *s = NULL;
+    *out = NULL;
+    SDG_TRY(attr_open(loc, name, H5T_STRING, "a string", &a, &type));
+    mtype = H5Tcopy(type);   /* same size, padding and character set: no conversion */
+    if (mtype < 0) H5_FAIL(SDG_ERR_DEPENDENCY, "cannot copy the type of attribute '%s'", name);
+    if (H5Tis_variable_str(type) > 0) {
+        if (H5Aread(a, mtype, &vs) < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot read attribute '%s'", name);
+        s = strdup(vs ? vs : "");
+    } else {
+        size_t n = H5Tget_size(type);
+        s = calloc(n + 1, 1);
+        if (s && H5Aread(a, mtype, s) < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot read attribute '%s'", name);
+        if (s && H5Tget_strpad(type) == H5T_STR_SPACEPAD)
+            for (size_t k = n; k > 0 && s[k - 1] == ' '; k--) s[k - 1] = '\0';
+    }
+    if (!s) SDG_FAIL(SDG_ERR_NOMEM, "out of memory reading attribute '%s'", name);
+    *out = s;
+    s = NULL;
+cleanup:
+    if (vs) H5free_memory(vs);
+    free(s);
+    h5_close(mtype);
+    h5_close(type);
+    h5_close(a);
+    return st;
+}
+
+/* Opens path read-only after checking its format name and version. */
+sdg_status h5_open_format(const char *path, const char *format, int64_t version_want, const char *what,
+                          hid_t *out) {
+    sdg_status st = SDG_OK;
+    hid_t file = H5_NONE;
+    char *fmt = NULL;
+    struct stat sb;
+    *out = H5_NONE;
+    if (stat(path, &sb) != 0) SDG_FAIL(SDG_ERR_IO, "cannot open: %s", strerror(errno));
+    if (S_ISDIR(sb.st_mode)) SDG_FAIL(SDG_ERR_IO, "is a directory, not an %s", what);
+    htri_t is = H5Fis_hdf5(path);
+    if (is < 0) H5_FAIL(SDG_ERR_IO, "cannot read");
+    if (is == 0) SDG_FAIL(SDG_ERR_FORMAT, "not an HDF5 file, so not an %s", what);
+    file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) H5_FAIL(SDG_ERR_FORMAT, "damaged or truncated HDF5 file, cannot open it");
+
+    htri_t ex = H5Aexists(file, "sdegen_format");
+    if (ex < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot read the root attributes");
+    if (ex == 0) SDG_FAIL(SDG_ERR_FORMAT, "not an %s (no sdegen_format attribute)", what);
+    SDG_TRY(attr_read_str(file, "sdegen_format", &fmt));
+    if (strcmp(fmt, format) != 0)
+        SDG_FAIL(SDG_ERR_FORMAT, "not an %s (sdegen_format is '%.100s', expected '%s')", what, fmt, format);
+    ex = H5Aexists(file, "sdegen_format_version");
+    if (ex < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot read the root attributes");
+    if (ex == 0)
+        SDG_FAIL(SDG_ERR_FORMAT, "not an %s (no sdegen_format_version attribute)", what);
+    int64_t version = 0;
+    SDG_TRY(attr_read_i64(file, "sdegen_format_version", &version));
+    if (version != version_want)
+        SDG_FAIL(SDG_ERR_VERSION, "format version %lld, this sdegen reads %lld", (long long)version,
+                 (long long)version_want);
+    *out = file;
+    file = H5_NONE;
+cleanup:
+    free(fmt);
+    h5_close(file);
+    return st;
+}
+

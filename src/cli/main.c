@@ -74,7 +74,7 @@ static void usage(FILE *f) {
             "                     engine and compare the moments with the truth\n"
             "  train graph --dataset NAME -o MODEL.h5 [--data DIR] [--epochs E] [--batch B]\n"
             "        [--lr X] [--weight-decay X] [--seed S] [--ckpt-every N] [--resume]\n"
-            "        [--log FILE] [--threads T]\n"
+            "        [--log FILE] [--threads T] [--time-limit SECONDS]\n"
             "                     train GDSS on community_small, ego_small, enzymes or grid\n"
             "  --version          print the version\n"
             "  --help             this text\n");

@@ -18,7 +18,12 @@ static void on_signal(int sig) {
 static const char train_usage[] =
     "usage: sdegen train graph --dataset NAME -o MODEL.h5 [--data DIR] [--epochs E] [--batch B]\n"
     "                          [--lr X] [--weight-decay X] [--seed S] [--ckpt-every N] [--resume]\n"
-    "                          [--log FILE] [--threads T]\n";
+    "                          [--log FILE] [--threads T] [--time-limit SECONDS]\n"
+    "  --epochs E      train until E epochs are done (GDSS: 5000); with --resume, in total\n"
+    "  --ckpt-every N  save a checkpoint to the -o file every N epochs (0: only at the end)\n"
+    "  --time-limit S  stop before an epoch that would end after S seconds of training,\n"
+    "                  save, and exit 0 (continue later with --resume)\n"
+    "  --log FILE      per-epoch TSV log (default MODEL.h5.log; appended to on --resume)\n";
 
 static void fmt_eta(double s, char *buf, size_t cap) {
     if (!(s >= 0) || !isfinite(s)) s = 0;
@@ -30,7 +35,7 @@ static void fmt_eta(double s, char *buf, size_t cap) {
 static int train_graph(int argc, char **argv) {
     const char *dataset = NULL, *data_opt = NULL, *out = NULL, *log_path = NULL;
     long epochs = 5000, batch = -1, seed = -1, ckpt_every = 100, threads = 0;
-    double lr = -1, wd = -1;
+    double lr = -1, wd = -1, time_limit = 0;
     bool resume = false;
     int rc = 1;
     sdg_graph_list *train = NULL;
@@ -61,6 +66,7 @@ static int train_graph(int argc, char **argv) {
         else if (strcmp(a, "--threads") == 0) { if (cli_parse_long(v, a, 1, 4096, &threads)) return 2; }
         else if (strcmp(a, "--lr") == 0) { if (cli_parse_double(v, a, 0, 10, &lr)) return 2; }
         else if (strcmp(a, "--weight-decay") == 0) { if (cli_parse_double(v, a, 0, 10, &wd)) return 2; }
+        else if (strcmp(a, "--time-limit") == 0) { if (cli_parse_double(v, a, 0, 1e9, &time_limit)) return 2; }
         else {
             fprintf(stderr, "sdegen train graph: unknown option '%s' (see sdegen train --help)\n", a);
             return 2;
@@ -159,8 +165,16 @@ static int train_graph(int argc, char **argv) {
            (unsigned long long)tp.seed, sdg_num_threads(), out);
     fflush(stdout);
     double t_start = cli_now();
+    bool timed_out = false;
     for (int64_t e = e0; e < epochs && !train_stop; e++) {
         sdg_gdss_epoch_stats s;
+        if (time_limit > 0 && e > e0) {
+            double used = cli_now() - t_start, per = used / (double)(e - e0);
+            if (used + per > time_limit) {
+                timed_out = true;
+                break;
+            }
+        }
         double t0 = cli_now();
         if (sdg_gdss_trainer_epoch(tr, &s) != SDG_OK) {
             cli_progress_end();
@@ -199,6 +213,9 @@ static int train_graph(int argc, char **argv) {
                 (long long)sdg_gdss_trainer_epochs(tr), out);
         goto cleanup;
     }
+    if (timed_out)
+        printf("time limit of %g s reached: stopped after epoch %lld of %ld (continue with --resume)\n", time_limit,
+               (long long)sdg_gdss_trainer_epochs(tr), epochs);
     printf("done: %lld epochs in %.1f s; model written to %s, log %s\n", (long long)sdg_gdss_trainer_epochs(tr),
            cli_now() - t_start, out, log_path);
     rc = 0;

@@ -4,6 +4,7 @@
 #include "sdegen/sdegen.h"
 
 int    cli_demo(int argc, char **argv);
+int    cli_eval(int argc, char **argv);   /* sdegen eval graphs ... */
 /* Parses a whole decimal integer in [lo, hi]; prints a one-line error naming the option. */
 int    cli_parse_long(const char *s, const char *opt, long lo, long hi, long *out);
 /* Parses a whole decimal number in [lo, hi] (NaN refused); prints a one-line error. */

@@ -72,6 +72,9 @@ static void usage(FILE *f) {
             "  demo [-n N] [--steps K] [--seed S] [--sampler pc|s4|ode]\n"
             "                     sample a 2-D Gaussian with its exact score through the SDE\n"
             "                     engine and compare the moments with the truth\n"
+            "  eval graphs GEN --ref REF [--data DIR] [--stats LIST]\n"
+            "                     GDSS's graph MMDs (degree, clustering, orbit) of generated\n"
+            "                     graphs against a file or a dataset split, with the protocol\n"
             "  --version          print the version\n"
             "  --help             this text\n");
 }
@@ -95,6 +98,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "demo") == 0) return cli_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0) return cli_eval(argc - 1, argv + 1);
     fprintf(stderr, "sdegen: unknown command '%s' (see sdegen --help)\n", cmd);
     return 2;
 }

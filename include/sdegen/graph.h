@@ -15,6 +15,7 @@
 #define SDEGEN_GRAPH_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "sdegen/core.h"
 #include "sdegen/nn.h"
 #ifdef __cplusplus
@@ -71,6 +72,21 @@ SDG_API sdg_status sdg_graph_list_dense(const sdg_graph_list *gl, const size_t *
 SDG_API sdg_status sdg_graph_list_read(const char *path, sdg_graph_list **out);
 /* Writes gl in the same format (a '#' header line first). SDG_ERR_IO on failure. */
 SDG_API sdg_status sdg_graph_list_write(const char *path, const sdg_graph_list *gl);
+/* Streaming pieces of the writers (io's sdg_graph_writer uses them); f is open for writing
+ * and messages do not name it. Text: begin writes the header with the total graph count,
+ * append writes graphs. GraphML: begin writes the XML prolog and <graphml>, append writes one
+ * <graph id="G<k>" edgedefault="undirected"> element per graph (k = first_id, first_id + 1,
+ * ...; nodes "n0".."n<n-1>", structure only: labels are not written), end closes </graphml>.
+ * Each graph goes through igraph_write_graph_graphml. SDG_ERR_IO, SDG_ERR_DEPENDENCY. */
+SDG_API sdg_status sdg_graph_text_begin(FILE *f, size_t total);
+SDG_API sdg_status sdg_graph_text_append(FILE *f, const sdg_graph_list *gl);
+SDG_API sdg_status sdg_graph_graphml_begin(FILE *f);
+SDG_API sdg_status sdg_graph_graphml_append(FILE *f, const sdg_graph_list *gl, size_t first_id);
+SDG_API sdg_status sdg_graph_graphml_end(FILE *f);
+/* Reads every <graph> of a GraphML file through igraph (nodes in document order; a directed
+ * graph becomes undirected with reciprocal edges merged). SDG_ERR_FORMAT naming the file and
+ * the graph for a parse error, a self-loop or a repeated edge; SDG_ERR_IO. */
+SDG_API sdg_status sdg_graph_list_read_graphml(const char *path, sdg_graph_list **out);
 /* File name (relative to the data directory) of a named dataset, or NULL: "community_small",
  * "ego_small", "grid", "enzymes" -> "graphs/<name>.txt" ("graphs/enzymes_gdss.txt"). */
 SDG_API const char *sdg_graph_dataset_file(const char *name);

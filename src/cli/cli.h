@@ -5,6 +5,8 @@
 
 int    cli_demo(int argc, char **argv);
 int    cli_train(int argc, char **argv);   /* sdegen train graph ... */
+int    cli_eval(int argc, char **argv);   /* sdegen eval graphs ... */
+int    cli_convert(int argc, char **argv);
 /* Parses a whole decimal integer in [lo, hi]; prints a one-line error naming the option. */
 int    cli_parse_long(const char *s, const char *opt, long lo, long hi, long *out);
 /* Parses a whole decimal number in [lo, hi] (NaN refused); prints a one-line error. */

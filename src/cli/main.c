@@ -76,6 +76,10 @@ static void usage(FILE *f) {
             "        [--lr X] [--weight-decay X] [--seed S] [--ckpt-every N] [--resume]\n"
             "        [--log FILE] [--threads T] [--time-limit SECONDS]\n"
             "                     train GDSS on community_small, ego_small, enzymes or grid\n"
+            "  eval graphs GEN --ref REF [--data DIR] [--stats LIST]\n"
+            "                     GDSS's graph MMDs (degree, clustering, orbit) of generated\n"
+            "                     graphs against a file or a dataset split, with the protocol\n"
+            "  convert IN OUT     graph files between .txt, .graphml and .h5\n"
             "  --version          print the version\n"
             "  --help             this text\n");
 }
@@ -100,6 +104,8 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "demo") == 0) return cli_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "train") == 0) return cli_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0) return cli_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "convert") == 0) return cli_convert(argc - 1, argv + 1);
     fprintf(stderr, "sdegen: unknown command '%s' (see sdegen --help)\n", cmd);
     return 2;
 }

@@ -175,16 +175,15 @@ cleanup:
     return st;
 }
 
-sdg_status sdg_graph_list_write(const char *path, const sdg_graph_list *gl) {
-    sdg_status st = SDG_OK;
-    FILE      *f  = NULL;
-    if (!path || !gl) return SDG_ERROR(SDG_ERR_INVALID, "sdg_graph_list_write: NULL argument");
-    f = fopen(path, "w");
-    if (!f) SDG_FAIL(SDG_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+sdg_status sdg_graph_text_begin(FILE *f, size_t total) {
     /* The first line names the format and its version (a comment, so any reader of the
      * dataset layout reads these files too). */
     fprintf(f, "# sdegen-graph-list 1 (sdegen %s): G; per graph 'n m y', n node labels, "
-               "m lines 'u v' (u < v)\n%zu\n", sdg_version(), gl->count);
+               "m lines 'u v' (u < v)\n%zu\n", sdg_version(), total);
+    return ferror(f) ? SDG_ERROR(SDG_ERR_IO, "write error") : SDG_OK;
+}
+
+sdg_status sdg_graph_text_append(FILE *f, const sdg_graph_list *gl) {
     for (size_t i = 0; i < gl->count; i++) {
         const sdg_graph *g = &gl->graphs[i];
         fprintf(f, "%lld %lld %lld\n", (long long)g->n, (long long)g->m, (long long)g->label);
@@ -193,7 +192,17 @@ sdg_status sdg_graph_list_write(const char *path, const sdg_graph_list *gl) {
         for (int64_t e = 0; e < g->m; e++)
             fprintf(f, "%lld %lld\n", (long long)g->edges[2 * e], (long long)g->edges[2 * e + 1]);
     }
-    if (ferror(f)) SDG_FAIL(SDG_ERR_IO, "%s: write error", path);
+    return ferror(f) ? SDG_ERROR(SDG_ERR_IO, "write error") : SDG_OK;
+}
+
+sdg_status sdg_graph_list_write(const char *path, const sdg_graph_list *gl) {
+    sdg_status st = SDG_OK;
+    FILE      *f  = NULL;
+    if (!path || !gl) return SDG_ERROR(SDG_ERR_INVALID, "sdg_graph_list_write: NULL argument");
+    f = fopen(path, "w");
+    if (!f) SDG_FAIL(SDG_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+    if ((st = sdg_graph_text_begin(f, gl->count)) != SDG_OK || (st = sdg_graph_text_append(f, gl)) != SDG_OK)
+        sdg_error_prefix("%s", path);
 cleanup:
     if (f && fclose(f) != 0 && st == SDG_OK) st = SDG_ERROR(SDG_ERR_IO, "%s: write error on close", path);
     return st;

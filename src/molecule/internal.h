@@ -5,5 +5,4 @@
 
 /* Default valences of element z (RDKit's table), ascending; returns how many (0 = none). */
 int sdg_mol_default_valences(int z, const int **list);
-/* Splits m into its connected components' count (for tests and decoding). */
 #endif

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iostream>
 #include <mutex>
+#include <omp.h>
 #include <sstream>
 #include <string>
 
@@ -21,6 +22,7 @@
 #include <openbabel/mol.h>
 #include <openbabel/obconversion.h>
 #include <openbabel/oberror.h>
+#include <openbabel/plugin.h>
 #include <openbabel/obiter.h>
 
 extern "C" {
@@ -134,7 +136,7 @@ cleanup:
 /* sdg_mol -> OBMol; implicit H counts are resolved with the default-valence model. */
 sdg_status to_obmol(const sdg_mol *m, OpenBabel::OBMol &mol) {
     mol.Clear();
-    /* no BeginModify/EndModify: they rebuild perception data we never use (15 us a call) */
+    mol.BeginModify();   /* EndModify sets up the coordinate array (OBMol copies need it) */
     for (int64_t i = 0; i < m->n_atoms; i++) {
         int h;
         sdg_status st = sdg_mol_hcount(m, i, &h);
@@ -151,6 +153,7 @@ sdg_status to_obmol(const sdg_mol *m, OpenBabel::OBMol &mol) {
         if (!mol.AddBond(b->i + 1, b->j + 1, b->order))
             return SDG_ERROR(SDG_ERR_INVALID, "bond %d-%d rejected by Open Babel", b->i, b->j);
     }
+    mol.EndModify();
     mol.SetDimension((unsigned short)(m->coords ? m->dim : 0));
     mol.SetChiralityPerceived();   /* no stereo: spares the writers a stereo perception (30 %) */
     if (m->name) mol.SetTitle(m->name);
@@ -343,19 +346,42 @@ extern "C" sdg_status sdg_ob_coords_2d(sdg_mol *m) {
 }
 
 namespace {
-OpenBabel::OBForceField *setup_ff(const char *name, OpenBabel::OBMol &mol) {
-    OpenBabel::OBForceField *proto = OpenBabel::OBForceField::FindForceField(name);
-    if (!proto) return NULL;
+OpenBabel::OBForceField *setup_ff(const char *name, OpenBabel::OBMol &mol, std::string &why) {
+    /* not OBForceField::FindForceField: it is inline, and under -fvisibility-inlines-hidden its
+     * static plugin map would be a private, empty copy in libsdegen */
+    OpenBabel::OBForceField *proto =
+        static_cast<OpenBabel::OBForceField *>(OpenBabel::OBPlugin::GetPlugin("forcefields", name));
+    if (!proto) {
+        why += std::string(name) + " not found; ";
+        return NULL;
+    }
     OpenBabel::OBForceField *ff = proto->MakeNewInstance();
-    if (!ff) return NULL;
+    if (!ff) {
+        why += std::string(name) + " could not be instantiated; ";
+        return NULL;
+    }
     ff->SetLogFile(&sink());
     ff->SetLogLevel(OBFF_LOGLVL_NONE);
     if (!ff->Setup(mol)) {
+        why += std::string(name) + " could not type the molecule; ";
         delete ff;
         return NULL;
     }
     return ff;
 }
+/* Open Babel's force fields open an OpenMP parallel region per energy term: on molecules of a
+ * few atoms the team start-up costs 100x the work (5 s instead of 20 ms for ethanol on a
+ * busy machine). One thread while it runs; the caller's setting is restored. */
+class OneThread {
+  public:
+    OneThread() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+    ~OneThread() { omp_set_num_threads(saved_); }
+    OneThread(const OneThread &) = delete;
+    OneThread &operator=(const OneThread &) = delete;
+
+  private:
+    int saved_;
+};
 } // namespace
 
 extern "C" sdg_status sdg_ob_embed_3d(const sdg_mol *m, const sdg_embed_params *p, sdg_rng *rng,
@@ -363,6 +389,7 @@ extern "C" sdg_status sdg_ob_embed_3d(const sdg_mol *m, const sdg_embed_params *
     OpenBabel::OBForceField *ff = NULL;
     try {
         Session s;
+        OneThread one;
         OpenBabel::OBMol mol;
         sdg_status st = to_obmol(m, mol);
         if (st != SDG_OK) return st;
@@ -376,9 +403,10 @@ extern "C" sdg_status sdg_ob_embed_3d(const sdg_mol *m, const sdg_embed_params *
         }
         mol.SetDimension(3);
         const char *name = (p->forcefield && *p->forcefield) ? p->forcefield : "MMFF94";
-        ff = setup_ff(name, mol);
-        if (!ff && strcmp(name, "UFF") != 0) ff = setup_ff("UFF", mol);
-        if (!ff) return SDG_ERROR(SDG_ERR_DEPENDENCY, "force field %s (and UFF) could not type the molecule", name);
+        std::string why;
+        ff = setup_ff(name, mol, why);
+        if (!ff && strcmp(name, "UFF") != 0) ff = setup_ff("UFF", mol, why);
+        if (!ff) return SDG_ERROR(SDG_ERR_DEPENDENCY, "force field: %s", why.c_str());
         ff->ConjugateGradients(p->steps);
         ff->GetCoordinates(mol);
         if (p->jitter > 0 && rng) {

@@ -78,8 +78,9 @@ SDG_API sdg_status sdg_mol_max_valence(const sdg_mol *m, int64_t i, int *vmax);
 
 /* ---- SMILES and coordinates (Open Babel) ---- */
 /* Parses one SMILES: Kekule bond orders, implicit hydrogens (explicit [H] atoms folded into
- * their neighbour's count), charges kept, stereo dropped. SDG_ERR_FORMAT with Open Babel's
- * reason for input it rejects (it never prints). */
+ * their neighbour's count), charges kept, stereo dropped, RDKit's nitro/azide clean-up.
+ * SDG_ERR_FORMAT with Open Babel's reason for input it rejects (it never prints), and for
+ * atoms over sdg_mol_max_valence (bonds + H), as RDKit's sanitisation does. */
 SDG_API sdg_status sdg_mol_from_smiles(const char *smiles, sdg_mol **out);
 /* SMILES of m (Open Babel "smi", aromatic where perceived) into a new string. */
 SDG_API sdg_status sdg_mol_to_smiles(const sdg_mol *m, char **out);
@@ -174,13 +175,13 @@ typedef struct sdg_mol_dataset {
     size_t   *test;          /* (n_test) indices into mols (rows listed in valid_idx)     */
     size_t    n_rows;        /* data rows in the file (all of them, parsed or not)        */
     size_t    n_test_rows;   /* entries of the valid_idx file                             */
-    size_t    n_malformed;   /* parsed rows Open Babel rejected                           */
+    size_t    n_malformed;   /* parsed rows rejected (Open Babel, or valence over the limit) */
     size_t    n_too_large;   /* parsed rows with more than N heavy atoms or foreign atoms */
 } sdg_mol_dataset;
 /* Loads "qm9" (qm9/qm9_smiles.csv + valid_idx_qm9.json) or "zinc250k" (zinc250k/zinc250k.smi
  * + valid_idx_zinc250k.json) from data_dir: parse, canonical SMILES, re-parse, Kekule form.
  * Bad rows are counted, never fatal. SDG_ERR_NOTFOUND, SDG_ERR_IO, SDG_ERR_FORMAT (index
- * file). About 25 us per QM9 row and 100 us per ZINC row. */
+ * file). About 40 us per QM9 row and 150 us per ZINC row (one core). */
 SDG_API sdg_status sdg_mol_dataset_load(const char *data_dir, const char *name,
                                         const sdg_mol_dataset_params *params,
                                         sdg_mol_dataset **out);

@@ -147,6 +147,10 @@ sdg_status sdg_mol_dataset_load(const char *data_dir, const char *name,
         char *can = NULL;
         sdg_status s = sdg_ob_canonicalise(rows[r], &m, &can);
         if (s == SDG_ERR_NOMEM) SDG_FAIL(s, "out of memory");
+        if (s == SDG_OK && (s = sdg_mol_check_sane(m)) != SDG_OK) {   /* RDKit would reject it */
+            sdg_mol_free(m);
+            free(can);
+        }
         if (s != SDG_OK) {
             d->n_malformed++;
             continue;

@@ -227,3 +227,17 @@ sdg_status sdg_mol_max_valence(const sdg_mol *m, int64_t i, int *vmax) {
     *vmax = n > 0 ? l[n - 1] : -1;
     return SDG_OK;
 }
+
+sdg_status sdg_mol_check_sane(const sdg_mol *m) {
+    for (int64_t i = 0; i < m->n_atoms; i++) {
+        int v, h, vmax;
+        sdg_status st = sdg_mol_valence(m, i, &v);
+        if (st == SDG_OK) st = sdg_mol_hcount(m, i, &h);
+        if (st == SDG_OK) st = sdg_mol_max_valence(m, i, &vmax);
+        if (st != SDG_OK) return st;
+        if (vmax >= 0 && v + h > vmax)
+            return SDG_ERROR(SDG_ERR_FORMAT, "atom %lld (%s%+d) has valence %d, more than the %d permitted",
+                             (long long)i, sdg_element_symbol(m->atoms[i].z), m->atoms[i].charge, v + h, vmax);
+    }
+    return SDG_OK;
+}

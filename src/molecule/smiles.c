@@ -6,7 +6,13 @@
 sdg_status sdg_mol_from_smiles(const char *smiles, sdg_mol **out) {
     if (!smiles || !out) return SDG_ERROR(SDG_ERR_INVALID, "sdg_mol_from_smiles: NULL argument");
     *out = NULL;
-    return sdg_ob_read_smiles(smiles, out);
+    sdg_status st = sdg_ob_read_smiles(smiles, out);
+    if (st == SDG_OK && (st = sdg_mol_check_sane(*out)) != SDG_OK) {
+        sdg_error_prefix("SMILES '%.200s'", smiles);
+        sdg_mol_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 sdg_status sdg_mol_to_smiles(const sdg_mol *m, char **out) {

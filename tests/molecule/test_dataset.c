@@ -179,7 +179,7 @@ static void test_bad_rows(void) {
     mkdir(path, 0700);
     snprintf(path, sizeof path, "%s/qm9/qm9_smiles.csv", dir);
     FILE *f = fopen(path, "w");
-    fputs("smiles\nCCO\nC1CC\nxyz(\n\nCCCCCCCCCC\nc1ccccc1Cl\nO=C=O\nC(\n*C\n", f);
+    fputs("smiles\nCCO\nC1CC\nxyz(\n\nCCCCCCCCCC\nc1ccccc1Cl\nO=C=O\nC(\n*C\nC(C)(C)(C)(C)C\n", f);
     fclose(f);
     snprintf(path, sizeof path, "%s/qm9/valid_idx_qm9.json", dir);
     f = fopen(path, "w");
@@ -187,9 +187,9 @@ static void test_bad_rows(void) {
     fclose(f);
     sdg_mol_dataset *d = NULL;
     CU_ASSERT_EQUAL_FATAL(sdg_mol_dataset_load(dir, "qm9", NULL, &d), SDG_OK);
-    CU_ASSERT_EQUAL(d->n_rows, 9);
+    CU_ASSERT_EQUAL(d->n_rows, 10);
     CU_ASSERT_EQUAL(d->count, 2);          /* CCO, O=C=O                                  */
-    CU_ASSERT_EQUAL(d->n_malformed, 5);    /* C1CC, xyz(, empty, C(, *C                   */
+    CU_ASSERT_EQUAL(d->n_malformed, 6);    /* C1CC, xyz(, empty, C(, *C, pentavalent C    */
     CU_ASSERT_EQUAL(d->n_too_large, 2);    /* 10 carbons; Cl is not a QM9 type            */
     CU_ASSERT_EQUAL(d->n_test, 2);
     CU_ASSERT_EQUAL(d->n_train, 0);
@@ -204,7 +204,7 @@ static void test_bad_rows(void) {
     sdg_mol_dataset_free(d);
     /* an index past the end of the file is a format error naming the file */
     f = fopen(path, "w");
-    fputs("{\"valid_idxs\": [\"000009\"]}\n", f);
+    fputs("{\"valid_idxs\": [\"000010\"]}\n", f);
     fclose(f);
     d = NULL;
     CU_ASSERT_EQUAL(sdg_mol_dataset_load(dir, "qm9", NULL, &d), SDG_ERR_FORMAT);

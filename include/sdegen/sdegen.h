@@ -6,5 +6,6 @@
 #include "sdegen/sde.h"
 #include "sdegen/io.h"
 #include "sdegen/graph.h"
+#include "sdegen/molecule.h"
 #include "sdegen/eval.h"
 #endif

@@ -1,0 +1,204 @@
+/* sdegen/molecule.h: molecules, SMILES and SDF through Open Babel, and GDSS's molecule graphs.
+ * A molecule has A atoms 0..A-1 (atomic number z, 1 = explicit H; formal charge; implicit-H
+ * count, -1 = derived from the default valences, RDKit's model) and bonds (i, j, order 1/2/3)
+ * kept in Kekule form and in insertion order; the aromatic flag only records perception.
+ * Hydrogens are implicit after SMILES parsing; only 3-D embedding adds explicit H atoms.
+ * Stereo and isotopes are not represented: they are dropped on parsing and never written.
+ * Coordinates, when present (dim 2 or 3), are (A, 3) doubles in Angstrom (z = 0 in 2-D).
+ * GDSS tensors (docs/molecules.md): X (N, F) one-hot atom type in the vocabulary's order,
+ * A (N, N) bond order 0..3, symmetric, zero diagonal; rows past the atom count are zero.
+ * Strings returned through char ** are malloc'ed: release them with free().
+ * Open Babel is used inside this module only; no Open Babel type appears here. It is not
+ * thread-safe, so every call into it is serialised by one lock. */
+#ifndef SDEGEN_MOLECULE_H
+#define SDEGEN_MOLECULE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "sdegen/core.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sdg_atom {
+    int32_t z;         /* atomic number, 1..118                        */
+    int32_t charge;    /* formal charge                                */
+    int32_t hcount;    /* implicit hydrogens; -1 = derive (see above)  */
+} sdg_atom;
+
+typedef struct sdg_bond {
+    int32_t i, j;      /* atom indices, i != j                          */
+    int32_t order;     /* 1, 2 or 3 (Kekule)                            */
+    bool    aromatic;  /* set by perception; never changes the order    */
+} sdg_bond;
+
+typedef struct sdg_mol {
+    int64_t   n_atoms;
+    int64_t   n_bonds;
+    sdg_atom *atoms;      /* (n_atoms)                                     */
+    sdg_bond *bonds;      /* (n_bonds), oldest first                       */
+    int       dim;        /* 0 = no coordinates, 2 or 3                    */
+    double   *coords;     /* (n_atoms, 3) when dim > 0, else NULL          */
+    char     *name;       /* title (SDF first line) or NULL                */
+    size_t    cap_atoms;  /* private: allocated slots                      */
+    size_t    cap_bonds;
+} sdg_mol;
+
+/* ---- elements ---- */
+/* Symbol of atomic number z ("C", "Cl"), or NULL outside 1..118. */
+SDG_API const char *sdg_element_symbol(int z);
+/* Atomic number of a symbol (case-sensitive: "Cl", not "CL"). SDG_ERR_NOTFOUND. */
+SDG_API sdg_status  sdg_element_number(const char *symbol, int *z);
+
+/* ---- the molecule type ---- */
+SDG_API sdg_status sdg_mol_new(sdg_mol **out);                  /* empty; SDG_ERR_NOMEM */
+SDG_API void       sdg_mol_free(sdg_mol *m);                     /* NULL is a no-op      */
+SDG_API sdg_status sdg_mol_copy(const sdg_mol *m, sdg_mol **out);
+/* Appends an atom (hcount -1; coordinates 0) and reports its index (idx may be NULL).
+ * SDG_ERR_INVALID for z outside 1..118. */
+SDG_API sdg_status sdg_mol_add_atom(sdg_mol *m, int z, int charge, int64_t *idx);
+/* Appends bond (i, j) of order 1..3 as the newest bond. SDG_ERR_INVALID for an index out of
+ * range, i == j, an existing bond between i and j, or another order. */
+SDG_API sdg_status sdg_mol_add_bond(sdg_mol *m, int64_t i, int64_t j, int order);
+/* Removes bond k; younger bonds move down one place (their age order is kept). */
+SDG_API sdg_status sdg_mol_remove_bond(sdg_mol *m, int64_t k);
+/* Index of the bond between i and j in *k, or -1. SDG_ERR_INVALID for bad indices. */
+SDG_API sdg_status sdg_mol_find_bond(const sdg_mol *m, int64_t i, int64_t j, int64_t *k);
+SDG_API sdg_status sdg_mol_set_name(sdg_mol *m, const char *name);   /* NULL clears */
+/* Explicit valence of atom i: the sum of its bond orders (bonds to explicit H included). */
+SDG_API sdg_status sdg_mol_valence(const sdg_mol *m, int64_t i, int *v);
+/* Implicit hydrogens of atom i: hcount if >= 0, else the smallest default valence of the
+ * element isoelectronic with (z - charge) that is >= the explicit valence, minus it (0 when
+ * none is, or the element has no default valence). RDKit's model: C 4, N 3, O 2, P 3/5/7... */
+SDG_API sdg_status sdg_mol_hcount(const sdg_mol *m, int64_t i, int *h);
+/* Largest permitted explicit valence of atom i (RDKit's model, charge-shifted as above:
+ * C 4, N 3, N+ 4, O 2, O+ 3, S 6, S+ 7, P 7, I 5 ...); -1 when the element has none. */
+SDG_API sdg_status sdg_mol_max_valence(const sdg_mol *m, int64_t i, int *vmax);
+
+/* ---- SMILES and coordinates (Open Babel) ---- */
+/* Parses one SMILES: Kekule bond orders, implicit hydrogens (explicit [H] atoms folded into
+ * their neighbour's count), charges kept, stereo dropped, RDKit's nitro/azide clean-up.
+ * SDG_ERR_FORMAT with Open Babel's reason for input it rejects (it never prints), and for
+ * atoms over sdg_mol_max_valence (bonds + H), as RDKit's sanitisation does. */
+SDG_API sdg_status sdg_mol_from_smiles(const char *smiles, sdg_mol **out);
+/* SMILES of m (Open Babel "smi", aromatic where perceived) into a new string. */
+SDG_API sdg_status sdg_mol_to_smiles(const sdg_mol *m, char **out);
+/* Canonical SMILES (Open Babel "can", no stereo or isotopes) into a new string. */
+SDG_API sdg_status sdg_mol_to_canonical_smiles(const sdg_mol *m, char **out);
+/* 2-D depiction coordinates (Open Babel's diagram generator); sets dim = 2. */
+SDG_API sdg_status sdg_mol_coords_2d(sdg_mol *m);
+
+typedef struct sdg_embed_params {
+    const char *forcefield;  /* "MMFF94" (default) or "UFF"; UFF is tried if it cannot type */
+    int         steps;       /* conjugate-gradient steps per minimisation (default 300)   */
+    double      jitter;      /* Angstrom: random displacement before a second minimisation,
+                                which moves sp centres off the builder's saddle (0.01) */
+} sdg_embed_params;
+SDG_API sdg_embed_params sdg_embed_default_params(void);
+/* New molecule with explicit hydrogens (appended after the heavy atoms, hcount 0) and 3-D
+ * coordinates: Open Babel's builder, minimisation, jitter from rng, minimisation again.
+ * SDG_ERR_DEPENDENCY when the builder or the force field fails. Tens of ms per small molecule. */
+SDG_API sdg_status sdg_mol_embed_3d(const sdg_mol *m, const sdg_embed_params *params,
+                                    sdg_rng *rng, sdg_mol **out);
+
+/* ---- SDF (V2000) ---- */
+typedef struct sdg_mol_field {
+    const char *name;        /* written as "> <name>"       */
+    const char *value;       /* one or more lines, no blank */
+} sdg_mol_field;
+/* V2000 MOL block of m (no "$$$$") into a new string: charges as "M  CHG", coordinates or
+ * zeros, line 2 "  sdegen" plus "2D"/"3D" (no timestamp: output is byte-stable).
+ * SDG_ERR_INVALID for more than 999 atoms or bonds. */
+SDG_API sdg_status sdg_mol_to_molblock(const sdg_mol *m, char **out);
+/* Writes one SDF record (MOL block, the n data fields, "$$$$") to f. SDG_ERR_IO. */
+SDG_API sdg_status sdg_mol_write_sdf(FILE *f, const sdg_mol *m, const sdg_mol_field *fields,
+                                     size_t n);
+
+typedef struct sdg_mol_list {
+    size_t    count;
+    sdg_mol **mols;          /* (count) */
+} sdg_mol_list;
+SDG_API void       sdg_mol_list_free(sdg_mol_list *l);           /* NULL is a no-op */
+/* Reads every record of a V2000 SDF file (aromatic bond type 4 is kekulised; data fields
+ * are skipped). SDG_ERR_IO; SDG_ERR_FORMAT "path: record R (line L): problem" for a
+ * truncated record, a bad counts/atom/bond line, V3000 or an unknown element symbol. */
+SDG_API sdg_status sdg_mol_list_read_sdf(const char *path, sdg_mol_list **out);
+
+/* ---- GDSS molecule graphs (/work/shared/gdss/README.md sections 12-13) ---- */
+typedef struct sdg_mol_vocab {
+    const char *name;        /* "qm9" or "zinc250k"                 */
+    int64_t     N;           /* max heavy atoms: 9 / 38             */
+    int64_t     F;           /* atom types: 4 / 9                   */
+    int32_t     z[9];        /* atomic number of each type, F used  */
+} sdg_mol_vocab;
+SDG_API extern const sdg_mol_vocab sdg_mol_vocab_qm9;        /* C N O F                    */
+SDG_API extern const sdg_mol_vocab sdg_mol_vocab_zinc250k;   /* C N O F P S Cl Br I        */
+/* The vocabulary of a dataset name ("qm9", "zinc250k"). SDG_ERR_NOTFOUND. */
+SDG_API sdg_status sdg_mol_vocab_find(const char *name, const sdg_mol_vocab **out);
+
+/* X (N, F) and A (N, N) of a Kekule molecule in atom order (charges and hydrogens are not
+ * encoded). SDG_ERR_INVALID for more than N atoms or an element outside the vocabulary. */
+SDG_API sdg_status sdg_mol_encode(const sdg_mol *m, const sdg_mol_vocab *v, float *X, float *A);
+/* GDSS's valence check: *atom = the first atom (index order) whose explicit valence exceeds
+ * sdg_mol_max_valence, or -1 when all pass; *valence = its valence (may be NULL). */
+SDG_API sdg_status sdg_mol_valence_check(const sdg_mol *m, int64_t *atom, int *valence);
+/* GDSS's correction loop: while the check fails on atom a, take a's highest-order bond (ties:
+ * the oldest), remove it and re-add it (as newest) with order - 1 if that is >= 1.
+ * *was_valid (may be NULL) = the check passed before any change. */
+SDG_API sdg_status sdg_mol_correct(sdg_mol *m, bool *was_valid);
+/* Steps 1-5 of GDSS's decoding: x (N, F) and adj (N, N) continuous samples -> atoms (first
+ * type with x > 0.5, else virtual and dropped), bond orders (thresholds 0.5/1.5/2.5 on the
+ * lower triangle), bonds added row by row with the N+/O+ charge rule, then the correction.
+ * *valid_wo_correction as in sdg_mol_correct. */
+SDG_API sdg_status sdg_mol_decode(const float *x, const float *adj, const sdg_mol_vocab *v,
+                                  sdg_mol **out, bool *valid_wo_correction);
+/* Step 6: canonical SMILES of m, keep the fragment with the longest SMILES (first on ties),
+ * re-parse it. *out (may be NULL) gets the molecule and *smiles (may be NULL) its canonical
+ * SMILES, or both get NULL when the fragment does not parse (GDSS drops it; status SDG_OK). */
+SDG_API sdg_status sdg_mol_finish(const sdg_mol *m, sdg_mol **out, char **smiles);
+
+/* ---- datasets: QM9 and ZINC250k with GDSS's test split (MoFlow preprocessing) ---- */
+typedef struct sdg_mol_dataset_params {
+    size_t max_rows;         /* parse only the first max_rows rows; 0 = all (default)  */
+} sdg_mol_dataset_params;
+SDG_API sdg_mol_dataset_params sdg_mol_dataset_default_params(void);
+
+typedef struct sdg_mol_dataset {
+    const sdg_mol_vocab *vocab;
+    size_t    count;         /* molecules kept, in file order                            */
+    sdg_mol **mols;          /* (count) Kekule, implicit H, atoms in canonical-SMILES order */
+    char    **smiles;        /* (count) canonical SMILES (Open Babel "can")              */
+    int64_t  *row;           /* (count) 0-based data row in the source file               */
+    size_t    n_train, n_test;
+    size_t   *train;         /* (n_train) indices into mols                               */
+    size_t   *test;          /* (n_test) indices into mols (rows listed in valid_idx)     */
+    size_t    n_rows;        /* data rows in the file (all of them, parsed or not)        */
+    size_t    n_test_rows;   /* entries of the valid_idx file                             */
+    size_t    n_malformed;   /* parsed rows rejected (Open Babel, or valence over the limit) */
+    size_t    n_too_large;   /* parsed rows with more than N heavy atoms or foreign atoms */
+} sdg_mol_dataset;
+/* Loads "qm9" (qm9/qm9_smiles.csv + valid_idx_qm9.json) or "zinc250k" (zinc250k/zinc250k.smi
+ * + valid_idx_zinc250k.json) from data_dir: parse, canonical SMILES, re-parse, Kekule form.
+ * Bad rows are counted, never fatal. SDG_ERR_NOTFOUND, SDG_ERR_IO, SDG_ERR_FORMAT (index
+ * file). About 40 us per QM9 row and 150 us per ZINC row (one core). */
+SDG_API sdg_status sdg_mol_dataset_load(const char *data_dir, const char *name,
+                                        const sdg_mol_dataset_params *params,
+                                        sdg_mol_dataset **out);
+SDG_API void       sdg_mol_dataset_free(sdg_mol_dataset *d);      /* NULL is a no-op */
+/* X (k, N, F) and A (k, N, N) of molecules idx[0..k-1] (indices into mols). */
+SDG_API sdg_status sdg_mol_dataset_dense(const sdg_mol_dataset *d, const size_t *idx, size_t k,
+                                         float *X, float *A);
+/* hist[n] = training molecules with n flagged nodes (atoms with at least one bond; a
+ * one-atom molecule has 0), n = 0..N. SDG_ERR_INVALID if cap < N + 1. */
+SDG_API sdg_status sdg_mol_dataset_node_counts(const sdg_mol_dataset *d, int64_t *hist,
+                                               size_t cap);
+/* GDSS's sampling flags: flags (B, N), row b = node flags of a training molecule drawn
+ * uniformly with replacement from rng (1 iff the atom has a bond). */
+SDG_API sdg_status sdg_mol_dataset_flags(const sdg_mol_dataset *d, sdg_rng *rng, int64_t B,
+                                         float *flags);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SDEGEN_MOLECULE_H */

@@ -8,6 +8,7 @@ case "$flavour" in
   asan)    dir="$root/build/asan";    opts=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSDEGEN_SANITIZE=ON) ;;
   *) echo "usage: build.sh release|asan" >&2; exit 2 ;;
 esac
+mkdir -p "$root/build"
 cmake -S "$root" -B "$dir" "${opts[@]}" -DSDEGEN_TEST_DATA="$root/../shared" >"$dir.configure.log" 2>&1 \
   || { mkdir -p "$dir"; cat "$dir.configure.log" >&2; exit 1; }
 cmake --build "$dir" -j"$(nproc)" >"$dir.build.log" 2>&1 || { tail -40 "$dir.build.log" >&2; exit 1; }

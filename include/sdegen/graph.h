@@ -259,6 +259,8 @@ typedef struct sdg_gdss_sample_params {
     size_t   batch;       /* graphs per chunk; 0: settings; capped at n                       */
     uint64_t seed;
     const sdg_gdss_flags *flags;  /* NULL: m->flags (must then have rows)                    */
+    sdg_step_hook_fn hook;        /* optional, after every sampler step (e.g. progress)      */
+    void            *hook_params;
 } sdg_gdss_sample_params;
 SDG_API sdg_gdss_sample_params sdg_gdss_sample_default_params(void);
 

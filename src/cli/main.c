@@ -72,6 +72,15 @@ static void usage(FILE *f) {
             "  demo [-n N] [--steps K] [--seed S] [--sampler pc|s4|ode]\n"
             "                     sample a 2-D Gaussian with its exact score through the SDE\n"
             "                     engine and compare the moments with the truth\n"
+            "  import-gdss FILE.h5 -o MODEL.h5 [--data DIR]\n"
+            "                     convert a published GDSS checkpoint (.h5 export) into an sdegen\n"
+            "                     model, with the node-flag table of the dataset's training split\n"
+            "  sample MODEL.h5 -n N -o FILE [--seed S] [--sampler pc|s4|ode] [--steps K]\n"
+            "         [--snr X] [--scale-eps X] [--batch B] [--predictor reverse|euler]\n"
+            "         [--corrector langevin|none] [--ode euler|heun|rk4|rk45] [--data DIR]\n"
+            "                     generate N graphs with a GDSS model into FILE (.txt, .graphml\n"
+            "                     or .h5), streamed in batches of B; sampler settings default to\n"
+            "                     the model's (GDSS's published configs)\n"
             "  --version          print the version\n"
             "  --help             this text\n");
 }
@@ -95,6 +104,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "demo") == 0) return cli_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "sample") == 0) return cli_sample(argc - 1, argv + 1);
+    if (strcmp(cmd, "import-gdss") == 0) return cli_import_gdss(argc - 1, argv + 1);
     fprintf(stderr, "sdegen: unknown command '%s' (see sdegen --help)\n", cmd);
     return 2;
 }

@@ -119,6 +119,8 @@ sdg_status sdg_gdss_sampler_params(const sdg_gdss_model *m, const sdg_gdss_sampl
     q.scale_eps = (float)(p->scale_eps >= 0 ? p->scale_eps : s->scale_eps);
     q.eps = (float)(p->eps > 0 ? p->eps : s->eps > 0 ? s->eps : 1e-4);
     q.seed = p->seed;
+    q.hook = p->hook;
+    q.hook_params = p->hook_params;
     q.denoise = true;   /* GDSS noise_removal: the last step's mean */
     if (batch) {
         size_t b = p->batch ? p->batch : s->batch > 0 ? (size_t)s->batch : 1;

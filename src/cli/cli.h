@@ -4,6 +4,8 @@
 #include "sdegen/sdegen.h"
 
 int    cli_demo(int argc, char **argv);
+int    cli_eval(int argc, char **argv);   /* sdegen eval graphs ... */
+int    cli_convert(int argc, char **argv);
 int    cli_sample(int argc, char **argv);
 int    cli_import_gdss(int argc, char **argv);
 /* GDSS dataset name (config data.data, e.g. "ENZYMES") -> sdegen graph dataset, or NULL. */

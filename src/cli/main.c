@@ -72,6 +72,10 @@ static void usage(FILE *f) {
             "  demo [-n N] [--steps K] [--seed S] [--sampler pc|s4|ode]\n"
             "                     sample a 2-D Gaussian with its exact score through the SDE\n"
             "                     engine and compare the moments with the truth\n"
+            "  eval graphs GEN --ref REF [--data DIR] [--stats LIST]\n"
+            "                     GDSS's graph MMDs (degree, clustering, orbit) of generated\n"
+            "                     graphs against a file or a dataset split, with the protocol\n"
+            "  convert IN OUT     graph files between .txt, .graphml and .h5\n"
             "  import-gdss FILE.h5 -o MODEL.h5 [--data DIR]\n"
             "                     convert a published GDSS checkpoint (.h5 export) into an sdegen\n"
             "                     model, with the node-flag table of the dataset's training split\n"
@@ -104,6 +108,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "demo") == 0) return cli_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0) return cli_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "convert") == 0) return cli_convert(argc - 1, argv + 1);
     if (strcmp(cmd, "sample") == 0) return cli_sample(argc - 1, argv + 1);
     if (strcmp(cmd, "import-gdss") == 0) return cli_import_gdss(argc - 1, argv + 1);
     fprintf(stderr, "sdegen: unknown command '%s' (see sdegen --help)\n", cmd);

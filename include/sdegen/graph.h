@@ -235,7 +235,7 @@ SDG_API void       sdg_gdss_model_free(sdg_gdss_model *m);          /* NULL is a
 
 /* The GDSS model as an engine callback (sdg_model.fn with params = an sdg_gdss_eval):
  * runs both networks on call->state (X, A, mask of A as flags) in no-grad mode, resetting
- * ctx on every call (memory stays at one call's peak); FLOPs accumulate in ctx's counter. */
+ * ctx before each (memory stays at one pass's peak); FLOPs accumulate in ctx's counter. */
 typedef struct sdg_gdss_eval {
     const sdg_gdss_model *model;
     sdg_ctx              *ctx;
@@ -274,6 +274,7 @@ typedef struct sdg_gdss_sample_stats {
     double flops;        /* network floating-point operations                             */
     double gflops_per_s; /* flops / seconds / 1e9                                         */
     bool   weights_ema;  /* m->weights_ema: EMA weights (else the raw ones)               */
+    size_t peak_bytes;   /* largest network pass's arena memory (one chunk)              */
 } sdg_gdss_sample_stats;
 
 /* Receives graphs first .. first + graphs->count - 1 of the run (borrowed for the call);

@@ -29,21 +29,22 @@ sdg_status sdg_gdss_model_fn(const sdg_model_call *call, void *params) {
     if (cx->dim != (size_t)(N * F) || ca->dim != (size_t)(N * N) || !ca->mask)
         return SDG_ERROR(SDG_ERR_SHAPE, "gdss model: state is not (X %lld x %lld, A %lld x %lld) with flags",
                          (long long)N, (long long)F, (long long)N, (long long)N);
+    /* one network at a time, the ctx reset in between: peak memory is the larger pass's */
     sdg_ctx *ctx = ev->ctx;
-    sdg_ctx_reset(ctx);
     bool grad = sdg_ctx_set_grad(ctx, false);
-    sdg_tensor *x = sdg_tensor_from(ctx, 3, (int64_t[]){B, N, F}, cx->x);
-    sdg_tensor *a = sdg_tensor_from(ctx, 3, (int64_t[]){B, N, N}, ca->x);
-    sdg_tensor *f = sdg_tensor_from(ctx, 2, (int64_t[]){B, N}, ca->mask);
-    sdg_tensor *ox = (call->which & 1u) ? sdg_gdss_net_forward(ctx, m->net_x, x, a, f) : NULL;
-    sdg_tensor *oa = (call->which & 2u) ? sdg_gdss_net_forward(ctx, m->net_adj, x, a, f) : NULL;
+    for (int c = 0; c < 2 && st == SDG_OK; c++) {
+        if (!(call->which & (1u << c))) continue;
+        sdg_ctx_reset(ctx);
+        sdg_tensor *x = sdg_tensor_from(ctx, 3, (int64_t[]){B, N, F}, cx->x);
+        sdg_tensor *a = sdg_tensor_from(ctx, 3, (int64_t[]){B, N, N}, ca->x);
+        sdg_tensor *f = sdg_tensor_from(ctx, 2, (int64_t[]){B, N}, ca->mask);
+        sdg_tensor *o = sdg_gdss_net_forward(ctx, c == 0 ? m->net_x : m->net_adj, x, a, f);
+        if ((st = sdg_ctx_status(ctx)) != SDG_OK) break;
+        if (!o) st = SDG_ERROR(SDG_ERR_INVALID, "gdss model: network %s returned no output", c ? "A" : "X");
+        else memcpy(call->out[c], o->data, (size_t)o->size * sizeof(float));
+    }
     sdg_ctx_set_grad(ctx, grad);
-    if ((st = sdg_ctx_status(ctx)) != SDG_OK) return st;
-    if (((call->which & 1u) && !ox) || ((call->which & 2u) && !oa))
-        return SDG_ERROR(SDG_ERR_INVALID, "gdss model: a network returned no output");
-    if (ox) memcpy(call->out[0], ox->data, (size_t)ox->size * sizeof(float));
-    if (oa) memcpy(call->out[1], oa->data, (size_t)oa->size * sizeof(float));
-    return SDG_OK;
+    return st;
 }
 
 static sdg_status component_sde(const sdg_gdss_sde *g, int n_steps, sdg_sde *out, sdg_param_kind *kind) {
@@ -173,6 +174,8 @@ sdg_status sdg_gdss_sample_dense(const sdg_gdss_model *m, const sdg_gdss_sample_
         stats->sampler = q;
         stats->nfe += ss.nfe;
         stats->flops += sdg_ctx_flops_total(ctx);
+        size_t peak = sdg_arena_peak(sdg_ctx_arena(ctx));
+        if (peak > stats->peak_bytes) stats->peak_bytes = peak;
         stats->sampled += count;
         stats->weights_ema = m->weights_ema;
     }

@@ -210,11 +210,12 @@ int cli_sample(int argc, char **argv) {
     if (stats.weights_ema) printf("weights: EMA\n");
     else if (m->settings.use_ema) printf("weights: raw (the settings ask for EMA; the file has none)\n");
     else printf("weights: raw\n");
-    /* bench/graphs.sh reads "wall: S", "speed: S s per 1000 graphs" and "... X GFLOP/s" */
+    /* bench/graphs.sh reads "wall: S", "speed: S s per 1000 graphs" and "... X GFLOP/s" at a line end */
     printf("wall: %.2f s\n", stats.seconds);
     printf("speed: %.2f s per 1000 graphs\n", stats.graphs ? stats.seconds * 1000.0 / (double)stats.graphs : 0.0);
-    printf("network: %ld evaluations (NFE), %.2f GFLOP, %.2f GFLOP/s, %.0f MiB per pass\n", stats.nfe,
-           stats.flops * 1e-9, stats.gflops_per_s, (double)stats.peak_bytes / 1048576.0);
+    printf("network: %ld evaluations (NFE), %.2f GFLOP, %.2f GFLOP/s\n", stats.nfe, stats.flops * 1e-9,
+           stats.gflops_per_s);
+    printf("memory: %.0f MiB per network pass (batch %zu)\n", (double)stats.peak_bytes / 1048576.0, stats.batch);
     rc = 0;
 done:
     sdg_graph_writer_free(r.w);

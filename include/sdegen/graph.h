@@ -223,6 +223,81 @@ SDG_API sdg_status sdg_gdss_model_new(const sdg_gdss_params *hp_x, const sdg_gds
                                       sdg_gdss_model **out);
 SDG_API void       sdg_gdss_model_free(sdg_gdss_model *m);          /* NULL is a no-op */
 
+/* ---- GDSS training (README section 9) ----
+ * One step on a batch of B clean graphs (X, A, flags): t ~ U(eps, 1) per graph, masked noise
+ * z_x, symmetric zero-diagonal masked noise z_adj, X~ = mask(s_x(t) X + sigma_x(t) z_x),
+ * A~ = mask(s_adj(t) A + sigma_adj(t) z_adj); both networks see (X~, A~, flags);
+ * L_x = mean_b 1/2 sum (sigma_x score_x + z_x)^2 and L_adj likewise (VP: score = -out/sigma,
+ * VE: score = out). Each loss trains its own network: Adam (L2 weight decay added to the
+ * gradient, as torch.optim.Adam), gradient-norm clipping per network, EMA with decay
+ * min(ema_decay, (1 + n) / (10 + n)) after n updates, and ExponentialLR once per epoch.
+ * An epoch draws a seeded permutation of the training graphs and walks it in batches
+ * (the last one may be smaller). All randomness comes from the trainer's generator. */
+typedef struct sdg_gdss_train_params {
+    int      batch;          /* graphs per step (GDSS data.batch_size)                  */
+    double   lr;             /* Adam learning rate (0.01 generic, 0.005 molecules)       */
+    double   weight_decay;   /* L2 added to the gradient (1e-4)                          */
+    double   lr_decay;       /* ExponentialLR gamma, stepped after every epoch (0.999)   */
+    double   grad_clip;      /* max gradient norm of each network (1.0); <= 0: none      */
+    double   ema_decay;      /* EMA decay cap (0.999)                                    */
+    double   eps;            /* t ~ U(eps, 1) (1e-5)                                     */
+    uint64_t seed;           /* initial weights: sdg_rng_stream(seed, 0); training: (seed, 1) */
+} sdg_gdss_train_params;
+
+/* batch 128, lr 0.01, weight_decay 1e-4, lr_decay 0.999, grad_clip 1, ema_decay 0.999,
+ * eps 1e-5, seed 0. */
+SDG_API sdg_gdss_train_params sdg_gdss_train_default_params(void);
+/* GDSS's configuration of a generic dataset ("community_small", "ego_small", "enzymes",
+ * "grid"; README section 7 and the released configs): both networks, SDEs and sampler
+ * settings, and the training parameters. Any output may be NULL. SDG_ERR_NOTFOUND. */
+SDG_API sdg_status sdg_gdss_preset(const char *dataset, sdg_gdss_params *hp_x,
+                                   sdg_gdss_params *hp_adj, sdg_gdss_settings *settings,
+                                   sdg_gdss_train_params *train);
+
+/* A batch for sdg_gdss_loss, all row-major float arrays of the model's N and F. */
+typedef struct sdg_gdss_batch {
+    int64_t      B;
+    const float *X;       /* (B, N, F) clean features                            */
+    const float *A;       /* (B, N, N) clean adjacency                           */
+    const float *flags;   /* (B, N) node mask                                    */
+    const float *t;       /* (B) diffusion time of each graph                    */
+    const float *z_x;     /* (B, N, F) noise, zero on masked rows                */
+    const float *z_adj;   /* (B, N, N) noise, symmetric, zero diagonal, masked   */
+} sdg_gdss_batch;
+/* L_x and L_adj of the block above for model m on batch b, evaluated in ctx (the caller
+ * resets it). With ctx in grad mode the losses are also back-propagated: parameter
+ * gradients accumulate dL_x/d(x.*) and dL_adj/d(adj.*). SDG_ERR_INVALID/SHAPE/NUMERIC. */
+SDG_API sdg_status sdg_gdss_loss(sdg_ctx *ctx, const sdg_gdss_model *m, const sdg_gdss_batch *b,
+                                 double *loss_x, double *loss_adj);
+
+typedef struct sdg_gdss_trainer sdg_gdss_trainer;   /* owns optimiser, EMA, generator */
+typedef struct sdg_gdss_epoch_stats {
+    double  loss_x, loss_adj;   /* mean over the epoch's steps of the batch losses      */
+    double  lr;                 /* learning rate used in the epoch                      */
+    int64_t steps, graphs;
+} sdg_gdss_epoch_stats;
+/* A trainer for model m (borrowed; its parameters are updated in place) on the graphs of
+ * train (borrowed; densified once: O(G N^2) floats). SDG_ERR_INVALID (bad parameters, a
+ * graph larger than N or with a degree >= F), SDG_ERR_NOMEM. */
+SDG_API sdg_status sdg_gdss_trainer_new(sdg_gdss_model *m, const sdg_graph_list *train,
+                                        const sdg_gdss_train_params *tp, sdg_gdss_trainer **out);
+SDG_API void       sdg_gdss_trainer_free(sdg_gdss_trainer *tr);   /* NULL is a no-op */
+/* One epoch: ceil(G / batch) steps, then the learning-rate decay. stats may be NULL.
+ * SDG_ERR_NUMERIC (non-finite loss or gradient; the step is not applied). */
+SDG_API sdg_status sdg_gdss_trainer_epoch(sdg_gdss_trainer *tr, sdg_gdss_epoch_stats *stats);
+/* One update on the training graphs idx[0..k-1] (noise from the trainer's generator);
+ * losses may be NULL. Used by sdg_gdss_trainer_epoch. */
+SDG_API sdg_status sdg_gdss_trainer_step(sdg_gdss_trainer *tr, const size_t *idx, size_t k,
+                                         double *loss_x, double *loss_adj);
+/* State for checkpoints (owned by the trainer) and the count of completed epochs. */
+SDG_API const sdg_gdss_train_params *sdg_gdss_trainer_params(const sdg_gdss_trainer *tr);
+SDG_API sdg_gdss_model *sdg_gdss_trainer_model(sdg_gdss_trainer *tr);
+SDG_API sdg_adam       *sdg_gdss_trainer_adam(sdg_gdss_trainer *tr);
+SDG_API sdg_ema        *sdg_gdss_trainer_ema(sdg_gdss_trainer *tr);
+SDG_API sdg_rng        *sdg_gdss_trainer_rng(sdg_gdss_trainer *tr);
+SDG_API int64_t         sdg_gdss_trainer_epochs(const sdg_gdss_trainer *tr);
+SDG_API void            sdg_gdss_trainer_set_epochs(sdg_gdss_trainer *tr, int64_t epochs);
+
 /* ---- GDSS sampling (README sections 8, 10-12) ----
  * State: component 0 "X" is DENSE, (N rows x F) per graph; component 1 "A" is SYMMETRIC N x N;
  * both are masked by the graph's node flags (n, N). VP components read the network output as

@@ -109,6 +109,21 @@ SDG_API sdg_status sdg_gdss_model_load(const char *path, sdg_gdss_model **out);
 /* sdg_gdss_model_read_reference + sdg_gdss_model_save (the `sdegen import-gdss` command). */
 SDG_API sdg_status sdg_gdss_import(const char *gdss_h5, const char *out_checkpoint);
 
+
+/* ---- training checkpoints (GDSS; graph.h: sdg_gdss_trainer) ---- */
+/* Saves tr's state atomically to path: everything sdg_gdss_model_save writes (so that
+ * sdg_gdss_model_load reads the file and samples with the EMA weights when the settings ask
+ * for them) plus /ema, /adam, /rng and meta train.epoch, train.dataset (the sdegen dataset
+ * name), train.{batch, lr, weight_decay, lr_decay, grad_clip, ema_decay, eps, seed, threads}.
+ * SDG_ERR_IO (the message names the file). */
+SDG_API sdg_status sdg_gdss_train_save(const char *path, sdg_gdss_trainer *tr, const char *dataset);
+/* Resumes from a file of sdg_gdss_train_save: rebuilds the model (its trained weights, not
+ * the EMA), a trainer on train with the file's training parameters, and restores Adam, EMA,
+ * generator and epoch count, so that continuing gives the same bits as a run that never
+ * stopped. SDG_ERR_FORMAT naming the file when it is not a GDSS training checkpoint. */
+SDG_API sdg_status sdg_gdss_train_resume(const char *path, const sdg_graph_list *train,
+                                         sdg_gdss_model **model, sdg_gdss_trainer **tr);
+
 #ifdef __cplusplus
 }
 #endif

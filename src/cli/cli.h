@@ -4,6 +4,7 @@
 #include "sdegen/sdegen.h"
 
 int    cli_demo(int argc, char **argv);
+int    cli_train(int argc, char **argv);   /* sdegen train graph ... */
 int    cli_eval(int argc, char **argv);   /* sdegen eval graphs ... */
 int    cli_convert(int argc, char **argv);
 int    cli_sample(int argc, char **argv);

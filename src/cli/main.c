@@ -72,6 +72,10 @@ static void usage(FILE *f) {
             "  demo [-n N] [--steps K] [--seed S] [--sampler pc|s4|ode]\n"
             "                     sample a 2-D Gaussian with its exact score through the SDE\n"
             "                     engine and compare the moments with the truth\n"
+            "  train graph --dataset NAME -o MODEL.h5 [--data DIR] [--epochs E] [--batch B]\n"
+            "        [--lr X] [--weight-decay X] [--seed S] [--ckpt-every N] [--resume]\n"
+            "        [--log FILE] [--threads T] [--time-limit SECONDS]\n"
+            "                     train GDSS on community_small, ego_small, enzymes or grid\n"
             "  eval graphs GEN --ref REF [--data DIR] [--stats LIST]\n"
             "                     GDSS's graph MMDs (degree, clustering, orbit) of generated\n"
             "                     graphs against a file or a dataset split, with the protocol\n"
@@ -108,6 +112,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "demo") == 0) return cli_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "train") == 0) return cli_train(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0) return cli_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "convert") == 0) return cli_convert(argc - 1, argv + 1);
     if (strcmp(cmd, "sample") == 0) return cli_sample(argc - 1, argv + 1);

@@ -367,10 +367,12 @@ cleanup:
     return st;
 }
 
-sdg_status sdg_gdss_model_save(const sdg_gdss_model *m, const char *path) {
+sdg_status io_gdss_model_meta(const sdg_gdss_model *m, sdg_meta **meta_out, sdg_params **buffers_out) {
     sdg_status st = SDG_OK;
     sdg_meta *meta = NULL;
     sdg_params *buffers = NULL;
+    *meta_out = NULL;
+    *buffers_out = NULL;
     if (!m || !m->net_x || !m->net_adj) return SDG_ERROR(SDG_ERR_INVALID, "gdss: no model to save");
     const sdg_gdss_settings *s = &m->settings;
     const sdg_gdss_params *hx = sdg_gdss_net_hparams(m->net_x), *ha = sdg_gdss_net_hparams(m->net_adj);
@@ -391,6 +393,21 @@ sdg_status sdg_gdss_model_save(const sdg_gdss_model *m, const char *path) {
     SDG_TRY(sdg_meta_set_int(meta, "sampler.batch", s->batch));
     SDG_TRY(sdg_meta_set_int(meta, "sampler.use_ema", s->use_ema));
     SDG_TRY(flags_buffers(&m->flags, &buffers));
+    *meta_out = meta;
+    *buffers_out = buffers;
+    meta = NULL;
+    buffers = NULL;
+cleanup:
+    sdg_params_free(buffers);
+    sdg_meta_free(meta);
+    return st;
+}
+
+sdg_status sdg_gdss_model_save(const sdg_gdss_model *m, const char *path) {
+    sdg_status st = SDG_OK;
+    sdg_meta *meta = NULL;
+    sdg_params *buffers = NULL;
+    SDG_TRY(io_gdss_model_meta(m, &meta, &buffers));
     SDG_TRY(sdg_checkpoint_save(path, &(sdg_checkpoint){.params = m->params, .meta = meta, .buffers = buffers}));
 cleanup:
     sdg_params_free(buffers);

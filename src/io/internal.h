@@ -41,4 +41,9 @@ sdg_status attr_read_str(hid_t loc, const char *name, char **out);   /* *out mal
  * ("sdegen checkpoint"). Messages do not name the path (callers prefix it). */
 sdg_status h5_open_format(const char *path, const char *format, int64_t version, const char *what,
                           hid_t *out);
+
+/* ---- GDSS models (gdss_file.c) ---- */
+/* The metadata and buffers sdg_gdss_model_save writes for m (both new; the buffers are NULL
+ * when the model has no flag table). Shared with the training checkpoints. */
+sdg_status io_gdss_model_meta(const sdg_gdss_model *m, sdg_meta **meta, sdg_params **buffers);
 #endif

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include "sdegen/core.h"
 #include "sdegen/nn.h"
+#include "sdegen/sde.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -222,7 +223,6 @@ SDG_API sdg_status sdg_gdss_model_new(const sdg_gdss_params *hp_x, const sdg_gds
                                       sdg_gdss_model **out);
 SDG_API void       sdg_gdss_model_free(sdg_gdss_model *m);          /* NULL is a no-op */
 
-
 /* ---- GDSS training (README section 9) ----
  * One step on a batch of B clean graphs (X, A, flags): t ~ U(eps, 1) per graph, masked noise
  * z_x, symmetric zero-diagonal masked noise z_adj, X~ = mask(s_x(t) X + sigma_x(t) z_x),
@@ -297,6 +297,79 @@ SDG_API sdg_ema        *sdg_gdss_trainer_ema(sdg_gdss_trainer *tr);
 SDG_API sdg_rng        *sdg_gdss_trainer_rng(sdg_gdss_trainer *tr);
 SDG_API int64_t         sdg_gdss_trainer_epochs(const sdg_gdss_trainer *tr);
 SDG_API void            sdg_gdss_trainer_set_epochs(sdg_gdss_trainer *tr, int64_t epochs);
+
+/* ---- GDSS sampling (README sections 8, 10-12) ----
+ * State: component 0 "X" is DENSE, (N rows x F) per graph; component 1 "A" is SYMMETRIC N x N;
+ * both are masked by the graph's node flags (n, N). VP components read the network output as
+ * noise (SDG_PARAM_KIND_EPS: score = -out / sigma(t)), VE components as the score itself.
+ * Graph i of a run draws its node flags from sdg_rng_stream(seed, 2^63 + i) and its sampler
+ * noise from sdg_rng_stream(seed, i), so output depends on (seed, batch) and never on the
+ * number of threads. Runs go in chunks of `batch` graphs; the Langevin norms are averaged
+ * over a chunk (as in GDSS), and the last chunk is padded to a full batch whose surplus is
+ * discarded (GDSS's rounds), so graph i depends only on (seed, batch, i), not on n. */
+
+/* The GDSS model as an engine callback (sdg_model.fn with params = an sdg_gdss_eval):
+ * runs both networks on call->state (X, A, mask of A as flags) in no-grad mode, resetting
+ * ctx before each (memory stays at one pass's peak); FLOPs accumulate in ctx's counter. */
+typedef struct sdg_gdss_eval {
+    const sdg_gdss_model *model;
+    sdg_ctx              *ctx;
+} sdg_gdss_eval;
+SDG_API sdg_status sdg_gdss_model_fn(const sdg_model_call *call, void *params);
+/* Fills *out with the two components for n graphs: x (n, N, F), adj (n, N, N) and flags
+ * (n, N) are caller memory (borrowed); SDEs from m->settings with N = n_steps (the reverse
+ * predictor and the Langevin alpha index use it). SDG_ERR_INVALID. */
+SDG_API sdg_status sdg_gdss_state_init(const sdg_gdss_model *m, int n_steps, size_t n, float *x,
+                                       float *adj, const float *flags, sdg_state *out);
+
+typedef struct sdg_gdss_sample_params {
+    const sdg_sampler_type   *sampler;    /* NULL: settings (S4 -> s4, else pc)               */
+    const sdg_predictor_type *predictor;  /* NULL: settings (Reverse, Euler; S4 -> reverse)    */
+    const sdg_corrector_type *corrector;  /* NULL: settings (Langevin, None)                   */
+    const sdg_ode_type       *ode;        /* ode sampler: NULL = rk45                          */
+    int      n_steps;     /* 0: the adjacency SDE's N (1000)                                  */
+    double   snr;         /* < 0: settings                                                    */
+    double   scale_eps;   /* < 0: settings                                                    */
+    double   eps;         /* <= 0: settings (1e-4)                                            */
+    size_t   batch;       /* graphs per chunk; 0: settings; capped at n                       */
+    uint64_t seed;
+    const sdg_gdss_flags *flags;  /* NULL: m->flags (must then have rows)                    */
+    sdg_step_hook_fn hook;        /* optional, after every sampler step (e.g. progress)      */
+    void            *hook_params;
+} sdg_gdss_sample_params;
+SDG_API sdg_gdss_sample_params sdg_gdss_sample_default_params(void);
+
+typedef struct sdg_gdss_sample_stats {
+    sdg_sampler_params sampler;  /* the resolved engine settings (type, predictor, steps, ...) */
+    size_t batch;        /* graphs per chunk used                                        */
+    size_t graphs;       /* graphs handed to on_chunk                                     */
+    size_t sampled;      /* graphs generated, padding of the last chunk included          */
+    long   nfe;          /* model evaluations (each runs both networks on one chunk)      */
+    double seconds;      /* wall time of the whole run, decoding and on_chunk included    */
+    double flops;        /* network floating-point operations                             */
+    double gflops_per_s; /* flops / seconds / 1e9                                         */
+    bool   weights_ema;  /* m->weights_ema: EMA weights (else the raw ones)               */
+    size_t peak_bytes;   /* largest network pass's arena memory (one chunk)              */
+} sdg_gdss_sample_stats;
+
+/* Receives graphs first .. first + graphs->count - 1 of the run (borrowed for the call);
+ * a status != SDG_OK stops the run and is returned (e.g. SDG_ERR_INTERRUPTED). */
+typedef sdg_status (*sdg_gdss_chunk_fn)(const sdg_graph_list *graphs, size_t first, void *ud);
+/* Resolves p against m->settings into engine parameters and the chunk size for n graphs.
+ * SDG_ERR_INVALID naming the setting (unknown predictor, steps < 1, ...). */
+SDG_API sdg_status sdg_gdss_sampler_params(const sdg_gdss_model *m, const sdg_gdss_sample_params *p,
+                                           size_t n, sdg_sampler_params *out, size_t *batch);
+/* Samples graphs first .. first + count - 1 as one chunk into caller memory: x (count, N, F),
+ * adj (count, N, N), flags (count, N) (the last is the dense output before decoding).
+ * stats (may be NULL) gets nfe and flops added. Memory: O(count N^2 * network width). */
+SDG_API sdg_status sdg_gdss_sample_dense(const sdg_gdss_model *m, const sdg_gdss_sample_params *p,
+                                         size_t first, size_t count, float *x, float *adj,
+                                         float *flags, sdg_gdss_sample_stats *stats);
+/* Samples n graphs in chunks, decodes each (edge iff A >= 0.5, isolated nodes dropped) and
+ * hands it to on_chunk; memory is one chunk's, whatever n. stats may be NULL.
+ * Cost: ceil(n / batch) * NFE network calls on batch graphs. */
+SDG_API sdg_status sdg_gdss_sample(const sdg_gdss_model *m, const sdg_gdss_sample_params *p, size_t n,
+                                   sdg_gdss_chunk_fn on_chunk, void *ud, sdg_gdss_sample_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -9,8 +9,8 @@
  * Marginal: x_t = s(t) x_0 + sigma(t) z. Model: one callback evaluates every component for
  * the whole batch at once; its raw output is read per component as a score, noise, denoiser
  * or velocity (sdg_param_kind) and converted here, in one place.
- * Randomness: sample i draws only from sdg_rng_stream(seed, i), so results do not depend on
- * the number of threads. Every status != SDG_OK leaves a message in sdg_errmsg(). */
+ * Randomness: sample i draws only from sdg_rng_stream(seed, stream_offset + i), so results do
+ * not depend on the number of threads. Every status != SDG_OK leaves a message in sdg_errmsg(). */
 #ifndef SDEGEN_SDE_H
 #define SDEGEN_SDE_H
 #include <stdbool.h>
@@ -190,7 +190,8 @@ typedef struct sdg_sampler_params {
     double   atol, rtol;   /* rk45 tolerances, default 1e-5                                 */
     float    rho;          /* EDM schedule exponent, default 7                              */
     float    s_churn, s_tmin, s_tmax, s_noise;  /* EDM churn, default 0, 0, inf, 1         */
-    uint64_t seed;         /* sample i uses sdg_rng_stream(seed, i)                         */
+    uint64_t seed;         /* sample i uses sdg_rng_stream(seed, stream_offset + i)         */
+    uint64_t stream_offset;/* default 0; a run split into chunks gives chunk c its offset   */
     sdg_step_hook_fn hook; /* optional */
     void    *hook_params;
 } sdg_sampler_params;
@@ -202,6 +203,9 @@ typedef struct sdg_sampler_stats {
 
 SDG_API sdg_sampler_params sdg_sampler_default_params(void);
 SDG_API const char *sdg_sampler_type_name(const sdg_sampler_type *t);
+SDG_API const char *sdg_predictor_type_name(const sdg_predictor_type *t);   /* "reverse", ... */
+SDG_API const char *sdg_corrector_type_name(const sdg_corrector_type *t);   /* "langevin", ... */
+SDG_API const char *sdg_ode_type_name(const sdg_ode_type *t);               /* "rk45", ...    */
 /* Validates params against the layout of st (n, components) and allocates all scratch:
  * per-sample rngs and buffers. SDG_ERR_INVALID on bad options, SDG_ERR_NOMEM. */
 SDG_API sdg_status sdg_sampler_new(const sdg_sampler_params *p, const sdg_state *st,

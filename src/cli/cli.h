@@ -7,6 +7,15 @@ int    cli_demo(int argc, char **argv);
 int    cli_train(int argc, char **argv);   /* sdegen train graph ... */
 int    cli_eval(int argc, char **argv);   /* sdegen eval graphs ... */
 int    cli_convert(int argc, char **argv);
+int    cli_sample(int argc, char **argv);
+int    cli_import_gdss(int argc, char **argv);
+/* GDSS dataset name (config data.data, e.g. "ENZYMES") -> sdegen graph dataset, or NULL. */
+const char *cli_gdss_dataset(const char *gdss_name);
+/* Node-flag table of m's dataset from the training split under data (README section 11).
+ * Returns 0 (table in *out, training graph count in *train_graphs), -1 when the dataset has
+ * no graph list, 1 after printing a one-line error prefixed "sdegen <cmd>: ". */
+int    cli_gdss_flags_from_data(const char *cmd, const sdg_gdss_model *m, const char *data,
+                                sdg_gdss_flags *out, size_t *train_graphs);
 /* Parses a whole decimal integer in [lo, hi]; prints a one-line error naming the option. */
 int    cli_parse_long(const char *s, const char *opt, long lo, long hi, long *out);
 /* Parses a whole decimal number in [lo, hi] (NaN refused); prints a one-line error. */

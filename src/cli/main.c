@@ -80,6 +80,15 @@ static void usage(FILE *f) {
             "                     GDSS's graph MMDs (degree, clustering, orbit) of generated\n"
             "                     graphs against a file or a dataset split, with the protocol\n"
             "  convert IN OUT     graph files between .txt, .graphml and .h5\n"
+            "  import-gdss FILE.h5 -o MODEL.h5 [--data DIR]\n"
+            "                     convert a published GDSS checkpoint (.h5 export) into an sdegen\n"
+            "                     model, with the node-flag table of the dataset's training split\n"
+            "  sample MODEL.h5 -n N -o FILE [--seed S] [--sampler pc|s4|ode] [--steps K]\n"
+            "         [--snr X] [--scale-eps X] [--batch B] [--predictor reverse|euler]\n"
+            "         [--corrector langevin|none] [--ode euler|heun|rk4|rk45] [--data DIR]\n"
+            "                     generate N graphs with a GDSS model into FILE (.txt, .graphml\n"
+            "                     or .h5), streamed in batches of B; sampler settings default to\n"
+            "                     the model's (GDSS's published configs)\n"
             "  --version          print the version\n"
             "  --help             this text\n");
 }
@@ -106,6 +115,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) return cli_train(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0) return cli_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "convert") == 0) return cli_convert(argc - 1, argv + 1);
+    if (strcmp(cmd, "sample") == 0) return cli_sample(argc - 1, argv + 1);
+    if (strcmp(cmd, "import-gdss") == 0) return cli_import_gdss(argc - 1, argv + 1);
     fprintf(stderr, "sdegen: unknown command '%s' (see sdegen --help)\n", cmd);
     return 2;
 }

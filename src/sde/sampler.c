@@ -79,6 +79,9 @@ sdg_sampler_params sdg_sampler_default_params(void) {
 }
 
 const char *sdg_sampler_type_name(const sdg_sampler_type *t) { return t ? t->name : "(none)"; }
+const char *sdg_predictor_type_name(const sdg_predictor_type *t) { return t ? t->name : "(none)"; }
+const char *sdg_corrector_type_name(const sdg_corrector_type *t) { return t ? t->name : "(none)"; }
+const char *sdg_ode_type_name(const sdg_ode_type *t) { return t ? t->name : "(none)"; }
 
 /* ---- shared pieces ---- */
 
@@ -523,7 +526,7 @@ sdg_status sdg_sampler_new(const sdg_sampler_params *p, const sdg_state *x, sdg_
     if (p->type == sdg_sampler_ode) s->y = malloc(s->n * s->total * sizeof(double));
     if (!s->rng || !s->tvec || !s->ns || !s->nz || (p->type == sdg_sampler_ode && !s->y))
         SDG_FAIL(SDG_ERR_NOMEM, "sampler: out of memory for %zu samples", x->n);
-    for (size_t i = 0; i < s->n; i++) SDG_TRY(sdg_rng_stream(p->seed, i, &s->rng[i]));
+    for (size_t i = 0; i < s->n; i++) SDG_TRY(sdg_rng_stream(p->seed, p->stream_offset + i, &s->rng[i]));
     *out = s;
     s = NULL;
 cleanup:
@@ -542,7 +545,7 @@ sdg_status sdg_sampler_run(sdg_sampler *s, const sdg_model *m, sdg_state *st, sd
         if (st->comp[c].dim != s->dim[c])
             return SDG_ERROR(SDG_ERR_SHAPE, "sampler: component %d has dim %zu, sampler was made for %zu", c,
                              st->comp[c].dim, s->dim[c]);
-    for (size_t i = 0; i < s->n; i++) sdg_rng_reset(s->rng[i], s->p.seed, i);
+    for (size_t i = 0; i < s->n; i++) sdg_rng_reset(s->rng[i], s->p.seed, s->p.stream_offset + i);
     s->nfe = s->steps = 0;
     if (s->p.init_prior) draw_prior(s, st);
     else

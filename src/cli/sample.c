@@ -1,0 +1,225 @@
+/* sdegen sample MODEL.h5 -n N -o FILE [options]: generates N graphs with a GDSS checkpoint
+ * and streams them into a graph file (.txt, .graphml, .h5) chunk by chunk. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/cli.h"
+
+#define USAGE "usage: sdegen sample MODEL.h5 -n N -o FILE [--seed S] [--sampler pc|s4|ode] [--steps K] " \
+              "[--snr X] [--scale-eps X] [--batch B] [--predictor reverse|euler] [--corrector langevin|none] " \
+              "[--ode euler|heun|rk4|rk45] [--data DIR]"
+
+typedef struct run {
+    sdg_graph_writer *w;
+    size_t n, batch, done;   /* done: graphs written                      */
+    double t0, last;         /* start, last progress line                 */
+    float  eps;
+} run;
+
+static void progress(run *r, double frac_chunk) {
+    double now = cli_now();
+    if (now - r->last < 0.25 && frac_chunk < 1.0) return;
+    r->last = now;
+    size_t chunk = r->n - r->done < r->batch ? r->n - r->done : r->batch;
+    double done = (double)r->done + frac_chunk * (double)chunk, el = now - r->t0;
+    double rate = el > 0 ? done / el : 0;
+    if (rate > 0)
+        cli_progress("sample: %.0f / %zu graphs, %.2f graphs/s, ETA %.0f s", done, r->n, rate,
+                     ((double)r->n - done) / rate);
+    else
+        cli_progress("sample: 0 / %zu graphs", r->n);
+}
+
+static sdg_status on_step(sdg_state *st, double t, sdg_rng *const *rngs, void *params) {
+    (void)st;
+    (void)rngs;
+    run *r = params;
+    double f = (1.0 - t) / (1.0 - r->eps);
+    progress(r, f < 0 ? 0 : f > 1 ? 1 : f);
+    return SDG_OK;
+}
+
+static sdg_status on_chunk(const sdg_graph_list *gl, size_t first, void *ud) {
+    run *r = ud;
+    (void)first;
+    sdg_status st = sdg_graph_writer_append(r->w, gl);
+    if (st != SDG_OK) return st;
+    r->done += gl->count;
+    r->last = 0;
+    progress(r, 0);
+    return SDG_OK;
+}
+
+static int bad_choice(const char *opt, const char *v, const char *choices) {
+    fprintf(stderr, "sdegen sample: option %s: unknown value '%s' (%s)\n", opt, v, choices);
+    return 2;
+}
+
+int cli_sample(int argc, char **argv) {
+    const char *model_path = NULL, *out = NULL, *data_opt = NULL;
+    long n = -1, seed = 0, steps = 0, batch = 0;
+    double snr = -1, scale_eps = -1;
+    sdg_gdss_sample_params p = sdg_gdss_sample_default_params();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has = i + 1 < argc;
+        if (strcmp(a, "-n") == 0 && has) {
+            if (cli_parse_long(argv[++i], "-n", 1, 1000000000L, &n)) return 2;
+        } else if (strcmp(a, "-o") == 0 && has) {
+            out = argv[++i];
+        } else if (strcmp(a, "--seed") == 0 && has) {
+            if (cli_parse_long(argv[++i], "--seed", 0, 9223372036854775807L, &seed)) return 2;
+        } else if (strcmp(a, "--steps") == 0 && has) {
+            if (cli_parse_long(argv[++i], "--steps", 1, 1000000, &steps)) return 2;
+        } else if (strcmp(a, "--batch") == 0 && has) {
+            if (cli_parse_long(argv[++i], "--batch", 1, 1000000, &batch)) return 2;
+        } else if (strcmp(a, "--snr") == 0 && has) {
+            if (cli_parse_double(argv[++i], "--snr", 0, 1e3, &snr)) return 2;
+        } else if (strcmp(a, "--scale-eps") == 0 && has) {
+            if (cli_parse_double(argv[++i], "--scale-eps", 0, 1e3, &scale_eps)) return 2;
+        } else if (strcmp(a, "--data") == 0 && has) {
+            data_opt = argv[++i];
+        } else if (strcmp(a, "--sampler") == 0 && has) {
+            const char *v = argv[++i];
+            if (strcmp(v, "pc") == 0) p.sampler = sdg_sampler_pc;
+            else if (strcmp(v, "s4") == 0) p.sampler = sdg_sampler_s4;
+            else if (strcmp(v, "ode") == 0) p.sampler = sdg_sampler_ode;
+            else return bad_choice(a, v, "pc, s4 or ode");
+        } else if (strcmp(a, "--ode") == 0 && has) {
+            const char *v = argv[++i];
+            if (strcmp(v, "euler") == 0) p.ode = sdg_ode_euler;
+            else if (strcmp(v, "heun") == 0) p.ode = sdg_ode_heun;
+            else if (strcmp(v, "rk4") == 0) p.ode = sdg_ode_rk4;
+            else if (strcmp(v, "rk45") == 0) p.ode = sdg_ode_rk45;
+            else return bad_choice(a, v, "euler, heun, rk4 or rk45");
+        } else if (strcmp(a, "--predictor") == 0 && has) {
+            const char *v = argv[++i];
+            if (strcmp(v, "reverse") == 0) p.predictor = sdg_predictor_reverse;
+            else if (strcmp(v, "euler") == 0) p.predictor = sdg_predictor_euler;
+            else return bad_choice(a, v, "reverse or euler");
+        } else if (strcmp(a, "--corrector") == 0 && has) {
+            const char *v = argv[++i];
+            if (strcmp(v, "langevin") == 0) p.corrector = sdg_corrector_langevin;
+            else if (strcmp(v, "none") == 0) p.corrector = sdg_corrector_none;
+            else return bad_choice(a, v, "langevin or none");
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "sdegen sample: unknown or incomplete option '%s' (%s)\n", a, USAGE);
+            return 2;
+        } else if (!model_path) {
+            model_path = a;
+        } else {
+            fprintf(stderr, "sdegen sample: unexpected argument '%s' (one model file expected)\n", a);
+            return 2;
+        }
+    }
+    if (!model_path) {
+        fprintf(stderr, "sdegen sample: missing the model file (%s)\n", USAGE);
+        return 2;
+    }
+    if (n < 0) {
+        fprintf(stderr, "sdegen sample: missing option -n N (number of graphs)\n");
+        return 2;
+    }
+    if (!out) {
+        fprintf(stderr, "sdegen sample: missing option -o FILE (.txt, .graphml or .h5)\n");
+        return 2;
+    }
+    p.seed = (uint64_t)seed;
+    p.n_steps = (int)steps;
+    p.batch = (size_t)batch;
+    p.snr = snr;
+    p.scale_eps = scale_eps;
+
+    int rc = 1;
+    sdg_gdss_model *m = NULL;
+    sdg_gdss_flags flags = {0};
+    run r = {0};
+    sdg_gdss_sample_stats stats;
+    sdg_sampler_params q;
+    const char *flag_src = "the model file";
+    size_t n_train = 0;
+    memset(&stats, 0, sizeof stats);
+    if (sdg_gdss_model_load(model_path, &m) != SDG_OK) {
+        fprintf(stderr, "sdegen sample: %s\n", sdg_errmsg());
+        goto done;
+    }
+    if (m->flags.count == 0) {   /* README 11: flags of the training graphs */
+        const char *data = cli_data_dir(data_opt);
+        if (!cli_gdss_dataset(m->settings.dataset)) {
+            fprintf(stderr, "sdegen sample: %s has no node-flag table and dataset '%s' has no graph list here\n",
+                    model_path, m->settings.dataset);
+            goto done;
+        }
+        if (!data) {
+            fprintf(stderr, "sdegen sample: %s has no node-flag table; give --data DIR (or set SDEGEN_DATA) for "
+                    "the training graphs of '%s'\n", model_path, m->settings.dataset);
+            rc = 2;
+            goto done;
+        }
+        if (cli_gdss_flags_from_data("sample", m, data, &flags, &n_train) != 0) goto done;
+        p.flags = &flags;
+        flag_src = "the training split in the data directory";
+    }
+    if (sdg_gdss_sampler_params(m, &p, (size_t)n, &q, &r.batch) != SDG_OK) {
+        fprintf(stderr, "sdegen sample: %s\n", sdg_errmsg());
+        rc = 2;
+        goto done;
+    }
+    sdg_status ws = sdg_graph_writer_open(out, (size_t)n, &r.w);
+    if (ws != SDG_OK) {
+        fprintf(stderr, "sdegen sample: option -o: %s\n", sdg_errmsg());
+        rc = ws == SDG_ERR_INVALID ? 2 : 1;
+        goto done;
+    }
+    r.n = (size_t)n;
+    r.eps = q.eps;
+    r.t0 = cli_now();
+    p.hook = on_step;
+    p.hook_params = &r;
+    progress(&r, 0);
+    sdg_status st = sdg_gdss_sample(m, &p, (size_t)n, on_chunk, &r, &stats);
+    cli_progress_end();
+    if (st != SDG_OK) {
+        fprintf(stderr, "sdegen sample: %s (%zu of %ld graphs written to %s.part)\n", sdg_errmsg(), r.done, n, out);
+        goto done;
+    }
+    st = sdg_graph_writer_close(r.w);
+    r.w = NULL;
+    if (st != SDG_OK) {
+        fprintf(stderr, "sdegen sample: %s\n", sdg_errmsg());
+        goto done;
+    }
+    const sdg_sampler_params *u = &stats.sampler;
+    printf("wrote %zu graphs to %s\n", stats.graphs, out);
+    printf("model: %s (GDSS %s), node flags from %s", model_path, m->settings.dataset, flag_src);
+    if (n_train) printf(" (%zu graphs)", n_train);
+    printf("\n");
+    if (u->type == sdg_sampler_pc)
+        printf("sampler: pc, predictor %s, corrector %s, %d steps, snr %g, scale_eps %g, eps %g",
+               sdg_predictor_type_name(u->predictor), sdg_corrector_type_name(u->corrector), u->n_steps,
+               (double)u->snr, (double)u->scale_eps, (double)u->eps);
+    else if (u->type == sdg_sampler_s4)
+        printf("sampler: s4, %d steps, snr %g, scale_eps %g, eps %g", u->n_steps, (double)u->snr,
+               (double)u->scale_eps, (double)u->eps);
+    else if (u->ode == sdg_ode_rk45)
+        printf("sampler: ode (rk45, adaptive, atol %g, rtol %g), eps %g", u->atol, u->rtol, (double)u->eps);
+    else
+        printf("sampler: ode (%s), %d steps, eps %g", sdg_ode_type_name(u->ode), u->n_steps, (double)u->eps);
+    printf(", batch %zu (%zu graphs sampled), seed %ld, %d threads\n", stats.batch, stats.sampled, seed,
+           sdg_num_threads());
+    if (stats.weights_ema) printf("weights: EMA\n");
+    else if (m->settings.use_ema) printf("weights: raw (the settings ask for EMA; the file has none)\n");
+    else printf("weights: raw\n");
+    /* bench/graphs.sh reads "wall: S", "speed: S s per 1000 graphs" and "... X GFLOP/s" at a line end */
+    printf("wall: %.2f s\n", stats.seconds);
+    printf("speed: %.2f s per 1000 graphs\n", stats.graphs ? stats.seconds * 1000.0 / (double)stats.graphs : 0.0);
+    printf("network: %ld evaluations (NFE), %.2f GFLOP, %.2f GFLOP/s\n", stats.nfe, stats.flops * 1e-9,
+           stats.gflops_per_s);
+    printf("memory: %.0f MiB per network pass (batch %zu)\n", (double)stats.peak_bytes / 1048576.0, stats.batch);
+    rc = 0;
+done:
+    sdg_graph_writer_free(r.w);
+    sdg_gdss_flags_destroy(&flags);
+    sdg_gdss_model_free(m);
+    return rc;
+}

@@ -80,6 +80,11 @@ SDG_API sdg_status sdg_h5_read_attr_string(sdg_h5_file *f, const char *obj_path,
 typedef struct sdg_graph_writer sdg_graph_writer;
 /* SDG_ERR_INVALID (unknown extension: the message lists the known ones), SDG_ERR_IO. */
 SDG_API sdg_status sdg_graph_writer_open(const char *path, size_t total, sdg_graph_writer **out);
+/* Records provenance (model, sampler, seed, threads, ...) in the file before any graph is
+ * appended: an HDF5 root string attribute `key`, a "# key: value" comment line in text, an
+ * XML comment in GraphML. SDG_ERR_INVALID after the first append or for a key that is not
+ * [A-Za-z0-9_.]+ or a value holding a newline (or "--" in GraphML). */
+SDG_API sdg_status sdg_graph_writer_note(sdg_graph_writer *w, const char *key, const char *value);
 SDG_API sdg_status sdg_graph_writer_append(sdg_graph_writer *w, const sdg_graph_list *gl);
 /* Finishes the file: SDG_ERR_INVALID if the graphs appended differ from total. Frees w. */
 SDG_API sdg_status sdg_graph_writer_close(sdg_graph_writer *w);

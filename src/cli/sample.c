@@ -55,6 +55,21 @@ static int bad_choice(const char *opt, const char *v, const char *choices) {
     return 2;
 }
 
+/* One line naming the sampler and its settings (the summary and the file's note). */
+static void sampler_describe(const sdg_sampler_params *u, char *buf, size_t cap) {
+    if (u->type == sdg_sampler_pc)
+        snprintf(buf, cap, "pc, predictor %s, corrector %s, %d steps, snr %g, scale_eps %g, eps %g",
+                 sdg_predictor_type_name(u->predictor), sdg_corrector_type_name(u->corrector), u->n_steps,
+                 (double)u->snr, (double)u->scale_eps, (double)u->eps);
+    else if (u->type == sdg_sampler_s4)
+        snprintf(buf, cap, "s4, %d steps, snr %g, scale_eps %g, eps %g", u->n_steps, (double)u->snr,
+                 (double)u->scale_eps, (double)u->eps);
+    else if (u->ode == sdg_ode_rk45)
+        snprintf(buf, cap, "ode (rk45, adaptive, atol %g, rtol %g), eps %g", u->atol, u->rtol, (double)u->eps);
+    else
+        snprintf(buf, cap, "ode (%s), %d steps, eps %g", sdg_ode_type_name(u->ode), u->n_steps, (double)u->eps);
+}
+
 int cli_sample(int argc, char **argv) {
     const char *model_path = NULL, *out = NULL, *data_opt = NULL;
     long n = -1, seed = 0, steps = 0, batch = 0;
@@ -171,6 +186,22 @@ int cli_sample(int argc, char **argv) {
         rc = ws == SDG_ERR_INVALID ? 2 : 1;
         goto done;
     }
+    {   /* provenance in the file itself (style rule 19) */
+        char desc[256], num[64];
+        sampler_describe(&q, desc, sizeof desc);
+        const char *keys[] = {"model", "sampler", "seed", "batch", "threads", "command"};
+        char seed_s[32], batch_s[32], thr_s[32];
+        snprintf(seed_s, sizeof seed_s, "%ld", seed);
+        snprintf(batch_s, sizeof batch_s, "%zu", r.batch);
+        snprintf(thr_s, sizeof thr_s, "%d", sdg_num_threads());
+        snprintf(num, sizeof num, "sdegen sample, %ld graphs", n);
+        const char *vals[] = {model_path, desc, seed_s, batch_s, thr_s, num};
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+            if (sdg_graph_writer_note(r.w, keys[k], vals[k]) != SDG_OK) {
+                fprintf(stderr, "sdegen sample: %s\n", sdg_errmsg());
+                goto done;
+            }
+    }
     r.n = (size_t)n;
     r.eps = q.eps;
     r.t0 = cli_now();
@@ -189,24 +220,14 @@ int cli_sample(int argc, char **argv) {
         fprintf(stderr, "sdegen sample: %s\n", sdg_errmsg());
         goto done;
     }
-    const sdg_sampler_params *u = &stats.sampler;
+    char desc[256];
+    sampler_describe(&stats.sampler, desc, sizeof desc);
     printf("wrote %zu graphs to %s\n", stats.graphs, out);
     printf("model: %s (GDSS %s), node flags from %s", model_path, m->settings.dataset, flag_src);
     if (n_train) printf(" (%zu graphs)", n_train);
     printf("\n");
-    if (u->type == sdg_sampler_pc)
-        printf("sampler: pc, predictor %s, corrector %s, %d steps, snr %g, scale_eps %g, eps %g",
-               sdg_predictor_type_name(u->predictor), sdg_corrector_type_name(u->corrector), u->n_steps,
-               (double)u->snr, (double)u->scale_eps, (double)u->eps);
-    else if (u->type == sdg_sampler_s4)
-        printf("sampler: s4, %d steps, snr %g, scale_eps %g, eps %g", u->n_steps, (double)u->snr,
-               (double)u->scale_eps, (double)u->eps);
-    else if (u->ode == sdg_ode_rk45)
-        printf("sampler: ode (rk45, adaptive, atol %g, rtol %g), eps %g", u->atol, u->rtol, (double)u->eps);
-    else
-        printf("sampler: ode (%s), %d steps, eps %g", sdg_ode_type_name(u->ode), u->n_steps, (double)u->eps);
-    printf(", batch %zu (%zu graphs sampled), seed %ld, %d threads\n", stats.batch, stats.sampled, seed,
-           sdg_num_threads());
+    printf("sampler: %s, batch %zu (%zu graphs sampled), seed %ld, %d threads\n", desc, stats.batch, stats.sampled,
+           seed, sdg_num_threads());
     if (stats.weights_ema) printf("weights: EMA\n");
     else if (m->settings.use_ema) printf("weights: raw (the settings ask for EMA; the file has none)\n");
     else printf("weights: raw\n");

@@ -181,6 +181,26 @@ cleanup:
     return st;
 }
 
+sdg_status sdg_graph_writer_note(sdg_graph_writer *w, const char *key, const char *value) {
+    if (!w || !key || !value) return SDG_ERROR(SDG_ERR_INVALID, "sdg_graph_writer_note: NULL argument");
+    if (w->done > 0) return SDG_ERROR(SDG_ERR_INVALID, "%s: notes must come before the graphs", w->part);
+    bool ok = *key != '\0' && strcmp(key, "sdegen_format") != 0 && strcmp(key, "sdegen_format_version") != 0 &&
+              strcmp(key, "sdegen_version") != 0;
+    for (const char *c = key; *c; c++)
+        ok = ok && ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '.');
+    if (!ok) return SDG_ERROR(SDG_ERR_INVALID, "%s: note key '%s' is reserved or not [A-Za-z0-9_.]+", w->part, key);
+    if (strchr(value, '\n') || (w->kind == GF_GRAPHML && strstr(value, "--")))
+        return SDG_ERROR(SDG_ERR_INVALID, "%s: note '%s' holds a newline%s", w->part, key,
+                         w->kind == GF_GRAPHML ? " or \"--\"" : "");
+    sdg_status st = SDG_OK;
+    if (w->kind == GF_H5) st = attr_write_str(w->file, key, value);
+    else if (w->kind == GF_TEXT) fprintf(w->f, "# %s: %s\n", key, value);
+    else fprintf(w->f, "<!-- %s: %s -->\n", key, value);
+    if (st == SDG_OK && w->f && ferror(w->f)) st = SDG_ERROR(SDG_ERR_IO, "write error");
+    if (st != SDG_OK) sdg_error_prefix("%s", w->part);
+    return st;
+}
+
 sdg_status sdg_graph_writer_append(sdg_graph_writer *w, const sdg_graph_list *gl) {
     sdg_status st = SDG_OK;
     if (!w || !gl) return SDG_ERROR(SDG_ERR_INVALID, "sdg_graph_writer_append: NULL argument");

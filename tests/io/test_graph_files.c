@@ -61,6 +61,11 @@ static void round_trip(const char *name, bool labels) {
     sdg_graph_list *gl = random_list(37, 5), *back = NULL, *chunk = NULL;
     sdg_graph_writer *w = NULL;
     CU_ASSERT_FATAL(sdg_graph_writer_open(path, gl->count, &w) == SDG_OK);
+    CU_ASSERT(sdg_graph_writer_note(w, "seed", "17") == SDG_OK);
+    CU_ASSERT(sdg_graph_writer_note(w, "sampler", "pc, reverse + langevin, 1000 steps") == SDG_OK);
+    CU_ASSERT(sdg_graph_writer_note(w, "bad key", "x") == SDG_ERR_INVALID);
+    CU_ASSERT(sdg_graph_writer_note(w, "sdegen_format", "x") == SDG_ERR_INVALID);
+    CU_ASSERT(sdg_graph_writer_note(w, "k", "two\nlines") == SDG_ERR_INVALID);
     for (size_t at = 0; at < gl->count; at += 10) {   /* chunks of 10, 10, 10, 7 */
         size_t k = gl->count - at < 10 ? gl->count - at : 10, idx[10];
         for (size_t j = 0; j < k; j++) idx[j] = at + j;
@@ -74,6 +79,19 @@ static void round_trip(const char *name, bool labels) {
     if (st) printf("\n  %s", sdg_errmsg());
     CU_ASSERT_FATAL(st == SDG_OK);
     CU_ASSERT(access(part, F_OK) != 0);
+    if (strstr(name, ".h5")) {   /* notes are root attributes */
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        CU_ASSERT(H5Aexists(f, "seed") > 0 && H5Aexists(f, "sampler") > 0);
+        H5Fclose(f);
+    } else {                     /* comment lines */
+        FILE *f = fopen(path, "r");
+        char  line[256];
+        int   seen = 0;
+        while (f && fgets(line, sizeof line, f))
+            seen += strstr(line, "seed: 17") != NULL || strstr(line, "sampler: pc, reverse + langevin") != NULL;
+        if (f) fclose(f);
+        CU_ASSERT_EQUAL(seen, 2);
+    }
     st = sdg_graph_file_read(path, &back);
     if (st) printf("\n  %s", sdg_errmsg());
     CU_ASSERT_FATAL(st == SDG_OK);
@@ -82,6 +100,7 @@ static void round_trip(const char *name, bool labels) {
     /* an incomplete run stays under .part and is refused on close */
     CU_ASSERT_FATAL(sdg_graph_writer_open(path, gl->count + 1, &w) == SDG_OK);
     CU_ASSERT_FATAL(sdg_graph_writer_append(w, gl) == SDG_OK);
+    CU_ASSERT(sdg_graph_writer_note(w, "late", "x") == SDG_ERR_INVALID);
     CU_ASSERT(sdg_graph_writer_close(w) == SDG_ERR_INVALID);
     CU_ASSERT(strstr(sdg_errmsg(), "37 of 38 graphs written") != NULL);
     CU_ASSERT(access(part, F_OK) == 0);

@@ -120,7 +120,9 @@ int64_t nn_numel(int ndim, const int64_t *shape) {
     return n;
 }
 
-static sdg_tensor *tensor_alloc(sdg_ctx *ctx, int ndim, const int64_t *shape, bool grad) {
+/* data NULL: allocate it; otherwise the tensor points at data (a view, nn_view). */
+static sdg_tensor *tensor_make(sdg_ctx *ctx, int ndim, const int64_t *shape, bool grad,
+                               float *data) {
     if (ndim < 1 || ndim > SDG_MAX_DIMS)
         return nn_fail(ctx, SDG_ERR_SHAPE, "tensor: %d dimensions (1 to %d allowed)", ndim,
                        SDG_MAX_DIMS);
@@ -132,7 +134,7 @@ static sdg_tensor *tensor_alloc(sdg_ctx *ctx, int ndim, const int64_t *shape, bo
     t->ndim = ndim;
     memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
     t->size = nn_numel(ndim, shape);
-    t->data = nn_alloc(ctx, (size_t)t->size * sizeof(float));
+    t->data = data ? data : nn_alloc(ctx, (size_t)t->size * sizeof(float));
     if (!t->data) return NULL;
     if (grad) {
         t->grad = nn_alloc(ctx, (size_t)t->size * sizeof(float));
@@ -140,6 +142,14 @@ static sdg_tensor *tensor_alloc(sdg_ctx *ctx, int ndim, const int64_t *shape, bo
         memset(t->grad, 0, (size_t)t->size * sizeof(float));
     }
     return t;
+}
+
+static sdg_tensor *tensor_alloc(sdg_ctx *ctx, int ndim, const int64_t *shape, bool grad) {
+    return tensor_make(ctx, ndim, shape, grad, NULL);
+}
+
+sdg_tensor *nn_view(sdg_ctx *ctx, int ndim, const int64_t *shape, float *data, sdg_tensor *x) {
+    return tensor_make(ctx, ndim, shape, nn_wants_grad(ctx, 1, x), data);
 }
 
 sdg_tensor *nn_out(sdg_ctx *ctx, int ndim, const int64_t *shape, int n, ...) {

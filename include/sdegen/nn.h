@@ -39,7 +39,19 @@ SDG_API void       sdg_ctx_reset(sdg_ctx *ctx);
 SDG_API sdg_status sdg_ctx_status(const sdg_ctx *ctx);         /* first error since reset */
 /* Grad mode on (default) records ops whose inputs need gradients; off records nothing. */
 SDG_API bool       sdg_ctx_set_grad(sdg_ctx *ctx, bool enabled);  /* returns previous mode */
+SDG_API bool       sdg_ctx_grad_enabled(const sdg_ctx *ctx);
 SDG_API sdg_arena *sdg_ctx_arena(sdg_ctx *ctx);
+/* Scoped release for forward passes without a tape (sampling): sdg_ctx_release(ctx, pos)
+ * frees every step tensor made since pos = sdg_ctx_mark(ctx), provided nothing was recorded
+ * on the tape in between, and returns whether it did (it never frees what backward needs).
+ * To keep a result, make its tensor before the mark and copy into it. Marks nest; a reset
+ * invalidates them (a stale mark is ignored). O(1). */
+typedef struct sdg_ctx_pos {
+    sdg_arena_pos   arena;
+    const sdg_node *tape;
+} sdg_ctx_pos;
+SDG_API sdg_ctx_pos sdg_ctx_mark(const sdg_ctx *ctx);
+SDG_API bool        sdg_ctx_release(sdg_ctx *ctx, sdg_ctx_pos pos);
 /* Marks the ctx failed with the current sdg_errmsg(); returns NULL for use in op code. */
 SDG_API sdg_tensor *sdg_ctx_fail(sdg_ctx *ctx, sdg_status code);
 

@@ -31,6 +31,17 @@ void sdg_ctx_reset(sdg_ctx *ctx) {
 }
 
 sdg_status sdg_ctx_status(const sdg_ctx *ctx) { return ctx->status; }
+bool sdg_ctx_grad_enabled(const sdg_ctx *ctx) { return ctx->grad_enabled; }
+
+sdg_ctx_pos sdg_ctx_mark(const sdg_ctx *ctx) {
+    return (sdg_ctx_pos){.arena = sdg_arena_mark(ctx->arena), .tape = ctx->tape};
+}
+
+bool sdg_ctx_release(sdg_ctx *ctx, sdg_ctx_pos pos) {
+    if (ctx->tape != pos.tape) return false;   /* the tape holds tensors made since the mark */
+    sdg_arena_rewind(ctx->arena, pos.arena);
+    return true;
+}
 sdg_arena *sdg_ctx_arena(sdg_ctx *ctx) { return ctx->arena; }
 
 bool sdg_ctx_set_grad(sdg_ctx *ctx, bool enabled) {

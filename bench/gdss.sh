@@ -1,13 +1,22 @@
 #!/bin/sh
-# GDSS QM9 network call vs the SDE engine's own work per call, same batch, same run.
-#   bench/gdss.sh [build-dir] [batch]      (needs ../shared/gdss/gdss_qm9.h5 or $SDEGEN_SHARED)
+# GDSS network calls (X + A, grad off) with the published weights against a same-run sgemm;
+# for QM9 also the SDE engine's own work per call.
+#   bench/gdss.sh [build-dir] [dataset ...]     datasets: community_small ego_small enzymes
+#                                               grid qm9 zinc250k (default: all six)
+# Each dataset runs at its sampling batch (bench/gdss.c); BATCH=n overrides it, REPS the
+# repetitions (default 9). Needs ../shared/gdss/gdss_<dataset>.h5 or $SDEGEN_SHARED.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
+[ $# -gt 0 ] && shift
 shared=${SDEGEN_SHARED:-$root/../shared}
 if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
 cmake --build "$build" -j2 --target bench_gdss >/dev/null
+sets=${*:-community_small ego_small enzymes grid qm9 zinc250k}
 echo "# $(date -u +%FT%TZ) $(uname -m) $(nproc) cores"
-OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} "$build/bench/bench_gdss" "$shared/gdss/gdss_qm9.h5" "${2:-1024}" 9
+for d in $sets; do
+    OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} "$build/bench/bench_gdss" "$shared/gdss/gdss_$d.h5" \
+        "${BATCH:-0}" "${REPS:-9}"
+done

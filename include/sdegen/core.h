@@ -72,6 +72,15 @@ SDG_API void       sdg_arena_free(sdg_arena *a);                 /* NULL is a no
 SDG_API void      *sdg_arena_alloc(sdg_arena *a, size_t bytes);
 SDG_API void       sdg_arena_reset(sdg_arena *a);
 SDG_API size_t     sdg_arena_used(const sdg_arena *a);           /* bytes since last reset   */
+/* A position in the arena; sdg_arena_rewind(a, pos) frees everything allocated after
+ * sdg_arena_mark(a) returned pos (stack discipline: a rewind also drops later marks). A
+ * position that is no longer live (an earlier rewind or reset went below it) is ignored. */
+typedef struct sdg_arena_pos {
+    void  *block;
+    size_t offset, used;
+} sdg_arena_pos;
+SDG_API sdg_arena_pos sdg_arena_mark(const sdg_arena *a);
+SDG_API void       sdg_arena_rewind(sdg_arena *a, sdg_arena_pos pos);
 SDG_API size_t     sdg_arena_peak(const sdg_arena *a);           /* max bytes in one step    */
 SDG_API size_t     sdg_arena_capacity(const sdg_arena *a);       /* bytes held from the OS   */
 

@@ -39,7 +39,19 @@ SDG_API void       sdg_ctx_reset(sdg_ctx *ctx);
 SDG_API sdg_status sdg_ctx_status(const sdg_ctx *ctx);         /* first error since reset */
 /* Grad mode on (default) records ops whose inputs need gradients; off records nothing. */
 SDG_API bool       sdg_ctx_set_grad(sdg_ctx *ctx, bool enabled);  /* returns previous mode */
+SDG_API bool       sdg_ctx_grad_enabled(const sdg_ctx *ctx);
 SDG_API sdg_arena *sdg_ctx_arena(sdg_ctx *ctx);
+/* Scoped release for forward passes without a tape (sampling): sdg_ctx_release(ctx, pos)
+ * frees every step tensor made since pos = sdg_ctx_mark(ctx), provided nothing was recorded
+ * on the tape in between, and returns whether it did (it never frees what backward needs).
+ * To keep a result, make its tensor before the mark and copy into it. Marks nest; a reset
+ * invalidates them (a stale mark is ignored). O(1). */
+typedef struct sdg_ctx_pos {
+    sdg_arena_pos   arena;
+    const sdg_node *tape;
+} sdg_ctx_pos;
+SDG_API sdg_ctx_pos sdg_ctx_mark(const sdg_ctx *ctx);
+SDG_API bool        sdg_ctx_release(sdg_ctx *ctx, sdg_ctx_pos pos);
 /* Marks the ctx failed with the current sdg_errmsg(); returns NULL for use in op code. */
 SDG_API sdg_tensor *sdg_ctx_fail(sdg_ctx *ctx, sdg_status code);
 
@@ -116,7 +128,8 @@ SDG_API sdg_tensor *sdg_mean(sdg_ctx *ctx, sdg_tensor *x, int axis, bool keepdim
 /* Euclidean norm over the last axis: (..., D) -> (..., 1); eps inside the root: sqrt(sum+eps). */
 SDG_API sdg_tensor *sdg_norm_last(sdg_ctx *ctx, sdg_tensor *x, float eps);
 
-/* Shape ops (copies; gradients flow back through them). */
+/* Shape ops (gradients flow back through them). All copy except reshape, whose output shares
+ * x's data (a view: do not write into either while the other is in use). */
 SDG_API sdg_tensor *sdg_concat(sdg_ctx *ctx, sdg_tensor *const *xs, int n, int axis);
 /* start < 0 counts from the end (torch.narrow); perm entries < 0 likewise count from the end. */
 SDG_API sdg_tensor *sdg_slice(sdg_ctx *ctx, sdg_tensor *x, int axis, int64_t start, int64_t len);

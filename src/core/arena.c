@@ -13,6 +13,7 @@ typedef struct sdg_block {
 
 struct sdg_arena {
     sdg_block *head;      /* current block (newest first) */
+    sdg_block *spare;     /* blocks given back by sdg_arena_rewind, reused before new ones */
     size_t     used;      /* bytes handed out since reset (with alignment padding) */
     size_t     peak;
     size_t     capacity;  /* bytes held in all blocks */
@@ -59,6 +60,7 @@ sdg_status sdg_arena_new(size_t initial_bytes, size_t cap_bytes, sdg_arena **out
 void sdg_arena_free(sdg_arena *a) {
     if (!a) return;
     blocks_free(a->head);
+    blocks_free(a->spare);
     free(a);
 }
 
@@ -71,15 +73,21 @@ void *sdg_arena_alloc(sdg_arena *a, size_t bytes) {
             SDG_ERROR(SDG_ERR_NOMEM, "arena: cap of %zu bytes reached (asked %zu more)", a->cap, need);
             return NULL;
         }
-        size_t size = b->size * 2 > need ? b->size * 2 : need;
-        sdg_block *nb = block_new(size);
-        if (!nb) {
-            SDG_ERROR(SDG_ERR_NOMEM, "arena: cannot allocate a block of %zu bytes", size);
-            return NULL;
+        sdg_block *nb = a->spare;
+        if (nb && nb->size >= need) {   /* a block given back by a rewind */
+            a->spare = nb->next;
+            nb->used = 0;
+        } else {
+            size_t size = b->size * 2 > need ? b->size * 2 : need;
+            nb = block_new(size);
+            if (!nb) {
+                SDG_ERROR(SDG_ERR_NOMEM, "arena: cannot allocate a block of %zu bytes", size);
+                return NULL;
+            }
+            a->capacity += nb->size;
         }
         nb->next = b;
         a->head = b = nb;
-        a->capacity += nb->size;
     }
     void *p = b->mem + b->used;
     b->used += need;
@@ -88,13 +96,34 @@ void *sdg_arena_alloc(sdg_arena *a, size_t bytes) {
     return p;
 }
 
+sdg_arena_pos sdg_arena_mark(const sdg_arena *a) {
+    return (sdg_arena_pos){.block = a->head, .offset = a->head->used, .used = a->used};
+}
+
+void sdg_arena_rewind(sdg_arena *a, sdg_arena_pos pos) {
+    if (!a || !pos.block) return;
+    sdg_block *b = a->head;
+    while (b && b != pos.block) b = b->next;
+    if (!b || pos.offset > b->used || pos.used > a->used) return;   /* not a live position */
+    while (a->head != b) {         /* newer blocks become spares, kept for the next growth */
+        sdg_block *n = a->head;
+        a->head = n->next;
+        n->next = a->spare;
+        a->spare = n;
+    }
+    b->used = pos.offset;
+    a->used = pos.used;
+}
+
 void sdg_arena_reset(sdg_arena *a) {
     if (!a) return;
-    if (a->head->next) {           /* several blocks: replace them by one of the peak size */
+    if (a->head->next || a->spare) {   /* several blocks: replace them by one of the peak size */
         sdg_block *one = block_new(a->peak);
         if (one) {
             blocks_free(a->head);
+            blocks_free(a->spare);
             a->head = one;
+            a->spare = NULL;
             a->capacity = one->size;
         } else {                   /* keep the chain; it still works, just not coalesced */
             for (sdg_block *b = a->head; b; b = b->next) b->used = 0;

@@ -1,4 +1,6 @@
-/* Axis permutation (and transpose) and reshape; all copy, so every tensor stays contiguous.
+/* Axis permutation (and transpose), which copies, and reshape, which is a view: the output
+ * shares x's data (every tensor is contiguous, so the element order is the same) and has a
+ * gradient buffer of its own.
  * ref: torch.permute / torch.transpose / torch.reshape
  * FLOPs: a copy counts 0 (noted under the op with 0); a backward accumulation counts 1 per
  * element added into a gradient.
@@ -209,9 +211,8 @@ sdg_tensor *sdg_reshape(sdg_ctx *ctx, sdg_tensor *x, int ndim, const int64_t *sh
                        "%lld", sdg_tensor_shape_str(x, sx, sizeof sx), (long long)x->size,
                        (long long)known);
     }
-    sdg_tensor *y = nn_out(ctx, ndim, s, 1, x);
+    sdg_tensor *y = nn_view(ctx, ndim, s, x->data, x);
     if (!y) return NULL;
-    copy_flat(x->data, x->size, y->data, false);
     sdg_ctx_add_flops(ctx, SDG_OP_RESHAPE, 0);
     nn_record(ctx, SDG_OP_RESHAPE, reshape_backward, y, 1, x);
     return y;

@@ -31,6 +31,17 @@ void sdg_ctx_reset(sdg_ctx *ctx) {
 }
 
 sdg_status sdg_ctx_status(const sdg_ctx *ctx) { return ctx->status; }
+bool sdg_ctx_grad_enabled(const sdg_ctx *ctx) { return ctx->grad_enabled; }
+
+sdg_ctx_pos sdg_ctx_mark(const sdg_ctx *ctx) {
+    return (sdg_ctx_pos){.arena = sdg_arena_mark(ctx->arena), .tape = ctx->tape};
+}
+
+bool sdg_ctx_release(sdg_ctx *ctx, sdg_ctx_pos pos) {
+    if (ctx->tape != pos.tape) return false;   /* the tape holds tensors made since the mark */
+    sdg_arena_rewind(ctx->arena, pos.arena);
+    return true;
+}
 sdg_arena *sdg_ctx_arena(sdg_ctx *ctx) { return ctx->arena; }
 
 bool sdg_ctx_set_grad(sdg_ctx *ctx, bool enabled) {
@@ -120,7 +131,9 @@ int64_t nn_numel(int ndim, const int64_t *shape) {
     return n;
 }
 
-static sdg_tensor *tensor_alloc(sdg_ctx *ctx, int ndim, const int64_t *shape, bool grad) {
+/* data NULL: allocate it; otherwise the tensor points at data (a view, nn_view). */
+static sdg_tensor *tensor_make(sdg_ctx *ctx, int ndim, const int64_t *shape, bool grad,
+                               float *data) {
     if (ndim < 1 || ndim > SDG_MAX_DIMS)
         return nn_fail(ctx, SDG_ERR_SHAPE, "tensor: %d dimensions (1 to %d allowed)", ndim,
                        SDG_MAX_DIMS);
@@ -132,7 +145,7 @@ static sdg_tensor *tensor_alloc(sdg_ctx *ctx, int ndim, const int64_t *shape, bo
     t->ndim = ndim;
     memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
     t->size = nn_numel(ndim, shape);
-    t->data = nn_alloc(ctx, (size_t)t->size * sizeof(float));
+    t->data = data ? data : nn_alloc(ctx, (size_t)t->size * sizeof(float));
     if (!t->data) return NULL;
     if (grad) {
         t->grad = nn_alloc(ctx, (size_t)t->size * sizeof(float));
@@ -140,6 +153,14 @@ static sdg_tensor *tensor_alloc(sdg_ctx *ctx, int ndim, const int64_t *shape, bo
         memset(t->grad, 0, (size_t)t->size * sizeof(float));
     }
     return t;
+}
+
+static sdg_tensor *tensor_alloc(sdg_ctx *ctx, int ndim, const int64_t *shape, bool grad) {
+    return tensor_make(ctx, ndim, shape, grad, NULL);
+}
+
+sdg_tensor *nn_view(sdg_ctx *ctx, int ndim, const int64_t *shape, float *data, sdg_tensor *x) {
+    return tensor_make(ctx, ndim, shape, nn_wants_grad(ctx, 1, x), data);
 }
 
 sdg_tensor *nn_out(sdg_ctx *ctx, int ndim, const int64_t *shape, int n, ...) {

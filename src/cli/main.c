@@ -93,7 +93,17 @@ static void usage(FILE *f) {
             "  --help             this text\n");
 }
 
+/* OpenMP threads that spin while waiting slow small parallel regions down by 10x or more when
+ * the cores are shared (docs/benchmarks.md). libgomp reads its settings when it is loaded, so
+ * unless the user chose a policy, the command re-executes itself once with a passive one. */
+static void ensure_passive_openmp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || getenv("SDEGEN_NO_REEXEC")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0 || setenv("SDEGEN_NO_REEXEC", "1", 1) != 0) return;
+    execv("/proc/self/exe", argv);   /* returns only on failure: then carry on as we are */
+}
+
 int main(int argc, char **argv) {
+    ensure_passive_openmp(argv);
     if (sdg_init() != SDG_OK) {
         fprintf(stderr, "sdegen: initialisation failed: %s\n", sdg_errmsg());
         return 1;

@@ -19,6 +19,11 @@ static const char train_usage[] =
     "usage: sdegen train graph --dataset NAME -o MODEL.h5 [--data DIR] [--epochs E] [--batch B]\n"
     "                          [--lr X] [--weight-decay X] [--seed S] [--ckpt-every N] [--resume]\n"
     "                          [--log FILE] [--threads T] [--time-limit SECONDS]\n"
+    "       sdegen train graph --graphs FILE -o MODEL.h5 [--dataset PRESET] [--max-nodes N]\n"
+    "                          [--features F] [other options as above]\n"
+    "  --graphs FILE   train on every graph of FILE (.txt, .graphml or .h5); the architecture and\n"
+    "                  sampler are PRESET's (default community_small's) and, without --dataset,\n"
+    "                  N = the largest graph and F = the largest degree + 1 unless given\n"
     "  --epochs E      train until E epochs are done (GDSS: 5000); with --resume, in total\n"
     "  --ckpt-every N  save a checkpoint to the -o file every N epochs (0: only at the end)\n"
     "  --time-limit S  stop before an epoch that would end after S seconds of training,\n"
@@ -33,8 +38,9 @@ static void fmt_eta(double s, char *buf, size_t cap) {
 }
 
 static int train_graph(int argc, char **argv) {
-    const char *dataset = NULL, *data_opt = NULL, *out = NULL, *log_path = NULL;
-    long epochs = 5000, batch = -1, seed = -1, ckpt_every = 100, threads = 0;
+    const char *dataset = NULL, *data_opt = NULL, *out = NULL, *log_path = NULL, *graphs = NULL;
+    long epochs = 5000, batch = -1, seed = -1, ckpt_every = 100, threads = 0, max_nodes = 0, features = 0;
+    char source[512];
     double lr = -1, wd = -1, time_limit = 0;
     bool resume = false;
     int rc = 1;
@@ -57,6 +63,9 @@ static int train_graph(int argc, char **argv) {
         i++;
         if (strcmp(a, "--dataset") == 0) dataset = v;
         else if (strcmp(a, "--data") == 0) data_opt = v;
+        else if (strcmp(a, "--graphs") == 0) graphs = v;
+        else if (strcmp(a, "--max-nodes") == 0) { if (cli_parse_long(v, a, 2, 100000, &max_nodes)) return 2; }
+        else if (strcmp(a, "--features") == 0) { if (cli_parse_long(v, a, 2, 100000, &features)) return 2; }
         else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) out = v;
         else if (strcmp(a, "--log") == 0) log_path = v;
         else if (strcmp(a, "--epochs") == 0) { if (cli_parse_long(v, a, 0, 100000000L, &epochs)) return 2; }
@@ -72,38 +81,92 @@ static int train_graph(int argc, char **argv) {
             return 2;
         }
     }
-    if (!dataset || !out) {
-        fprintf(stderr, "sdegen train graph: %s is required (see sdegen train --help)\n", !dataset ? "--dataset NAME" : "-o MODEL.h5");
+    if ((!dataset && !graphs) || !out) {
+        fprintf(stderr, "sdegen train graph: %s is required (see sdegen train --help)\n",
+                out ? "--dataset NAME or --graphs FILE" : "-o MODEL.h5");
         return 2;
     }
     sdg_gdss_params hx, ha;
     sdg_gdss_settings settings;
     sdg_gdss_train_params tp;
-    if (sdg_gdss_preset(dataset, &hx, &ha, &settings, &tp) != SDG_OK) {
+    if (sdg_gdss_preset(dataset ? dataset : "community_small", &hx, &ha, &settings, &tp) != SDG_OK) {
         fprintf(stderr, "sdegen train graph: --dataset: unknown dataset '%s' (community_small, ego_small, enzymes, grid)\n", dataset);
         return 2;
     }
-    if (resume && (batch >= 0 || lr >= 0 || wd >= 0 || seed >= 0)) {
+    if (resume && (batch >= 0 || lr >= 0 || wd >= 0 || seed >= 0 || max_nodes || features)) {
         fprintf(stderr, "sdegen train graph: --resume continues with the checkpoint's settings; "
-                        "--batch, --lr, --weight-decay and --seed cannot be given with it\n");
+                        "--batch, --lr, --weight-decay, --seed, --max-nodes and --features cannot be given with it\n");
         return 2;
-    }
-    const char *data_dir = cli_data_dir(data_opt);
-    if (!data_dir) {
-        fprintf(stderr, "sdegen train graph: no data directory (give --data DIR or set SDEGEN_DATA)\n");
-        return 2;
-    }
-    struct stat sb;
-    errno = 0;
-    if (stat(data_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "sdegen train graph: data directory %s: %s\n", data_dir,
-                errno ? strerror(errno) : "not a directory");
-        return 1;
     }
     if (threads > 0) sdg_set_num_threads((int)threads);
-    if (sdg_graph_dataset_load(data_dir, dataset, &train, NULL) != SDG_OK) {
-        fprintf(stderr, "sdegen train graph: %s\n", sdg_errmsg());
-        goto cleanup;
+    if (graphs) {   /* the user's own graphs: the whole file trains */
+        if (sdg_graph_file_read(graphs, &train) != SDG_OK) {
+            fprintf(stderr, "sdegen train graph: %s\n", sdg_errmsg());
+            goto cleanup;
+        }
+        int64_t nmax = 0, dmax = 0;
+        size_t  worst_n = 0, worst_d = 0;
+        for (size_t g = 0; g < train->count; g++) {
+            const sdg_graph *gr = &train->graphs[g];
+            int64_t deg[4096] = {0}, big = 0;
+            if (gr->n > nmax) { nmax = gr->n; worst_n = g; }
+            for (int64_t e = 0; e < gr->m && gr->n <= 4096; e++) {
+                int64_t u = gr->edges[2 * e], w = gr->edges[2 * e + 1];
+                big = ++deg[u] > big ? deg[u] : big;
+                big = ++deg[w] > big ? deg[w] : big;
+            }
+            if (big > dmax) { dmax = big; worst_d = g; }
+        }
+        if (nmax > 4096) {
+            fprintf(stderr, "sdegen train graph: %s: graph %zu has %lld nodes; dense GDSS models take at most 4096\n",
+                    graphs, worst_n, (long long)nmax);
+            goto cleanup;
+        }
+        if (!dataset) {   /* sizes from the data unless given */
+            hx.N = ha.N = max_nodes ? max_nodes : (nmax > 2 ? nmax : 2);
+            hx.F = ha.F = features ? features : dmax + 1 > 2 ? dmax + 1 : 2;
+        } else {
+            if (max_nodes) hx.N = ha.N = max_nodes;
+            if (features) hx.F = ha.F = features;
+        }
+        if (nmax > ha.N) {
+            fprintf(stderr, "sdegen train graph: %s: graph %zu has %lld nodes, more than the model's %lld (--max-nodes)\n",
+                    graphs, worst_n, (long long)nmax, (long long)ha.N);
+            rc = 1;
+            goto cleanup;
+        }
+        if (dmax >= ha.F) {
+            fprintf(stderr, "sdegen train graph: %s: graph %zu has a node of degree %lld; the model's %lld degree "
+                    "features hold degrees below %lld (--features)\n", graphs, worst_d, (long long)dmax, (long long)ha.F,
+                    (long long)ha.F);
+            rc = 1;
+            goto cleanup;
+        }
+        snprintf(settings.dataset, sizeof settings.dataset, "custom");
+        snprintf(source, sizeof source, "graphs:%s", graphs);
+        dataset = source;
+    } else {
+        const char *data_dir = cli_data_dir(data_opt);
+        if (!data_dir) {
+            fprintf(stderr, "sdegen train graph: no data directory (give --data DIR or set SDEGEN_DATA)\n");
+            return 2;
+        }
+        struct stat dsb;
+        errno = 0;
+        if (stat(data_dir, &dsb) != 0 || !S_ISDIR(dsb.st_mode)) {
+            fprintf(stderr, "sdegen train graph: data directory %s: %s\n", data_dir,
+                    errno ? strerror(errno) : "not a directory");
+            return 1;
+        }
+        if (max_nodes || features) {
+            fprintf(stderr, "sdegen train graph: --max-nodes and --features go with --graphs FILE; "
+                            "the named datasets use GDSS's sizes\n");
+            return 2;
+        }
+        if (sdg_graph_dataset_load(data_dir, dataset, &train, NULL) != SDG_OK) {
+            fprintf(stderr, "sdegen train graph: %s\n", sdg_errmsg());
+            goto cleanup;
+        }
     }
     if (resume) {
         const char *ds = NULL;
@@ -143,6 +206,7 @@ static int train_graph(int argc, char **argv) {
         snprintf(log_buf, sizeof log_buf, "%s.log", out);
         log_path = log_buf;
     }
+    struct stat sb;
     bool fresh = !resume || stat(log_path, &sb) != 0 || sb.st_size == 0;
     log = fopen(log_path, fresh ? "w" : "a");
     if (!log) {

@@ -2,6 +2,8 @@
 # GDSS on the generic graph datasets: the issue's targets, from the command line tools only.
 #   bench/graphs.sh published [build-dir]   published weights (../shared/gdss), our sampler
 #   bench/graphs.sh trained   [build-dir]   the models shipped in data/models
+#   bench/graphs.sh speed     [build-dir]   sampling speed only (published ENZYMES and grid
+#                                           weights, one chunk at GDSS's batch, STEPS steps)
 # For each dataset and seed: sample as many graphs as the test split holds (GDSS's protocol),
 # then `sdegen eval graphs` against the test split. Prints per dataset the MMD^2 of each seed,
 # mean and std over seeds, the paper's value and the target (published: paper + 50 %,
@@ -19,9 +21,10 @@ seeds=${SEEDS:-1 2 3}
 threads=${THREADS:-2}
 out=${OUT:-$root/bench-out/graphs-$mode}
 case $mode in
+    speed)     datasets=${DATASETS:-enzymes grid} ;;
     published) datasets=${DATASETS:-community_small ego_small enzymes grid} ;;
     trained)   datasets=${DATASETS:-community_small ego_small} ;;
-    *) echo "usage: bench/graphs.sh published|trained [build-dir]" >&2; exit 2 ;;
+    *) echo "usage: bench/graphs.sh published|trained|speed [build-dir]" >&2; exit 2 ;;
 esac
 if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -32,6 +35,30 @@ mkdir -p "$out"
 export OMP_NUM_THREADS=$threads
 sgemm() { "$build/bench/bench_sgemm" 5 "$threads" | awk '{print $2}'; }
 echo "# bench/graphs.sh $mode: $(date -u +%FT%TZ), $(uname -m), $(nproc) cores, seeds: $seeds, threads $threads"
+if [ "$mode" = speed ]; then
+    # One chunk of GDSS's sampling batch per run (ENZYMES 64, grid 8), STEPS steps of the
+    # model's own sampler; the network's GFLOP/s does not depend on the step count, and the
+    # seconds per 1000 graphs at 1000 steps are projected as wall * (1000 / STEPS).
+    steps=${STEPS:-20}
+    echo "# dataset run graphs steps wall_s projected_s_per_1000_graphs_at_1000_steps gflops sgemm_gflops ratio"
+    for ds in $datasets; do
+        model=$out/$ds.h5
+        [ -f "$model" ] || "$exe" import-gdss "$shared/gdss/gdss_$ds.h5" -o "$model" --data "$data" >/dev/null
+        case $ds in enzymes) b=64 ;; grid) b=8 ;; community_small|ego_small) b=128 ;; esac
+        for s in $seeds; do
+            g0=$(sgemm)
+            "$exe" sample "$model" -n "$b" --seed "$s" --steps "$steps" -o "$out/${ds}_speed$s.h5" >"$out/${ds}_speed$s.log"
+            g1=$(sgemm)
+            awk -v ds="$ds" -v s="$s" -v b="$b" -v k="$steps" -v g0="$g0" -v g1="$g1" '
+                /^wall/ { wall = $2 }
+                /GFLOP\/s/ { for (i = 1; i <= NF; i++) if ($(i+1) == "GFLOP/s") gf = $i }
+                END { ref = g0 > g1 ? g0 : g1
+                      printf "%s %s %s %s %s %.0f %s %.1f %.3f\n", ds, s, b, k, wall, wall * 1000 / b * 1000 / k, gf, ref, gf / ref }' \
+                "$out/${ds}_speed$s.log"
+        done
+    done | tee "$out/results.txt"
+    exit 0
+fi
 echo "# dataset seed n degree clustering orbit wall_s s_per_1000 gflops sgemm_gflops ratio"
 for ds in $datasets; do
     if [ "$mode" = published ]; then

@@ -111,6 +111,14 @@ SDG_API sdg_status sdg_gdss_model_save(const sdg_gdss_model *m, const char *path
  * the EMA weights (/ema) when sampler.use_ema is set and the file has them (then
  * m->weights_ema is true), else /params; and the flag table when present. */
 SDG_API sdg_status sdg_gdss_model_load(const char *path, sdg_gdss_model **out);
+/* The same with the weights chosen: DEFAULT as above, RAW = /params, EMA = /ema
+ * (SDG_ERR_NOTFOUND naming the file when it has none). */
+typedef enum sdg_gdss_weights {
+    SDG_GDSS_WEIGHTS_DEFAULT = 0,
+    SDG_GDSS_WEIGHTS_RAW,
+    SDG_GDSS_WEIGHTS_EMA
+} sdg_gdss_weights;
+SDG_API sdg_status sdg_gdss_model_load_weights(const char *path, sdg_gdss_weights which, sdg_gdss_model **out);
 /* sdg_gdss_model_read_reference + sdg_gdss_model_save (the `sdegen import-gdss` command). */
 SDG_API sdg_status sdg_gdss_import(const char *gdss_h5, const char *out_checkpoint);
 

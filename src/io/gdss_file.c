@@ -416,6 +416,10 @@ cleanup:
 }
 
 sdg_status sdg_gdss_model_load(const char *path, sdg_gdss_model **out) {
+    return sdg_gdss_model_load_weights(path, SDG_GDSS_WEIGHTS_DEFAULT, out);
+}
+
+sdg_status sdg_gdss_model_load_weights(const char *path, sdg_gdss_weights which, sdg_gdss_model **out) {
     sdg_status st = SDG_OK;
     sdg_meta *meta = NULL;
     sdg_gdss_model *m = NULL;
@@ -451,12 +455,14 @@ sdg_status sdg_gdss_model_load(const char *path, sdg_gdss_model **out) {
     s.use_ema = v != 0;
     if ((st = sdg_gdss_model_new(&hx, &ha, &s, NULL, &m)) != SDG_OK) goto prefixed;
     SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = m->params}));
-    if (s.use_ema) {   /* sample with the EMA weights when the file has them (trained here) */
+    if (which == SDG_GDSS_WEIGHTS_EMA || (which == SDG_GDSS_WEIGHTS_DEFAULT && s.use_ema)) {
         sdg_h5_file *h = NULL;
         bool has_ema = false;
         SDG_TRY(sdg_h5_open(path, &h));
         has_ema = sdg_h5_exists(h, "/ema");
         sdg_h5_close(h);
+        if (!has_ema && which == SDG_GDSS_WEIGHTS_EMA)
+            SDG_FAIL(SDG_ERR_NOTFOUND, "%s: no EMA weights (/ema) in this model", path);
         if (has_ema) {
             SDG_TRY(sdg_ema_new(m->params, 0.999f, &ema));
             SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = m->params, .ema = ema}));

@@ -10,7 +10,8 @@
 # trained: 1.5 x paper). Speed: each sample run's s per 1000 graphs and network GFLOP/s, with a
 # 1024^3 sgemm measured right before and after it (the faster of the two is the reference).
 # Environment: SEEDS (default "1 2 3"), DATASETS (default all four), SDEGEN_SHARED,
-# SDEGEN_DATA, OUT (results directory, default bench-out/graphs-<mode>), THREADS (2).
+# SDEGEN_DATA, OUT (results directory, default bench-out/graphs-<mode>), THREADS (2),
+# SAMPLE_ARGS (extra options for sdegen sample, e.g. "--weights ema").
 set -eu
 mode=${1:-published}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,7 +74,7 @@ for ds in $datasets; do
     for s in $seeds; do
         gen=$out/${ds}_seed$s.txt
         g0=$(sgemm)
-        "$exe" sample "$model" -n "$n" --seed "$s" -o "$gen" >"$out/${ds}_seed$s.sample.log"
+        "$exe" sample "$model" -n "$n" --seed "$s" ${SAMPLE_ARGS:-} -o "$gen" >"$out/${ds}_seed$s.sample.log"
         g1=$(sgemm)
         "$exe" eval graphs "$gen" --ref "$ds" --data "$data" >"$out/${ds}_seed$s.eval.log"
         awk -v ds="$ds" -v s="$s" -v n="$n" -v g0="$g0" -v g1="$g1" '

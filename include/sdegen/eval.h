@@ -132,7 +132,8 @@ SDG_API void       sdg_mol_samples_free(sdg_mol_samples *s);          /* NULL is
 /* Reference sets: training canonical SMILES (novelty) and test molecules (NSPDK, atom and
  * bond distributions), both as written by the same canonicaliser as the samples. */
 typedef struct sdg_mol_reference {
-    const char           *name;        /* for the protocols, e.g. "qm9 (GDSS split)"        */
+    const char           *train_name;  /* for the protocols, e.g. "qm9 train split"          */
+    const char           *test_name;   /* e.g. "qm9 test split" or a file name               */
     size_t                n_train;
     const char *const    *train_smiles;
     size_t                n_test;

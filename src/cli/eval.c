@@ -207,7 +207,7 @@ static int eval_molecules(int argc, char **argv) {
     const char **train = NULL;
     const sdg_mol **test = NULL;
     sdg_mol_reference ref = {0};
-    char refname[600], refdesc[1200];
+    char trname[600], tename[600], refdesc[1200];
     if (sdg_mol_samples_read(gen_path, &gen) != SDG_OK) {
         fprintf(stderr, "sdegen eval molecules: %s\n", sdg_errmsg());
         goto done;
@@ -218,10 +218,6 @@ static int eval_molecules(int argc, char **argv) {
                 (long long)gen->first_invalid_line, gen->first_invalid_reason);
         goto done;
     }
-    if (gen->n_valid < gen->count)
-        fprintf(stderr, "sdegen eval molecules: warning: %s: %zu of %zu records are not valid molecules, counted as invalid (first: line %lld: %s)\n",
-                gen_path, gen->count - gen->n_valid, gen->count, (long long)gen->first_invalid_line,
-                gen->first_invalid_reason);
     double t_gen = cli_now();
     if (dataset) {
         sdg_mol_dataset_params p = sdg_mol_dataset_default_params();
@@ -243,7 +239,8 @@ static int eval_molecules(int argc, char **argv) {
         for (size_t i = 0; i < d->n_test; i++) test[i] = d->mols[d->test[i]];
         ref.n_train = d->n_train;
         ref.n_test  = d->n_test;
-        snprintf(refname, sizeof refname, "%s", dataset);
+        snprintf(trname, sizeof trname, "the %s train split", dataset);
+        snprintf(tename, sizeof tename, "the %s test split", dataset);
         snprintf(refdesc, sizeof refdesc,
                  "%s from %s (GDSS/MoFlow split: test = rows of valid_idx_%s.json), %zu of %zu rows read%s: "
                  "train %zu, test %zu molecules (%zu rows rejected by the parser, %zu too large)",
@@ -270,7 +267,8 @@ static int eval_molecules(int argc, char **argv) {
             if (tr->smiles[i]) train[ref.n_train++] = tr->smiles[i];
         for (size_t i = 0; i < te->count; i++)
             if (te->mols[i]) test[ref.n_test++] = te->mols[i];
-        snprintf(refname, sizeof refname, "%s", test_path);
+        snprintf(trname, sizeof trname, "%s", train_path ? train_path : "-");
+        snprintf(tename, sizeof tename, "%s", test_path);
         int w = snprintf(refdesc, sizeof refdesc, "test %s: %zu molecules (%zu invalid lines skipped)", test_path,
                          te->n_valid, te->count - te->n_valid);
         if (tr)
@@ -279,7 +277,8 @@ static int eval_molecules(int argc, char **argv) {
         else
             snprintf(refdesc + w, sizeof refdesc - (size_t)w, "; no training set (novelty not computed)");
     }
-    ref.name = refname;
+    ref.train_name = trname;
+    ref.test_name  = tename;
     ref.train_smiles = train;
     ref.test_mols = test;
     double t_ref = cli_now();
@@ -290,6 +289,10 @@ static int eval_molecules(int argc, char **argv) {
         goto done;
     }
     double t_end = cli_now();
+    if (gen->n_valid < gen->count)
+        fprintf(stderr, "sdegen eval molecules: warning: %s: %zu of %zu records are not valid molecules, counted as invalid (first: line %lld: %s)\n",
+                gen_path, gen->count - gen->n_valid, gen->count, (long long)gen->first_invalid_line,
+                gen->first_invalid_reason);
     printf("# sdegen eval molecules (sdegen %s)\n", sdg_version());
     printf("# generated: %s, %s, %zu records (%zu valid, %zu invalid%s%s; %zu blank lines skipped)\n", gen_path,
            gen->sdf ? "SDF" : "SMILES lines", gen->count, gen->n_valid, gen->count - gen->n_valid,

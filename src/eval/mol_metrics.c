@@ -337,10 +337,11 @@ sdg_status sdg_mol_metrics_compute(const sdg_mol_samples *samples, const sdg_mol
     if (!samples || !ref || !out || (ref->n_train && !ref->train_smiles) || (ref->n_test && !ref->test_mols))
         return SDG_ERROR(SDG_ERR_INVALID, "sdg_mol_metrics_compute: NULL argument");
     memset(out, 0, sizeof *out);
-    const char *rname = ref->name ? ref->name : "reference";
+    const char *trname = ref->train_name ? ref->train_name : "training set";
+    const char *rname  = ref->test_name ? ref->test_name : "test set";
     size_t n = samples->count, nv = samples->n_valid;
     if (nv == 0) SDG_FAIL(SDG_ERR_INVALID, "no valid molecule among %zu records", n);
-    if (ref->n_test == 0) SDG_FAIL(SDG_ERR_INVALID, "%s: empty test set", rname);
+    if (ref->n_test == 0) SDG_FAIL(SDG_ERR_INVALID, "%s: no molecule", rname);
     out->n_records = n;
     out->n_valid   = nv;
     /* validity without correction: the flags the file recorded */
@@ -397,9 +398,9 @@ sdg_status sdg_mol_metrics_compute(const sdg_mol_samples *samples, const sdg_mol
         out->n_novel = nn;
         r->value = (double)nn / (double)nu;
         snprintf(r->protocol, sizeof r->protocol,
-                 "%zu of %zu unique valid canonical SMILES not among the %zu training SMILES of %s, "
+                 "%zu of %zu unique valid canonical SMILES not among the %zu SMILES of %s, "
                  "written by the same canonicaliser (MOSES novelty: denominator = unique valid)",
-                 nn, nu, ref->n_train, rname);
+                 nn, nu, ref->n_train, trname);
     }
     /* NSPDK and type distributions: valid samples (duplicates kept) against the test set */
     SDG_TRY(sdg_nspdk_new(nspdk, &kr));
@@ -417,17 +418,17 @@ sdg_status sdg_mol_metrics_compute(const sdg_mol_samples *samples, const sdg_mol
     if (sdg_nspdk_count(kg) == 0) SDG_FAIL(SDG_ERR_INVALID, "no valid sample has a heavy atom");
     SDG_TRY(sdg_nspdk_mmd(kr, kg, &out->nspdk));
     size_t used = strlen(out->nspdk.protocol);
-    snprintf(out->nspdk.protocol + used, sizeof out->nspdk.protocol - used, "; reference = %s test set", rname);
+    snprintf(out->nspdk.protocol + used, sizeof out->nspdk.protocol - used, "; reference = %s", rname);
     r = &out->atom_tv;
     r->value = normalise_tv(out->atom_gen, out->atom_test, 119);
     snprintf(r->protocol, sizeof r->protocol,
-             "total variation 1/2 sum |p - q| of heavy-atom element fractions, %zu valid samples vs %zu %s test molecules",
+             "total variation 1/2 sum |p - q| of heavy-atom element fractions, %zu valid samples vs %zu molecules of %s",
              nv, ref->n_test, rname);
     r = &out->bond_tv;
     r->value = normalise_tv(out->bond_gen, out->bond_test, SDG_MOL_BOND_TYPES);
     snprintf(r->protocol, sizeof r->protocol,
              "total variation of bond-type fractions (single, double, triple, aromatic as perceived by "
-             "Open Babel), %zu valid samples vs %zu %s test molecules", nv, ref->n_test, rname);
+             "Open Babel), %zu valid samples vs %zu molecules of %s", nv, ref->n_test, rname);
 cleanup:
     free(gen);
     free(train);

@@ -5,6 +5,13 @@
 #include "test_util.h"
 
 #define CAP 8192
+#if defined(__SANITIZE_ADDRESS__)
+#define QM9_ROWS 6000    /* under the sanitizers: a shorter prefix, a higher level */
+#define DISTORTED 2.0    /* measured 2.5x at 571 vs 571 */
+#else
+#define QM9_ROWS 20000
+#define DISTORTED 5.0    /* measured 7.9x at 1,937 vs 1,937 */
+#endif
 #define ASPIRIN_NNZ 564
 #define ASPIRIN_FIRST 107
 #define ASPIRIN_LAST 65445
@@ -253,7 +260,7 @@ static void test_qm9_level(void) {
     const char *dir = sdg_test_data_dir("qm9/qm9_smiles.csv");
     if (!dir) return;
     sdg_mol_dataset_params dp = sdg_mol_dataset_default_params();
-    dp.max_rows = 20000;
+    dp.max_rows = QM9_ROWS;
     sdg_mol_dataset *d = NULL;
     CU_ASSERT_EQUAL_FATAL(sdg_mol_dataset_load(dir, "qm9", &dp, &d), SDG_OK);
     size_t ng = d->n_test < d->n_train ? d->n_test : d->n_train;
@@ -293,7 +300,7 @@ static void test_qm9_level(void) {
     printf("\nqm9 prefix %zu rows: test %zu, train sample %zu, |mu|^2 %.4f: MMD %.3e (iid level %.3e), "
            "all single bonds %.3e\n", dp.max_rows, d->n_test, ng, mu2, same.value, level, bad.value);
     CU_ASSERT(same.value > 0.5 * level && same.value < 2.0 * level);
-    CU_ASSERT(bad.value > 5 * level);   /* measured 7.9x */
+    CU_ASSERT(bad.value > DISTORTED * level);
     free(mu);
     free(v);
     sdg_nspdk_free(R);

@@ -86,7 +86,8 @@ typedef struct work {
     /* breadth-first visits */
     int64_t  *dist, *queue;
     int64_t  *lev_off;       /* (n, MAX_LEVELS + 1) offsets into lev                    */
-    int64_t  *lev;           /* (n, V) vertices by level                                */
+    int64_t  *lev;           /* (A, V) vertices by level, row stride V                  */
+    size_t    cap_lev;
     int      *nlev;          /* (n) levels reached                                      */
     uint64_t *nh;            /* (n, MAX_LEVELS) neighbourhood hashes                    */
     uint64_t *tmp;           /* (V) level hash scratch                                  */
@@ -126,7 +127,8 @@ static sdg_status work_init(work *w, const sdg_nspdk_params *p) {
 
 #define GROW(ptr, n) do { void *_q = realloc((ptr), (n) * sizeof *(ptr)); if (!_q) goto nomem; (ptr) = _q; } while (0)
 
-/* Sizes the graph arrays for A atoms and B bonds. */
+/* Sizes the arrays for a molecule of A atoms whose expanded graph has V vertices and E2
+ * adjacency entries. */
 static sdg_status work_reserve(work *w, size_t A, size_t V, size_t E2) {
     if (V + A + 1 > w->cap_v) {
         size_t c = 2 * (V + A + 1);
@@ -134,9 +136,11 @@ static sdg_status work_reserve(work *w, size_t A, size_t V, size_t E2) {
         GROW(w->dist, c); GROW(w->queue, c); GROW(w->nlev, c); GROW(w->tmp, c);
         GROW(w->lev_off, c * (MAX_LEVELS + 1)); GROW(w->nh, c * MAX_LEVELS);
         w->cap_v = c;
-        free(w->lev);
-        w->lev = malloc(c * c * sizeof *w->lev);
-        if (!w->lev) goto nomem;
+    }
+    if (A * V > w->cap_lev) {
+        size_t c = 2 * A * V;
+        GROW(w->lev, c);
+        w->cap_lev = c;
     }
     if (E2 + 1 > w->cap_adj) {
         size_t c = 2 * (E2 + 1);
@@ -232,7 +236,7 @@ static sdg_status mol_features(work *w, const sdg_mol *m) {
     /* breadth-first visits from every atom, to depth 2 max(r, d) */
     int depth = 2 * (w->p.radius > w->p.distance ? w->p.radius : w->p.distance);
     for (size_t r = 0; r < A; r++) {
-        int64_t *lo = w->lev_off + r * (MAX_LEVELS + 1), *lv = w->lev + r * w->cap_v;
+        int64_t *lo = w->lev_off + r * (MAX_LEVELS + 1), *lv = w->lev + r * V;
         for (size_t v = 0; v < V; v++) w->dist[v] = -1;
         size_t qh = 0, qt = 0;
         w->queue[qt++] = (int64_t)r;
@@ -271,7 +275,7 @@ static sdg_status mol_features(work *w, const sdg_mol *m) {
     /* pair features */
     int nd = w->p.distance + 1;
     for (size_t v = 0; v < A; v++) {
-        const int64_t *lo = w->lev_off + v * (MAX_LEVELS + 1), *lv = w->lev + v * w->cap_v;
+        const int64_t *lo = w->lev_off + v * (MAX_LEVELS + 1), *lv = w->lev + v * V;
         for (int D = 0; D <= 2 * w->p.distance; D += 2) {
             if (D >= w->nlev[v]) break;
             for (int64_t q = lo[D]; q < lo[D + 1]; q++) {
@@ -410,7 +414,9 @@ size_t sdg_nspdk_skipped(const sdg_nspdk *s) { return s ? s->skipped : 0; }
 
 sdg_status sdg_nspdk_mmd(const sdg_nspdk *ref, const sdg_nspdk *gen, sdg_metric_result *out) {
     if (!ref || !gen || !out) return SDG_ERROR(SDG_ERR_INVALID, "sdg_nspdk_mmd: NULL argument");
-    if (memcmp(&ref->w.p, &gen->w.p, sizeof ref->w.p) != 0)
+    const sdg_nspdk_params *a = &ref->w.p, *b = &gen->w.p;
+    if (a->radius != b->radius || a->distance != b->distance || a->nbits != b->nbits ||
+        a->inner_normalization != b->inner_normalization || a->normalization != b->normalization)
         return SDG_ERROR(SDG_ERR_INVALID, "sdg_nspdk_mmd: the two sets use different parameters");
     if (ref->count == 0 || gen->count == 0)
         return SDG_ERROR(SDG_ERR_INVALID, "sdg_nspdk_mmd: empty set (reference %zu, generated %zu molecules)",

@@ -121,6 +121,26 @@ static void test_norms_and_cap(void) {
         CU_ASSERT_EQUAL(nnz, v->nnz);
         sdg_mol_free(m);
     }
+    /* a long chain grows the work space after small molecules, and a set reuses it */
+    char chain[402];
+    for (int k = 0; k < 200; k++) memcpy(chain + 2 * k, k % 2 ? "O" "C" : "CC", 2);
+    chain[400] = '\0';
+    sdg_mol *big = parse(chain), *small = parse("CCO");
+    vec_of(big, v);
+    double s2 = 0;
+    for (size_t k = 0; k < v->nnz; k++) s2 += v->val[k] * v->val[k];
+    CU_ASSERT_DOUBLE_EQUAL(s2, 1.0, 1e-12);
+    sdg_nspdk *set = NULL;
+    sdg_metric_result r;
+    CU_ASSERT_EQUAL_FATAL(sdg_nspdk_new(NULL, &set), SDG_OK);
+    CU_ASSERT_EQUAL(sdg_nspdk_add_mol(set, small), SDG_OK);
+    CU_ASSERT_EQUAL(sdg_nspdk_add_mol(set, big), SDG_OK);
+    CU_ASSERT_EQUAL(sdg_nspdk_add_mol(set, small), SDG_OK);
+    CU_ASSERT_EQUAL(sdg_nspdk_count(set), 3);
+    CU_ASSERT_EQUAL(sdg_nspdk_mmd(set, set, &r), SDG_OK);
+    sdg_nspdk_free(set);
+    sdg_mol_free(big);
+    sdg_mol_free(small);
     sdg_nspdk_params p = sdg_nspdk_default_params();
     p.nbits = 0;
     sdg_nspdk *s = NULL;

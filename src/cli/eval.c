@@ -187,6 +187,10 @@ static int eval_molecules(int argc, char **argv) {
         fprintf(stderr, "sdegen eval molecules: give either --dataset NAME or --test FILE [--train FILE]\n");
         return 2;
     }
+    if (max_rows && !dataset) {
+        fprintf(stderr, "sdegen eval molecules: --max-rows applies to --dataset only\n");
+        return 2;
+    }
     const sdg_mol_vocab *vocab = NULL;
     const char *dir = NULL;
     if (dataset) {

@@ -593,3 +593,54 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
     }
     return true;
 }
+
+/* ---- sdg_gemm_run: one product with an epilogue, on the calling thread ----
+ * Without an epilogue (alpha 1, no bias, no activation, acc NONE or INNER) the kernel writes C
+ * directly. Otherwise it writes panels of up to 12 rows by NN_EPI_MAX columns into a stack
+ * buffer (L1), and nn_epilogue turns each panel row into its C row. */
+static void small_run(int path, const small_job *j) {
+    if (path == PATH_AVX512) small_avx512(j);
+    else if (path == PATH_AVX2) small_avx2(j);
+    else small_plain(j);
+}
+
+sdg_status sdg_gemm_run(const sdg_gemm_desc *g) {
+    if (!g || g->M < 0 || g->N < 0 || g->K < 0 || (unsigned)g->act > SDG_UNARY_COUNT ||
+        (unsigned)g->acc > SDG_GEMM_ACC_OUTER)
+        return SDG_ERROR(SDG_ERR_INVALID, "gemm: bad descriptor");
+    if (g->M == 0 || g->N == 0) return SDG_OK;
+    if (!g->C || (g->K > 0 && (!g->A || !g->B)))
+        return SDG_ERROR(SDG_ERR_INVALID, "gemm: missing operand");
+    if (g->act != SDG_UNARY_NONE && g->act != SDG_UNARY_TANH && g->act != SDG_UNARY_ELU &&
+        g->act != SDG_UNARY_RELU)
+        return SDG_ERROR(SDG_ERR_INVALID, "gemm: activation %s not supported", sdg_unary_name(g->act));
+    const int path = gemm_path();
+    const int64_t ars = g->ta ? 1 : g->lda, acs = g->ta ? g->lda : 1;
+    const bool epi = g->alpha != 1.0f || g->bias || g->act != SDG_UNARY_NONE ||
+                     g->acc == SDG_GEMM_ACC_OUTER;
+    if (!epi) {
+        small_job j = {.M = g->M, .N = g->N, .K = g->K, .A = g->A, .ars = ars, .acs = acs,
+                       .B = g->B, .ldb = g->ldb, .C = g->C, .ldc = g->ldc,
+                       .acc = g->acc == SDG_GEMM_ACC_INNER};
+        small_run(path, &j);
+        return SDG_OK;
+    }
+    float panel[TILE512_MR * NN_EPI_MAX] __attribute__((aligned(64)));
+    for (int64_t i0 = 0; i0 < g->M; i0 += TILE512_MR) {
+        const int64_t mr = g->M - i0 < TILE512_MR ? g->M - i0 : TILE512_MR;
+        for (int64_t n0 = 0; n0 < g->N; n0 += NN_EPI_MAX) {
+            const int64_t nc = g->N - n0 < NN_EPI_MAX ? g->N - n0 : NN_EPI_MAX;
+            small_job j = {.M = mr, .N = nc, .K = g->K, .A = g->A + i0 * ars, .ars = ars,
+                           .acs = acs, .B = g->B + n0, .ldb = g->ldb, .C = panel, .ldc = nc,
+                           .acc = false};
+            small_run(path, &j);
+            for (int64_t r = 0; r < mr; r++) {
+                const float *bcol = g->bias && !g->bias_rows ? g->bias + n0 : NULL;
+                float brow = g->bias && g->bias_rows ? g->bias[i0 + r] : 0.0f;
+                nn_epilogue(panel + r * nc, nc, g->alpha, bcol, brow, g->act, (int)g->acc,
+                            g->C + (i0 + r) * g->ldc + n0);
+            }
+        }
+    }
+    return SDG_OK;
+}

@@ -594,6 +594,57 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
     return true;
 }
 
+/* ---- AVX-512 epilogue: bias, activation and accumulation in one pass over a panel row ----
+ * The activations with FMA and 16 lanes: ELU below 0 as e^x - 1 = 2^n (1 + t) - 1 with
+ * t = e^r - 1 by op_unary.c's Cephes polynomial (2^n by vscalefps; t alone where n = 0, so no
+ * cancellation near 0); tanh from the same e^{2x} - 1. */
+/* e^x - 1 for x <= 88.7: e^x = 2^n e^r, |r| <= ln2/2, e^r - 1 = r + r^2 P(r) (Cephes), so
+ * that where n = 0 (|x| < 0.35) the result has no cancellation. */
+AVX512_FN static inline __m512 expm1_512(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33f)), _mm512_set1_ps(88.7228f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 t = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);   /* e^r - 1 */
+    __m512 e = _mm512_sub_ps(_mm512_scalef_ps(_mm512_add_ps(t, _mm512_set1_ps(1.0f)), n),
+                             _mm512_set1_ps(1.0f));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_EQ_OQ), e, t);
+}
+
+/* tanh x = m / (m + 2) with m = e^{2x} - 1 (relative error ~2e-7, also near 0); |x| is
+ * clamped at 9, where tanh rounds to +-1. */
+AVX512_FN static inline __m512 tanh512(__m512 x) {
+    const __m512 c = _mm512_set1_ps(9.0f);
+    __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_sub_ps(_mm512_setzero_ps(), c)), c);
+    __m512 m = expm1_512(_mm512_add_ps(xc, xc));
+    return _mm512_div_ps(m, _mm512_add_ps(m, _mm512_set1_ps(2.0f)));
+}
+
+AVX512_FN static void epi_avx512(const float *p, int64_t n, float alpha, const float *bcol,
+                                 float brow, sdg_unary act, int acc, float *c) {
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(brow), zero = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 v = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, p + i),
+                                   bcol ? _mm512_maskz_loadu_ps(m, bcol + i) : vb);
+        if (acc == SDG_GEMM_ACC_INNER) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c + i));
+        if (act == SDG_UNARY_TANH) v = tanh512(v);
+        else if (act == SDG_UNARY_ELU)
+            v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ),
+                                     expm1_512(v), v);
+        else if (act == SDG_UNARY_RELU) v = _mm512_max_ps(v, zero);
+        if (acc == SDG_GEMM_ACC_OUTER) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c + i));
+        _mm512_mask_storeu_ps(c + i, m, v);
+    }
+}
+
 /* ---- sdg_gemm_run: one product with an epilogue, on the calling thread ----
  * Without an epilogue (alpha 1, no bias, no activation, acc NONE or INNER) the kernel writes C
  * directly. Otherwise it writes panels of up to 12 rows by NN_EPI_MAX columns into a stack
@@ -637,8 +688,12 @@ sdg_status sdg_gemm_run(const sdg_gemm_desc *g) {
             for (int64_t r = 0; r < mr; r++) {
                 const float *bcol = g->bias && !g->bias_rows ? g->bias + n0 : NULL;
                 float brow = g->bias && g->bias_rows ? g->bias[i0 + r] : 0.0f;
-                nn_epilogue(panel + r * nc, nc, g->alpha, bcol, brow, g->act, (int)g->acc,
-                            g->C + (i0 + r) * g->ldc + n0);
+                if (path == PATH_AVX512)
+                    epi_avx512(panel + r * nc, nc, g->alpha, bcol, brow, g->act, (int)g->acc,
+                               g->C + (i0 + r) * g->ldc + n0);
+                else
+                    nn_epilogue(panel + r * nc, nc, g->alpha, bcol, brow, g->act, (int)g->acc,
+                                g->C + (i0 + r) * g->ldc + n0);
             }
         }
     }

@@ -499,6 +499,7 @@ static sdg_tensor *forward_adj(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor
  * and symmetrisation, 3 per element for the GCN normalisation (as the ops count them). */
 #define FAST_COLS 2048
 #define FAST_TILE 256
+#define FAST_BD_MAX 64
 
 typedef struct fast_flops {
     double mm, lin, act, misc;
@@ -536,15 +537,25 @@ static sdg_gemm_desc gemm(int64_t M, int64_t N, int64_t K, const float *A, int64
                            .C = C, .ldc = ldc, .alpha = 1.0f, .act = SDG_UNARY_NONE};
 }
 
-/* Â of one graph: a (N, N) -> y (N, N), as sdg_gcn_norm. */
+/* Â of one graph: a (N, N) -> y (N, N), as sdg_gcn_norm. Row sums in 8 partial sums (so
+ * that the compiler vectorises them; the order differs from the op's by rounding only). */
 static void fast_gcn_norm(const float *a, int64_t N, float *y, float *s) {
     for (int64_t i = 0; i < N; i++) {
-        float d = 0.0f;
-        for (int64_t j = 0; j < N; j++) d += i == j ? 1.0f : a[i * N + j];
+        const float *r = a + i * N;
+        float part[8] = {0};
+        int64_t j = 0;
+        for (; j + 8 <= N; j += 8)
+            for (int q = 0; q < 8; q++) part[q] += r[j + q];
+        float d = 1.0f - r[i];
+        for (; j < N; j++) d += r[j];
+        for (int q = 0; q < 8; q++) d += part[q];
         s[i] = 1.0f / sqrtf(d >= 1.0f ? d : 1.0f);
     }
-    for (int64_t i = 0; i < N; i++)
-        for (int64_t j = 0; j < N; j++) y[i * N + j] = (s[i] * (i == j ? 1.0f : a[i * N + j])) * s[j];
+    for (int64_t i = 0; i < N; i++) {
+        const float si = s[i];
+        for (int64_t j = 0; j < N; j++) y[i * N + j] = (si * a[i * N + j]) * s[j];
+        y[i * N + i] = si * s[i];
+    }
 }
 
 /* Node MLP over rows: x (R, in) at row stride ldx -> y (R, out) at stride ldy, ELU between
@@ -624,7 +635,12 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, const float *x, int6
     const int64_t hid = L->multi_channel.lin[0].out;
     float *xw = take(&sc, (size_t)(GN * C * D)), *ahat = take(&sc, (size_t)NN);
     float *dinv = take(&sc, (size_t)N), *qkv = take(&sc, (size_t)(N * D));
-    float *kt = take(&sc, (size_t)(a * N)), *vcat = take(&sc, (size_t)(GN * C * nh));
+    /* small graphs: the heads as one block-diagonal product (zeros not counted), so that a
+     * row of scores fills vectors (QM9: 36 columns instead of 4 products of 9) */
+    const bool bd = N * H <= FAST_BD_MAX;
+    float *kt = take(&sc, (size_t)(bd ? a * H * N : a * N)), *tt = take(&sc, (size_t)(N * H * N));
+    float *vcat = take(&sc, (size_t)(GN * C * nh));
+    if (bd) memset(kt, 0, (size_t)(a * H * N) * sizeof(float));
     float *ein = take(&sc, (size_t)(2 * C * CS));
     float *y = take(&sc, (size_t)(L->cout * CS));
     int64_t hmax = 2 * (C > L->cout ? C : L->cout);
@@ -650,18 +666,35 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, const float *x, int6
                            (size_t)nh * sizeof(float));
                 continue;
             }
+            for (int64_t i = 0; i < N; i++)   /* rows start as the bias: no epilogue pass */
+                memcpy(qkv + i * D, W->bcat + c * D, (size_t)D * sizeof(float));
             g = gemm(N, D, N, ahat, N, xw + b * N * C * D + c * D, C * D, qkv, D);
-            g.bias = W->bcat + c * D;
+            g.acc = SDG_GEMM_ACC_INNER;
             sdg_gemm_run(&g);
-            for (int64_t k = 0; k < a; k++)
-                for (int64_t j = 0; j < N; j++) kt[k * N + j] = qkv[j * D + a + k];
             float *S = ein + c * CS + b * NN;
-            for (int64_t h = 0; h < H; h++) {   /* S (+)= tanh(alpha Q_h K_h^T) */
-                g = gemm(N, N, s, qkv + h * s, D, kt + h * s * N, N, S, N);
+            if (bd) {   /* all heads in one product: T (N, H N) = Q [K_0^T 0 ..; 0 K_1^T ..] */
+                for (int64_t k = 0; k < a; k++)
+                    for (int64_t j = 0; j < N; j++) kt[k * H * N + (k / s) * N + j] = qkv[j * D + a + k];
+                g = gemm(N, H * N, a, qkv, D, kt, H * N, tt, H * N);
                 g.alpha = alpha;
                 g.act = SDG_UNARY_TANH;
-                g.acc = h ? SDG_GEMM_ACC_OUTER : SDG_GEMM_ACC_NONE;
                 sdg_gemm_run(&g);
+                for (int64_t i = 0; i < N; i++)
+                    for (int64_t j = 0; j < N; j++) {
+                        float v = tt[i * H * N + j];
+                        for (int64_t h = 1; h < H; h++) v += tt[i * H * N + h * N + j];
+                        S[i * N + j] = v;
+                    }
+            } else {
+                for (int64_t k = 0; k < a; k++)
+                    for (int64_t j = 0; j < N; j++) kt[k * N + j] = qkv[j * D + a + k];
+                for (int64_t h = 0; h < H; h++) {   /* S (+)= tanh(alpha Q_h K_h^T) */
+                    g = gemm(N, N, s, qkv + h * s, D, kt + h * s * N, N, S, N);
+                    g.alpha = alpha;
+                    g.act = SDG_UNARY_TANH;
+                    g.acc = h ? SDG_GEMM_ACC_OUTER : SDG_GEMM_ACC_NONE;
+                    sdg_gemm_run(&g);
+                }
             }
             for (int64_t i = 0; i < N; i++)
                 for (int64_t j = 0; j <= i; j++) {
@@ -713,7 +746,8 @@ static size_t fast_attn_scratch(const fast_net *fn, int l, int64_t G) {
     const int64_t GN = G * N, hid = L->multi_channel.lin[0].out;
     int64_t hmax = 2 * (C > L->cout ? C : L->cout);
     if (hid > hmax) hmax = hid;
-    const int64_t parts[] = {GN * C * D, fn->NN, N, N * D, a * N, GN * C * nh, 2 * C * fn->CS,
+    const int64_t kt = N * hp->heads <= FAST_BD_MAX ? a * hp->heads * N : a * N;
+    const int64_t parts[] = {GN * C * D, fn->NN, N, N * D, kt, N * hp->heads * N, GN * C * nh, 2 * C * fn->CS,
                              L->cout * fn->CS, hmax * (GN > FAST_TILE ? GN : FAST_TILE),
                              hmax * (GN > FAST_TILE ? GN : FAST_TILE)};
     size_t n = 0;

@@ -624,7 +624,9 @@ AVX512_FN static inline __m512 tanh512(__m512 x) {
     const __m512 c = _mm512_set1_ps(9.0f);
     __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_sub_ps(_mm512_setzero_ps(), c)), c);
     __m512 m = expm1_512(_mm512_add_ps(xc, xc));
-    return _mm512_div_ps(m, _mm512_add_ps(m, _mm512_set1_ps(2.0f)));
+    __m512 d = _mm512_add_ps(m, _mm512_set1_ps(2.0f)), r = _mm512_rcp14_ps(d);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));   /* Newton: ~1e-8 */
+    return _mm512_mul_ps(m, r);
 }
 
 AVX512_FN static void epi_avx512(const float *p, int64_t n, float alpha, const float *bcol,
@@ -677,8 +679,10 @@ sdg_status sdg_gemm_run(const sdg_gemm_desc *g) {
         return SDG_OK;
     }
     float panel[TILE512_MR * NN_EPI_MAX] __attribute__((aligned(64)));
-    for (int64_t i0 = 0; i0 < g->M; i0 += TILE512_MR) {
-        const int64_t mr = g->M - i0 < TILE512_MR ? g->M - i0 : TILE512_MR;
+    /* row panels balanced like small_avx512's blocks (16 rows: 8 + 8, not 12 + 4) */
+    const int64_t panels = (g->M + TILE512_MR - 1) / TILE512_MR;
+    for (int64_t p = 0; p < panels; p++) {
+        const int64_t i0 = g->M * p / panels, mr = g->M * (p + 1) / panels - i0;
         for (int64_t n0 = 0; n0 < g->N; n0 += NN_EPI_MAX) {
             const int64_t nc = g->N - n0 < NN_EPI_MAX ? g->N - n0 : NN_EPI_MAX;
             small_job j = {.M = mr, .N = nc, .K = g->K, .A = g->A + i0 * ars, .ars = ars,

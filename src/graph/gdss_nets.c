@@ -541,12 +541,14 @@ static sdg_gemm_desc gemm(int64_t M, int64_t N, int64_t K, const float *A, int64
  * that the compiler vectorises them; the order differs from the op's by rounding only). */
 static void fast_gcn_norm(const float *a, int64_t N, float *y, float *s) {
     for (int64_t i = 0; i < N; i++) {
-        const float *r = a + i * N;
+        float *r = y + i * N;   /* the row without its diagonal (A^2's is large: no cancelling) */
+        memcpy(r, a + i * N, (size_t)N * sizeof(float));
+        r[i] = 0.0f;
         float part[8] = {0};
         int64_t j = 0;
         for (; j + 8 <= N; j += 8)
             for (int q = 0; q < 8; q++) part[q] += r[j + q];
-        float d = 1.0f - r[i];
+        float d = 1.0f;
         for (; j < N; j++) d += r[j];
         for (int q = 0; q < 8; q++) d += part[q];
         s[i] = 1.0f / sqrtf(d >= 1.0f ? d : 1.0f);

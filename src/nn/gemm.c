@@ -629,22 +629,61 @@ AVX512_FN static inline __m512 tanh512(__m512 x) {
     return _mm512_mul_ps(m, r);
 }
 
-AVX512_FN static void epi_avx512(const float *p, int64_t n, float alpha, const float *bcol,
-                                 float brow, sdg_unary act, int acc, float *c) {
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(brow), zero = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
-        __m512 v = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, p + i),
-                                   bcol ? _mm512_maskz_loadu_ps(m, bcol + i) : vb);
-        if (acc == SDG_GEMM_ACC_INNER) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c + i));
-        if (act == SDG_UNARY_TANH) v = tanh512(v);
-        else if (act == SDG_UNARY_ELU)
-            v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ),
-                                     expm1_512(v), v);
-        else if (act == SDG_UNARY_RELU) v = _mm512_max_ps(v, zero);
-        if (acc == SDG_GEMM_ACC_OUTER) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c + i));
-        _mm512_mask_storeu_ps(c + i, m, v);
+/* One vector of the epilogue; act and acc are constants in each caller below. */
+AVX512_FN __attribute__((always_inline)) static inline void
+epi_vec512(const sdg_unary act, const int acc, const __mmask16 m, const float *p, __m512 va,
+           __m512 bias, float *c) {
+    __m512 v = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, p), bias);
+    if (acc == SDG_GEMM_ACC_INNER) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+    if (act == SDG_UNARY_TANH) v = tanh512(v);
+    else if (act == SDG_UNARY_ELU)
+        v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ),
+                                 expm1_512(v), v);
+    else if (act == SDG_UNARY_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
+    if (acc == SDG_GEMM_ACC_OUTER) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+    _mm512_mask_storeu_ps(c, m, v);
+}
+
+/* A whole panel (mr rows of nc <= NN_EPI_MAX, row stride nc) into C: two vectors per step,
+ * so that the activations' dependency chains overlap. bias: per column (bcol, nc) or per row
+ * (brow, mr), either NULL. */
+AVX512_FN __attribute__((always_inline)) static inline void
+epi_panel512(const sdg_unary act, const int acc, const float *panel, int64_t mr, int64_t nc,
+             float alpha, const float *bcol, const float *brow, float *C, int64_t ldc) {
+    const __m512 va = _mm512_set1_ps(alpha);
+    for (int64_t r = 0; r < mr; r++) {
+        const float *p = panel + r * nc;
+        float *c = C + r * ldc;
+        const __m512 vb = _mm512_set1_ps(brow ? brow[r] : 0.0f);
+        int64_t i = 0;
+        for (; i + 32 <= nc; i += 32) {
+            epi_vec512(act, acc, 0xffff, p + i, va, bcol ? _mm512_loadu_ps(bcol + i) : vb, c + i);
+            epi_vec512(act, acc, 0xffff, p + i + 16, va,
+                       bcol ? _mm512_loadu_ps(bcol + i + 16) : vb, c + i + 16);
+        }
+        for (; i < nc; i += 16) {
+            const __mmask16 m = nc - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nc - i)) - 1u);
+            epi_vec512(act, acc, m, p + i, va, bcol ? _mm512_maskz_loadu_ps(m, bcol + i) : vb, c + i);
+        }
     }
+}
+
+AVX512_FN static void epi_avx512(const float *panel, int64_t mr, int64_t nc, float alpha,
+                                 const float *bcol, const float *brow, sdg_unary act, int acc,
+                                 float *C, int64_t ldc) {
+#define EPI_ACT(a)                                                                            \
+    switch (acc) {                                                                            \
+    case SDG_GEMM_ACC_INNER: epi_panel512(a, SDG_GEMM_ACC_INNER, panel, mr, nc, alpha, bcol, brow, C, ldc); break; \
+    case SDG_GEMM_ACC_OUTER: epi_panel512(a, SDG_GEMM_ACC_OUTER, panel, mr, nc, alpha, bcol, brow, C, ldc); break; \
+    default: epi_panel512(a, SDG_GEMM_ACC_NONE, panel, mr, nc, alpha, bcol, brow, C, ldc); break; \
+    }
+    switch (act) {
+    case SDG_UNARY_TANH: EPI_ACT(SDG_UNARY_TANH) break;
+    case SDG_UNARY_ELU: EPI_ACT(SDG_UNARY_ELU) break;
+    case SDG_UNARY_RELU: EPI_ACT(SDG_UNARY_RELU) break;
+    default: EPI_ACT(SDG_UNARY_NONE) break;
+    }
+#undef EPI_ACT
 }
 
 /* ---- sdg_gemm_run: one product with an epilogue, on the calling thread ----
@@ -689,15 +728,17 @@ sdg_status sdg_gemm_run(const sdg_gemm_desc *g) {
                            .acs = acs, .B = g->B + n0, .ldb = g->ldb, .C = panel, .ldc = nc,
                            .acc = false};
             small_run(path, &j);
+            if (path == PATH_AVX512) {
+                epi_avx512(panel, mr, nc, g->alpha, g->bias && !g->bias_rows ? g->bias + n0 : NULL,
+                           g->bias && g->bias_rows ? g->bias + i0 : NULL, g->act, (int)g->acc,
+                           g->C + i0 * g->ldc + n0, g->ldc);
+                continue;
+            }
             for (int64_t r = 0; r < mr; r++) {
                 const float *bcol = g->bias && !g->bias_rows ? g->bias + n0 : NULL;
                 float brow = g->bias && g->bias_rows ? g->bias[i0 + r] : 0.0f;
-                if (path == PATH_AVX512)
-                    epi_avx512(panel + r * nc, nc, g->alpha, bcol, brow, g->act, (int)g->acc,
-                               g->C + (i0 + r) * g->ldc + n0);
-                else
-                    nn_epilogue(panel + r * nc, nc, g->alpha, bcol, brow, g->act, (int)g->acc,
-                                g->C + (i0 + r) * g->ldc + n0);
+                nn_epilogue(panel + r * nc, nc, g->alpha, bcol, brow, g->act, (int)g->acc,
+                            g->C + (i0 + r) * g->ldc + n0);
             }
         }
     }

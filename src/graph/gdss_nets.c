@@ -540,16 +540,13 @@ static sdg_gemm_desc gemm(int64_t M, int64_t N, int64_t K, const float *A, int64
 /* Â of one graph: a (N, N) -> y (N, N), as sdg_gcn_norm. Row sums in 8 partial sums (so
  * that the compiler vectorises them; the order differs from the op's by rounding only). */
 static void fast_gcn_norm(const float *a, int64_t N, float *y, float *s) {
-    for (int64_t i = 0; i < N; i++) {
-        float *r = y + i * N;   /* the row without its diagonal (A^2's is large: no cancelling) */
-        memcpy(r, a + i * N, (size_t)N * sizeof(float));
-        r[i] = 0.0f;
-        float part[8] = {0};
+    for (int64_t i = 0; i < N; i++) {   /* the diagonal left out, not subtracted (A^2's is large) */
+        const float *r = a + i * N;
+        float part[8] = {0}, d = 1.0f;
         int64_t j = 0;
         for (; j + 8 <= N; j += 8)
-            for (int q = 0; q < 8; q++) part[q] += r[j + q];
-        float d = 1.0f;
-        for (; j < N; j++) d += r[j];
+            for (int64_t q = 0; q < 8; q++) part[q] += j + q == i ? 0.0f : r[j + q];
+        for (; j < N; j++) d += j == i ? 0.0f : r[j];
         for (int q = 0; q < 8; q++) d += part[q];
         s[i] = 1.0f / sqrtf(d >= 1.0f ? d : 1.0f);
     }
@@ -681,12 +678,13 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, const float *x, int6
                 g.alpha = alpha;
                 g.act = SDG_UNARY_TANH;
                 sdg_gemm_run(&g);
-                for (int64_t i = 0; i < N; i++)
-                    for (int64_t j = 0; j < N; j++) {
-                        float v = tt[i * H * N + j];
-                        for (int64_t h = 1; h < H; h++) v += tt[i * H * N + h * N + j];
-                        S[i * N + j] = v;
-                    }
+                for (int64_t i = 0; i < N; i++) {   /* head sum, contiguous inner loops */
+                    const float *t = tt + i * H * N;
+                    float *Si = S + i * N;
+                    for (int64_t j = 0; j < N; j++) Si[j] = t[j];
+                    for (int64_t h = 1; h < H; h++)
+                        for (int64_t j = 0; j < N; j++) Si[j] += t[h * N + j];
+                }
             } else {
                 for (int64_t k = 0; k < a; k++)
                     for (int64_t j = 0; j < N; j++) kt[k * N + j] = qkv[j * D + a + k];

@@ -651,6 +651,12 @@ AVX512_FN __attribute__((always_inline)) static inline void
 epi_panel512(const sdg_unary act, const int acc, const float *panel, int64_t mr, int64_t nc,
              float alpha, const float *bcol, const float *brow, float *C, int64_t ldc) {
     const __m512 va = _mm512_set1_ps(alpha);
+    if (ldc == nc && !brow) {   /* C rows contiguous: one flat row (fewer partial vectors) */
+        if (!bcol || mr == 1) {
+            nc *= mr;
+            mr = 1;
+        }
+    }
     for (int64_t r = 0; r < mr; r++) {
         const float *p = panel + r * nc;
         float *c = C + r * ldc;

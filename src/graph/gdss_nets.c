@@ -5,7 +5,9 @@
  * (N, N) @ (N, d) product per graph and channel; the q/k/v GCNs of all channels of an
  * attention layer share one X [Wq_0|Wk_0|Wv_0|Wq_1|...] product and one normalised adjacency
  * stack; the heads of all channels are one bmm over B C H items; the edge MLPs run over the
- * B N N rows of the channel-last E tensor. */
+ * B N N rows of the channel-last E tensor. That op path runs with grad mode on (training);
+ * with grad mode off (sampling) a fused path on raw arrays computes the same network
+ * (forward_fast below; tests/graph/test_gdss_nets.c keeps the two equal). */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>

@@ -559,6 +559,14 @@ static void fast_gcn_norm(const float *a, int64_t N, float *y, float *s) {
     }
 }
 
+/* rows x cols floats from src (row stride lds; 0 repeats one row) to dst (stride ldd): an
+ * inline loop, not a memcpy call per short row. */
+static void copy_rows(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst,
+                      int64_t ldd) {
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) dst[i * ldd + j] = src[i * lds + j];
+}
+
 /* Node MLP over rows: x (R, in) at row stride ldx -> y (R, out) at stride ldy, ELU between
  * linears, last_act after the last; h0, h1 (R, hid) scratch. */
 static void fast_mlp_rows(const mlp *m, float *const *wt, const float *x, int64_t ldx, int64_t R,
@@ -662,13 +670,10 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, const float *x, int6
                          qkv + 2 * a, D);
                 g.bias = W->bcat + c * D + 2 * a;
                 sdg_gemm_run(&g);
-                for (int64_t i = 0; i < N; i++)
-                    memcpy(vcat + (b * N + i) * C * nh + c * nh, qkv + i * D + 2 * a,
-                           (size_t)nh * sizeof(float));
+                copy_rows(N, nh, qkv + 2 * a, D, vcat + b * N * C * nh + c * nh, C * nh);
                 continue;
             }
-            for (int64_t i = 0; i < N; i++)   /* rows start as the bias: no epilogue pass */
-                memcpy(qkv + i * D, W->bcat + c * D, (size_t)D * sizeof(float));
+            copy_rows(N, D, W->bcat + c * D, 0, qkv, D);   /* rows start as the bias */
             g = gemm(N, D, N, ahat, N, xw + b * N * C * D + c * D, C * D, qkv, D);
             g.acc = SDG_GEMM_ACC_INNER;
             sdg_gemm_run(&g);
@@ -704,9 +709,7 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, const float *x, int6
                     S[i * N + j] = S[j * N + i] = v;
                 }
             if (xo)
-                for (int64_t i = 0; i < N; i++)
-                    memcpy(vcat + (b * N + i) * C * nh + c * nh, qkv + i * D + 2 * a,
-                           (size_t)nh * sizeof(float));
+                copy_rows(N, nh, qkv + 2 * a, D, vcat + b * N * C * nh + c * nh, C * nh);
             memcpy(ein + (C + c) * CS + b * NN, A, (size_t)NN * sizeof(float));
         }
     fl->misc += 3.0 * (double)(G * C * NN);                          /* GCN norm */
@@ -732,9 +735,9 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, const float *x, int6
             for (int64_t b = 0; b < G; b++) {
                 const float *Y = y + co * CS + b * NN, *m = flags + b * N;
                 float *O = ac_out + co * CS + b * NN;
-                for (int64_t i = 0; i < N; i++)
-                    for (int64_t j = 0; j < N; j++)
-                        O[i * N + j] = (Y[i * N + j] + Y[j * N + i]) * (m[i] * m[j]);
+                for (int64_t i = 0; i < N; i++)   /* symmetric: each pair once */
+                    for (int64_t j = 0; j <= i; j++)
+                        O[i * N + j] = O[j * N + i] = (Y[i * N + j] + Y[j * N + i]) * (m[i] * m[j]);
             }
         fl->misc += 3.0 * (double)(L->cout * G * NN);
     }

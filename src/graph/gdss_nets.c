@@ -567,6 +567,17 @@ static void copy_rows(int64_t rows, int64_t cols, const float *src, int64_t lds,
         for (int64_t j = 0; j < cols; j++) dst[i * ldd + j] = src[i * lds + j];
 }
 
+/* Edge columns of one graph into an MLP input row: all N^2 (sym false), or the upper triangle
+ * i <= j in row order (sym true: the edge features are exactly symmetric, see fast_block). */
+static void pack_edges(const float *src, int64_t N, bool sym, float *dst) {
+    if (!sym) {
+        memcpy(dst, src, (size_t)(N * N) * sizeof(float));
+        return;
+    }
+    for (int64_t i = 0, k = 0; i < N; i++)
+        for (int64_t j = i; j < N; j++) dst[k++] = src[i * N + j];
+}
+
 /* Node MLP over rows: x (R, in) at row stride ldx -> y (R, out) at stride ldy, ELU between
  * linears, last_act after the last; h0, h1 (R, hid) scratch. */
 static void fast_mlp_rows(const mlp *m, float *const *wt, const float *x, int64_t ldx, int64_t R,
@@ -633,8 +644,8 @@ static float *take(fast_scratch *s, size_t n) {
 /* One AttentionLayer (README 4) for the G graphs of a block.
  * x (G N, din) at stride ldx; ac_in: channel c of graph g at ac_in + c CS + g NN.
  * xo (G N, nhid) at stride ldxo, or NULL (not needed); ac_out likewise, or NULL. */
-static void fast_attn(const fast_net *fn, int l, int64_t G, const float *x, int64_t ldx,
-                      const float *ac_in, float *xo, int64_t ldxo, float *ac_out,
+static void fast_attn(const fast_net *fn, int l, int64_t G, bool sym_in, const float *x,
+                      int64_t ldx, const float *ac_in, float *xo, int64_t ldxo, float *ac_out,
                       const float *flags, fast_scratch sc, fast_flops *fl) {
     const sdg_gdss_params *hp = &fn->net->hp;
     const attn_layer *L = &fn->net->layers[l];
@@ -650,7 +661,9 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, const float *x, int6
     float *kt = take(&sc, (size_t)(bd ? a * H * N : a * N)), *tt = take(&sc, (size_t)(N * H * N));
     float *vcat = take(&sc, (size_t)(GN * C * nh));
     if (bd) memset(kt, 0, (size_t)(a * H * N) * sizeof(float));
-    float *ein = take(&sc, (size_t)(2 * C * CS));
+    /* edge MLP columns per graph: N^2, or N (N + 1) / 2 when the input is symmetric */
+    const int64_t CP = sym_in ? N * (N + 1) / 2 : NN, PS = G * CP;
+    float *ein = take(&sc, (size_t)(2 * C * CS)), *sfull = take(&sc, (size_t)NN);
     float *y = take(&sc, (size_t)(L->cout * CS));
     int64_t hmax = 2 * (C > L->cout ? C : L->cout);
     if (hid > hmax) hmax = hid;
@@ -677,7 +690,7 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, const float *x, int6
             g = gemm(N, D, N, ahat, N, xw + b * N * C * D + c * D, C * D, qkv, D);
             g.acc = SDG_GEMM_ACC_INNER;
             sdg_gemm_run(&g);
-            float *S = ein + c * CS + b * NN;
+            float *S = sfull;
             if (bd) {   /* all heads in one product: T (N, H N) = Q [K_0^T 0 ..; 0 K_1^T ..] */
                 for (int64_t k = 0; k < a; k++)
                     for (int64_t j = 0; j < N; j++) kt[k * H * N + (k / s) * N + j] = qkv[j * D + a + k];
@@ -710,7 +723,8 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, const float *x, int6
                 }
             if (xo)
                 copy_rows(N, nh, qkv + 2 * a, D, vcat + b * N * C * nh + c * nh, C * nh);
-            memcpy(ein + (C + c) * CS + b * NN, A, (size_t)NN * sizeof(float));
+            pack_edges(S, N, sym_in, ein + c * PS + b * CP);
+            pack_edges(A, N, sym_in, ein + (C + c) * PS + b * CP);
         }
     fl->misc += 3.0 * (double)(G * C * NN);                          /* GCN norm */
     if (ac_out) {
@@ -730,16 +744,22 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, const float *x, int6
         fl->misc += (double)(GN * nh);
     }
     if (ac_out) {   /* Ac' = mask_adj(Y + Y^T), Y = mlp(S_0.., Ac_0..) over the channel axis */
-        fast_mlp_cols(&L->edge, ein, CS, G * NN, y, CS, h0, h1, fl);
+        fast_mlp_cols(&L->edge, ein, PS, PS, y, PS, h0, h1, fl);
         for (int64_t co = 0; co < L->cout; co++)
             for (int64_t b = 0; b < G; b++) {
-                const float *Y = y + co * CS + b * NN, *m = flags + b * N;
+                const float *Y = y + co * PS + b * CP, *m = flags + b * N;
                 float *O = ac_out + co * CS + b * NN;
+                if (sym_in) {   /* Y_ij = Y_ji bit for bit: Y_ij + Y_ji = Y_ij + Y_ij */
+                    for (int64_t i = 0, k = 0; i < N; i++)
+                        for (int64_t j = i; j < N; j++, k++)
+                            O[i * N + j] = O[j * N + i] = (Y[k] + Y[k]) * (m[i] * m[j]);
+                    continue;
+                }
                 for (int64_t i = 0; i < N; i++)   /* symmetric: each pair once */
                     for (int64_t j = 0; j <= i; j++)
                         O[i * N + j] = O[j * N + i] = (Y[i * N + j] + Y[j * N + i]) * (m[i] * m[j]);
             }
-        fl->misc += 3.0 * (double)(L->cout * G * NN);
+        fl->misc += 3.0 * (double)(L->cout * PS);
     }
 }
 
@@ -752,7 +772,7 @@ static size_t fast_attn_scratch(const fast_net *fn, int l, int64_t G) {
     int64_t hmax = 2 * (C > L->cout ? C : L->cout);
     if (hid > hmax) hmax = hid;
     const int64_t kt = N * hp->heads <= FAST_BD_MAX ? a * hp->heads * N : a * N;
-    const int64_t parts[] = {GN * C * D, fn->NN, N, N * D, kt, N * hp->heads * N, GN * C * nh, 2 * C * fn->CS,
+    const int64_t parts[] = {GN * C * D, fn->NN, N, N * D, kt, N * hp->heads * N, GN * C * nh, 2 * C * fn->CS, fn->NN,
                              L->cout * fn->CS, hmax * (GN > FAST_TILE ? GN : FAST_TILE),
                              hmax * (GN > FAST_TILE ? GN : FAST_TILE)};
     size_t n = 0;
@@ -773,6 +793,24 @@ static void fast_powers(const fast_net *fn, int64_t G, const float *adj, int c, 
         }
     }
     fl->mm += 2.0 * (double)(G * (c - 1)) * (double)(NN * N);
+}
+
+/* True when every adjacency of the block equals its transpose bit for bit (sampling's always
+ * do). Then every edge feature is exactly symmetric: A^2 (the same products in the same
+ * order), the symmetrised scores, each layer's Y + Y^T; and an edge MLP computes each column
+ * alone in the same instruction sequence, so its outputs for (i, j) and (j, i) are equal bit
+ * for bit. The edge and final MLPs then run on the upper triangle only, with the same results
+ * as on all N^2 edges (about half their work, which is not counted). */
+static bool block_symmetric(const float *adj, int64_t G, int64_t N) {
+    for (int64_t b = 0; b < G; b++)
+        for (int64_t i = 0; i < N; i++)
+            for (int64_t j = i + 1; j < N; j++) {
+                uint32_t u, v;
+                memcpy(&u, adj + (b * N + i) * N + j, sizeof u);
+                memcpy(&v, adj + (b * N + j) * N + i, sizeof v);
+                if (u != v) return false;
+            }
+    return true;
 }
 
 /* One block of G graphs: x (G N, F), adj (G N, N), flags (G N) -> out (G N, F or N). */
@@ -809,6 +847,7 @@ static void fast_block(const fast_net *fn, int64_t G, const float *x, const floa
     } else if (hp->kind == SDG_GDSS_NET_KIND_X_GMH) {   /* README 6 */
         const int64_t f = fn->f_node;
         float *e = take(&sc, (size_t)(fn->f_edge * CS)), *cat = take(&sc, (size_t)(GN * f));
+        const bool sym = block_symmetric(adj, G, N);
         float *xa = take(&sc, (size_t)(GN * nh)), *xb = take(&sc, (size_t)(GN * nh));
         float *h0 = take(&sc, (size_t)(GN * 2 * f)), *h1 = take(&sc, (size_t)(GN * 2 * f));
         fast_powers(fn, G, adj, hp->c_init, e, fl);
@@ -819,8 +858,8 @@ static void fast_block(const fast_net *fn, int64_t G, const float *x, const floa
             const attn_layer *L = &net->layers[l];
             float *xo = l % 2 ? xb : xa;
             bool last = l == net->n_layers - 1;
-            fast_attn(fn, l, G, xin, ldx, e + off * CS, xo, nh, last ? NULL : e + (off + L->cin) * CS,
-                      flags, sc, fl);
+            fast_attn(fn, l, G, sym, xin, ldx, e + off * CS, xo, nh,
+                      last ? NULL : e + (off + L->cin) * CS, flags, sc, fl);
             for (int64_t r = 0; r < GN; r++)
                 sdg_unary_run(SDG_UNARY_TANH, xo + r * nh, cat + r * f + F + l * nh, nh);
             fl->act += (double)(GN * nh);
@@ -834,7 +873,9 @@ static void fast_block(const fast_net *fn, int64_t G, const float *x, const floa
         float *xa = take(&sc, (size_t)(GN * nh)), *xb = take(&sc, (size_t)(GN * nh));
         const int64_t f = fn->f_edge;
         float *h0 = take(&sc, (size_t)(2 * f * FAST_TILE)), *h1 = take(&sc, (size_t)(2 * f * FAST_TILE));
-        float *sv = take(&sc, (size_t)CS);
+        float *sv = take(&sc, (size_t)CS), *ep = take(&sc, (size_t)(f * CS));
+        const bool sym = block_symmetric(adj, G, N);
+        const int64_t CP = sym ? N * (N + 1) / 2 : NN, PS = G * CP;
         fast_powers(fn, G, adj, hp->c_init, e, fl);
         const float *xin = x;
         int64_t ldx = F, off = 0;
@@ -842,16 +883,24 @@ static void fast_block(const fast_net *fn, int64_t G, const float *x, const floa
             const attn_layer *L = &net->layers[l];
             float *xo = l % 2 ? xb : xa;
             bool last = l == net->n_layers - 1;
-            fast_attn(fn, l, G, xin, ldx, e + off * CS, last ? NULL : xo, nh,
+            fast_attn(fn, l, G, sym, xin, ldx, e + off * CS, last ? NULL : xo, nh,
                       e + (off + L->cin) * CS, flags, sc, fl);
             xin = xo;
             ldx = nh;
             off += L->cin;
         }
-        fast_mlp_cols(&net->final, e, CS, G * NN, sv, CS, h0, h1, fl);
+        for (int64_t k = 0; k < f; k++)
+            for (int64_t b = 0; b < G; b++) pack_edges(e + k * CS + b * NN, N, sym, ep + k * PS + b * CP);
+        fast_mlp_cols(&net->final, ep, PS, PS, sv, PS, h0, h1, fl);
         for (int64_t b = 0; b < G; b++) {   /* s (1 - I), masked */
-            const float *m = flags + b * N, *S = sv + b * NN;
+            const float *m = flags + b * N, *S = sv + b * CP;
             float *O = out + b * NN;
+            if (sym) {
+                for (int64_t i = 0, k = 0; i < N; i++)
+                    for (int64_t j = i; j < N; j++, k++)
+                        O[i * N + j] = O[j * N + i] = i == j ? 0.0f : S[k] * (m[i] * m[j]);
+                continue;
+            }
             for (int64_t i = 0; i < N; i++)
                 for (int64_t j = 0; j < N; j++)
                     O[i * N + j] = i == j ? 0.0f : S[i * N + j] * (m[i] * m[j]);
@@ -882,6 +931,7 @@ static size_t fast_block_scratch(const fast_net *fn, int64_t G) {
     } else {
         FAST_ADD(GN * nh); FAST_ADD(GN * nh);
         FAST_ADD(2 * fn->f_edge * FAST_TILE); FAST_ADD(2 * fn->f_edge * FAST_TILE); FAST_ADD(fn->CS);
+        FAST_ADD(fn->f_edge * fn->CS);
     }
 #undef FAST_ADD
     for (int l = 0; l < fn->n_layers; l++) {

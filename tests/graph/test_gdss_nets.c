@@ -266,9 +266,10 @@ static void test_build(void) {
 
 /* The fused no-grad path (sampling) against the op path (grad mode on, as in training) on
  * random inputs, for every network kind and a few shapes: batches that make several blocks
- * of graphs and a short last block, N = 1, an adjacency that is neither symmetric nor
- * non-negative, wide edge MLPs. Also: the same bits on 1 and 2 threads,
- * and a FLOP count that is not above the op path's (it skips unused work). */
+ * of graphs and a short last block, N = 1, adjacencies with negative entries, symmetric
+ * (as in sampling: the edge MLPs then run on the upper triangle, and out_adj is exactly
+ * symmetric) or not, wide edge MLPs. Also: the same bits on 1 and 2 threads, and a FLOP
+ * count that is not above the op path's (it skips unused and duplicate work). */
 static void test_fast_path(void) {
     const sdg_gdss_net_kind kinds[3] = {SDG_GDSS_NET_KIND_X, SDG_GDSS_NET_KIND_X_GMH, SDG_GDSS_NET_KIND_A};
     const struct { int64_t B, N, F; int nhid, heads, lin, layers; } shapes[4] = {
@@ -297,6 +298,10 @@ static void test_fast_path(void) {
                 for (int64_t i = 0; i < N; i++) fl[b * N + i] = i < N - b % (N + 1) || i == 0 ? 1.0f : 0.0f;
             sdg_rng_fill_uniform(rng, x, (size_t)(B * N * F), -1.5f, 1.5f);
             sdg_rng_fill_uniform(rng, adj, (size_t)(B * N * N), -0.4f, 1.0f);
+            if (si % 2 == 1)   /* symmetric, as in sampling: the upper-triangle edge path */
+                for (int64_t b = 0; b < B; b++)
+                    for (int64_t i = 0; i < N; i++)
+                        for (int64_t j = 0; j < i; j++) adj[(b * N + i) * N + j] = adj[(b * N + j) * N + i];
             sdg_tensor *ref = NULL, *fast = NULL, *one = NULL;
             double fl_ref = 0, fl_fast = 0;
             for (int pass = 0; pass < 3; pass++) {   /* op path, fast on 2 threads, fast on 1 */
@@ -320,6 +325,11 @@ static void test_fast_path(void) {
                 mag = fmax(mag, fabs((double)ref->data[k]));
             }
             CU_ASSERT(memcmp(fast->data, one->data, (size_t)fast->size * 4) == 0);
+            if (si % 2 == 1 && kinds[kk] == SDG_GDSS_NET_KIND_A)
+                for (int64_t b = 0; b < B; b++)
+                    for (int64_t i = 0; i < N; i++)
+                        for (int64_t j = 0; j < i; j++)
+                            CU_ASSERT_EQUAL(fast->data[(b * N + i) * N + j], fast->data[(b * N + j) * N + i]);
             CU_ASSERT(fl_fast > 0.3 * fl_ref && fl_fast <= fl_ref);
             printf("\n  %-17s B %2lld N %2lld: max |fast - op| %.2e (max |out| %.2f), FLOPs %.3g of %.3g",
                    sdg_gdss_net_kind_name(kinds[kk]), (long long)B, (long long)N, err, mag, fl_fast, fl_ref);

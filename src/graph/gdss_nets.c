@@ -691,6 +691,7 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, bool sym_in, const f
             g.acc = SDG_GEMM_ACC_INNER;
             sdg_gemm_run(&g);
             float *S = sfull;
+            bool packed = false;   /* scores already in ein */
             if (bd) {   /* all heads in one product: T (N, H N) = Q [K_0^T 0 ..; 0 K_1^T ..] */
                 for (int64_t k = 0; k < a; k++)
                     for (int64_t j = 0; j < N; j++) kt[k * H * N + (k / s) * N + j] = qkv[j * D + a + k];
@@ -698,12 +699,27 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, bool sym_in, const f
                 g.alpha = alpha;
                 g.act = SDG_UNARY_TANH;
                 sdg_gemm_run(&g);
-                for (int64_t i = 0; i < N; i++) {   /* head sum, contiguous inner loops */
-                    const float *t = tt + i * H * N;
-                    float *Si = S + i * N;
-                    for (int64_t j = 0; j < N; j++) Si[j] = t[j];
-                    for (int64_t h = 1; h < H; h++)
-                        for (int64_t j = 0; j < N; j++) Si[j] += t[h * N + j];
+                if (sym_in) {   /* head sums, symmetrisation and packing in one pass */
+                    float *P = ein + c * PS + b * CP;
+                    for (int64_t i = 0, k = 0; i < N; i++)
+                        for (int64_t j = i; j < N; j++, k++) {
+                            const float *u = tt + i * H * N + j, *w = tt + j * H * N + i;
+                            float x0 = u[0], x1 = w[0];
+                            for (int64_t h = 1; h < H; h++) {
+                                x0 += u[h * N];
+                                x1 += w[h * N];
+                            }
+                            P[k] = (x0 + x1) * sym;
+                        }
+                    packed = true;
+                } else {
+                    for (int64_t i = 0; i < N; i++) {   /* head sum, contiguous inner loops */
+                        const float *t = tt + i * H * N;
+                        float *Si = S + i * N;
+                        for (int64_t j = 0; j < N; j++) Si[j] = t[j];
+                        for (int64_t h = 1; h < H; h++)
+                            for (int64_t j = 0; j < N; j++) Si[j] += t[h * N + j];
+                    }
                 }
             } else {
                 for (int64_t k = 0; k < a; k++)
@@ -716,14 +732,16 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, bool sym_in, const f
                     sdg_gemm_run(&g);
                 }
             }
-            for (int64_t i = 0; i < N; i++)
-                for (int64_t j = 0; j <= i; j++) {
-                    float v = (S[i * N + j] + S[j * N + i]) * sym;
-                    S[i * N + j] = S[j * N + i] = v;
-                }
+            if (!packed) {
+                for (int64_t i = 0; i < N; i++)
+                    for (int64_t j = 0; j <= i; j++) {
+                        float v = (S[i * N + j] + S[j * N + i]) * sym;
+                        S[i * N + j] = S[j * N + i] = v;
+                    }
+                pack_edges(S, N, sym_in, ein + c * PS + b * CP);
+            }
             if (xo)
                 copy_rows(N, nh, qkv + 2 * a, D, vcat + b * N * C * nh + c * nh, C * nh);
-            pack_edges(S, N, sym_in, ein + c * PS + b * CP);
             pack_edges(A, N, sym_in, ein + (C + c) * PS + b * CP);
         }
     fl->misc += 3.0 * (double)(G * C * NN);                          /* GCN norm */

@@ -693,8 +693,12 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, bool sym_in, const f
             float *S = sfull;
             bool packed = false;   /* scores already in ein */
             if (bd) {   /* all heads in one product: T (N, H N) = Q [K_0^T 0 ..; 0 K_1^T ..] */
-                for (int64_t k = 0; k < a; k++)
-                    for (int64_t j = 0; j < N; j++) kt[k * H * N + (k / s) * N + j] = qkv[j * D + a + k];
+                for (int64_t h = 0; h < H; h++)   /* K_h^T into its diagonal block */
+                    for (int64_t j = 0; j < N; j++) {
+                        const float *kr = qkv + j * D + a + h * s;
+                        float *o = kt + h * s * H * N + h * N + j;
+                        for (int64_t k = 0; k < s; k++) o[k * H * N] = kr[k];
+                    }
                 g = gemm(N, H * N, a, qkv, D, kt, H * N, tt, H * N);
                 g.alpha = alpha;
                 g.act = SDG_UNARY_TANH;

@@ -161,7 +161,9 @@ SDG_API sdg_params *sdg_gdss_net_params(const sdg_gdss_net *net);  /* the store 
 SDG_API const sdg_gdss_params *sdg_gdss_net_hparams(const sdg_gdss_net *net);
 /* Forward pass (sticky ctx errors; NULL on failure). x (B, N, F), adj (B, N, N), flags (B, N)
  * (borrowed until backward). Returns out_x (B, N, F) or out_adj (B, N, N). Differentiable in
- * every parameter and in x and adj. Cost per graph: O(layers (N^2 d + N d^2)). */
+ * every parameter and in x and adj. Cost per graph: O(layers (N^2 d + N d^2)). With grad
+ * mode off (sampling) a fused path computes the same outputs (to float rounding) in blocks of
+ * graphs on the OpenMP threads, bit-identical for any thread count. */
 SDG_API sdg_tensor *sdg_gdss_net_forward(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor *x,
                                          sdg_tensor *adj, const sdg_tensor *flags);
 

@@ -175,6 +175,33 @@ SDG_API sdg_tensor *sdg_conv1d(sdg_ctx *ctx, sdg_tensor *x, sdg_tensor *w, sdg_t
 /* y = x W^T + b for x (..., in), W (out, in), b (out) or NULL. ref: torch.nn.functional.linear */
 SDG_API sdg_tensor *sdg_linear_op(sdg_ctx *ctx, sdg_tensor *x, sdg_tensor *w, sdg_tensor *b);
 
+/* ---- raw kernels: no ctx, no tape, no threads of their own (callable inside a parallel
+ * loop). Building blocks of fused forward passes without gradients (GDSS sampling). They
+ * count no FLOPs: the caller adds its own with sdg_ctx_add_flops. ---- */
+#define SDG_UNARY_NONE SDG_UNARY_COUNT   /* identity, for sdg_gemm_desc.act */
+typedef enum sdg_gemm_acc {
+    SDG_GEMM_ACC_NONE,    /* C = act(v)     */
+    SDG_GEMM_ACC_INNER,   /* C = act(C + v) */
+    SDG_GEMM_ACC_OUTER    /* C = C + act(v) */
+} sdg_gemm_acc;
+typedef struct sdg_gemm_desc {
+    int64_t      M, N, K;
+    const float *A;      int64_t lda;  bool ta;  /* op(A) (M, K): A stored (M, K), or (K, M) if ta */
+    const float *B;      int64_t ldb;            /* (K, N), never transposed                      */
+    float       *C;      int64_t ldc;            /* (M, N)                                        */
+    float        alpha;                          /* v = alpha op(A) B + bias                      */
+    const float *bias;   bool bias_rows;         /* (N) one per column, or (M) one per row; NULL  */
+    sdg_unary    act;                            /* TANH, ELU, RELU or SDG_UNARY_NONE             */
+    sdg_gemm_acc acc;
+} sdg_gemm_desc;
+/* One product with its epilogue on the calling thread: the register-blocked kernel of the
+ * CPU's best path (B is re-read per 12 rows: meant for B up to a few hundred KiB). Row strides
+ * are those of the arrays as stored. SDG_ERR_INVALID for a bad descriptor. O(M N K). */
+SDG_API sdg_status sdg_gemm_run(const sdg_gemm_desc *g);
+/* y = fn(x) over n floats on the calling thread (x == y allowed); vectorised for TANH, ELU,
+ * EXP, RELU. */
+SDG_API void       sdg_unary_run(sdg_unary fn, const float *x, float *y, int64_t n);
+
 /* ---- parameters: named, persistent, grouped per model ---- */
 typedef struct sdg_params sdg_params;
 SDG_API sdg_status  sdg_params_new(sdg_params **out);

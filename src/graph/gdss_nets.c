@@ -5,8 +5,11 @@
  * (N, N) @ (N, d) product per graph and channel; the q/k/v GCNs of all channels of an
  * attention layer share one X [Wq_0|Wk_0|Wv_0|Wq_1|...] product and one normalised adjacency
  * stack; the heads of all channels are one bmm over B C H items; the edge MLPs run over the
- * B N N rows of the channel-last E tensor. */
+ * B N N rows of the channel-last E tensor. That op path runs with grad mode on (training);
+ * with grad mode off (sampling) a fused path on raw arrays computes the same network
+ * (forward_fast below; tests/graph/test_gdss_nets.c keeps the two equal). */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,53 +439,6 @@ static sdg_tensor *attn_layer_forward(sdg_ctx *ctx, const sdg_gdss_params *hp, c
     return sdg_mask_adj(ctx, sdg_add(ctx, y, sdg_transpose(ctx, y, 2, 3)), flags);
 }
 
-/* Without a tape, one attention layer's intermediates are freed as soon as the layer is done:
- * its two results are made before an arena mark and copied into (sdg_ctx_release). With a
- * tape (training) this is the plain call. */
-static sdg_tensor *attn_layer_scoped(sdg_ctx *ctx, const sdg_gdss_params *hp, const attn_layer *L,
-                                     sdg_tensor *x, sdg_tensor *ac, const sdg_tensor *flags,
-                                     sdg_tensor **x_out) {
-    if (sdg_ctx_grad_enabled(ctx) || !x || !ac)
-        return attn_layer_forward(ctx, hp, L, x, ac, flags, x_out);
-    const int64_t B = x->shape[0], N = x->shape[1];
-    sdg_tensor *xk = sdg_tensor_new(ctx, 3, (int64_t[]){B, N, hp->nhid});
-    sdg_tensor *ak = sdg_tensor_new(ctx, 4, (int64_t[]){B, L->cout, N, N});
-    *x_out = NULL;
-    if (!xk || !ak) return NULL;
-    sdg_ctx_pos pos = sdg_ctx_mark(ctx);
-    sdg_tensor *xo = NULL, *ao = attn_layer_forward(ctx, hp, L, x, ac, flags, &xo);
-    if (!ao || !xo) return NULL;
-    memcpy(xk->data, xo->data, (size_t)xk->size * sizeof(float));
-    memcpy(ak->data, ao->data, (size_t)ak->size * sizeof(float));
-    sdg_ctx_release(ctx, pos);
-    *x_out = xk;
-    return ak;
-}
-
-/* Rows of the final edge MLP per block without a tape (its hidden width is 2f, f = 54 for
- * the generic datasets: 64 Ki rows make 28 MiB per hidden tensor). */
-#define GDSS_FINAL_ROWS 65536
-
-/* final MLP over e (R, f) -> (R, out); without a tape in blocks of rows, each block's
- * intermediates freed before the next. */
-static sdg_tensor *final_forward(sdg_ctx *ctx, const mlp *m, sdg_tensor *e) {
-    if (!e) return NULL;
-    const int64_t f = e->shape[e->ndim - 1], R = e->size / f, out = m->lin[m->n - 1].out;
-    if (sdg_ctx_grad_enabled(ctx) || R <= GDSS_FINAL_ROWS) return mlp_forward(ctx, m, e);
-    sdg_tensor *y = sdg_tensor_new(ctx, 2, (int64_t[]){R, out});
-    if (!y) return NULL;
-    for (int64_t r0 = 0; r0 < R; r0 += GDSS_FINAL_ROWS) {
-        int64_t n = R - r0 < GDSS_FINAL_ROWS ? R - r0 : GDSS_FINAL_ROWS;
-        sdg_tensor rows = {.ndim = 2, .shape = {n, f}, .size = n * f, .data = e->data + r0 * f};
-        sdg_ctx_pos pos = sdg_ctx_mark(ctx);
-        sdg_tensor *o = mlp_forward(ctx, m, &rows);
-        if (!o) return NULL;
-        memcpy(y->data + r0 * out, o->data, (size_t)(n * out) * sizeof(float));
-        sdg_ctx_release(ctx, pos);
-    }
-    return y;
-}
-
 static sdg_tensor *forward_x(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor *x, sdg_tensor *adj,
                              const sdg_tensor *flags) {
     const sdg_gdss_params *hp = &net->hp;
@@ -496,7 +452,7 @@ static sdg_tensor *forward_x(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor *
     } else {
         sdg_tensor *ac = adj_powers(ctx, adj, hp->c_init), *h = x;
         for (int l = 0; l < n; l++) {
-            ac = attn_layer_scoped(ctx, hp, &net->layers[l], h, ac, flags, &h);
+            ac = attn_layer_forward(ctx, hp, &net->layers[l], h, ac, flags, &h);
             hs[l + 1] = sdg_tanh(ctx, h);
         }
     }
@@ -514,11 +470,11 @@ static sdg_tensor *forward_adj(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor
     if (n > 64) return sdg_ctx_fail(ctx, SDG_ERROR(SDG_ERR_INVALID, "gdss: num_layers %d > 64", n));
     acs[0] = adj_powers(ctx, adj, hp->c_init);
     sdg_tensor *h = x;
-    for (int l = 0; l < n; l++) acs[l + 1] = attn_layer_scoped(ctx, hp, &net->layers[l], h, acs[l], flags, &h);
+    for (int l = 0; l < n; l++) acs[l + 1] = attn_layer_forward(ctx, hp, &net->layers[l], h, acs[l], flags, &h);
     for (int l = 0; l <= n; l++)
         if (!acs[l]) return NULL;
     sdg_tensor *e = permute(ctx, sdg_concat(ctx, acs, n + 1, 1), 0, 2, 3, 1);   /* (B, N, N, f) */
-    sdg_tensor *s = reshape(ctx, final_forward(ctx, &net->final, e), 3, B, N, N, 0);
+    sdg_tensor *s = reshape(ctx, mlp_forward(ctx, &net->final, e), 3, B, N, N, 0);
     sdg_tensor *offdiag = sdg_tensor_new(ctx, 2, (int64_t[]){N, N});
     if (!offdiag) return NULL;
     for (int64_t i = 0; i < N; i++)
@@ -526,40 +482,581 @@ static sdg_tensor *forward_adj(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor
     return sdg_mask_adj(ctx, sdg_mul(ctx, s, offdiag), flags);
 }
 
-/* Graphs per block without a tape: about GDSS_NOGRAD_ROWS edge rows (B N^2), so that the
- * arena peak of a sampling call is bounded whatever the batch (grid: 1 graph of 361 nodes,
- * ENZYMES 4 of 125, QM9 809 of 9). Measured (ENZYMES, batch 64, 1 thread): 32 Ki, 64 Ki and
- * 256 Ki rows run equally fast within the noise, with arena peaks of 80, 151 and 295 MiB. */
-#define GDSS_NOGRAD_ROWS 65536
+/* ---- forward without a tape: fused kernels over blocks of graphs ----
+ * The same network as above, computed with sdg_gemm_run on raw arrays instead of ops, for
+ * sampling (grad mode off). Graphs are independent, so the batch is cut into blocks of G
+ * graphs, one block per OpenMP task, each with its own scratch; G is chosen so that a block
+ * has about FAST_COLS edges (QM9: 26 graphs of 81 edges; ENZYMES and grid: one graph).
+ * Edge tensors are kept channel-first, (channel, G N^2) with channel stride CS = G N^2, so
+ * that every edge MLP is a linear over the channel axis (W (out, in) @ E (in, columns)) run in
+ * tiles of FAST_TILE columns that stay in L1/L2, with bias and ELU applied as each tile is
+ * stored: no permutes and no full-size hidden tensors. An A network writes every layer's
+ * output channels straight into one (f, CS) buffer, which is the final MLP's input (no
+ * concat). Per graph and channel: Â (GCN norm), Â (X W)_c + b_c, the heads' tanh(Q_h K_h^T /
+ * sqrt(nhid)) summed as they are stored, and the symmetrisation. Work whose result is unused
+ * (the last layer's node features in ScoreNetworkA, the last layer's edges in
+ * ScoreNetworkX_GMH) is skipped and not counted. Each output element is reduced in the same
+ * order whatever the block, so results do not depend on the thread count.
+ * FLOPs: 2 M N K per product (real operands only), 1 per element for bias, activation, mask
+ * and symmetrisation, 3 per element for the GCN normalisation (as the ops count them). */
+#define FAST_COLS 2048
+#define FAST_TILE 256
+#define FAST_BD_MAX 64
 
-static sdg_tensor *forward_any(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor *x,
-                               sdg_tensor *adj, const sdg_tensor *flags) {
-    if (net->hp.kind == SDG_GDSS_NET_KIND_A) return forward_adj(ctx, net, x, adj, flags);
-    return forward_x(ctx, net, x, adj, flags);
+typedef struct fast_flops {
+    double mm, lin, act, misc;
+} fast_flops;
+
+/* Per-call weight layouts: B operands (in, out) for the row-major node linears; the GCN
+ * weights of all channels of a layer side by side. */
+typedef struct fast_layer {
+    float *wcat, *bcat;   /* (din, C D), (C D): [Wq_0 | Wk_0 | Wv_0 | Wq_1 | ...] */
+    float *mc_wt[2];      /* multi_channel linears transposed: (C nhid, hid), (hid, nhid) */
+} fast_layer;
+
+typedef struct fast_net {
+    const sdg_gdss_net *net;
+    int64_t             N, F, G, NN, CS;
+    int                 n_layers;
+    fast_layer          layers[64];
+    float              *final_wt[3];   /* X, X_GMH: final linears transposed (in, out) */
+    int64_t             f_edge;        /* channels of the edge buffer */
+    int64_t             f_node;        /* columns of the node concat buffer (X, X_GMH) */
+    size_t              scratch;       /* floats per block */
+} fast_net;
+
+static float *transpose_alloc(sdg_ctx *ctx, const float *w, int64_t rows, int64_t cols) {
+    float *t = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)(rows * cols) * sizeof(float));
+    if (!t) return NULL;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
+    return t;
 }
 
-/* Without a tape every graph is independent: the batch goes through in blocks of graphs
- * (views of x, adj and flags), each block's intermediates freed before the next one. */
-static sdg_tensor *forward_blocks(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor *x,
-                                  sdg_tensor *adj, const sdg_tensor *flags) {
+static sdg_gemm_desc gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                          const float *B, int64_t ldb, float *C, int64_t ldc) {
+    return (sdg_gemm_desc){.M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+                           .C = C, .ldc = ldc, .alpha = 1.0f, .act = SDG_UNARY_NONE};
+}
+
+/* Â of one graph: a (N, N) -> y (N, N), as sdg_gcn_norm. Row sums in 8 partial sums (so
+ * that the compiler vectorises them; the order differs from the op's by rounding only). */
+static void fast_gcn_norm(const float *a, int64_t N, float *y, float *s) {
+    for (int64_t i = 0; i < N; i++) {   /* the diagonal left out, not subtracted (A^2's is large) */
+        const float *r = a + i * N;
+        float part[8] = {0}, d = 1.0f;
+        int64_t j = 0;
+        for (; j + 8 <= N; j += 8)
+            for (int64_t q = 0; q < 8; q++) part[q] += j + q == i ? 0.0f : r[j + q];
+        for (; j < N; j++) d += j == i ? 0.0f : r[j];
+        for (int q = 0; q < 8; q++) d += part[q];
+        s[i] = 1.0f / sqrtf(d >= 1.0f ? d : 1.0f);
+    }
+    for (int64_t i = 0; i < N; i++) {
+        const float si = s[i];
+        for (int64_t j = 0; j < N; j++) y[i * N + j] = (si * a[i * N + j]) * s[j];
+        y[i * N + i] = si * s[i];
+    }
+}
+
+/* rows x cols floats from src (row stride lds; 0 repeats one row) to dst (stride ldd): an
+ * inline loop, not a memcpy call per short row. */
+static void copy_rows(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst,
+                      int64_t ldd) {
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) dst[i * ldd + j] = src[i * lds + j];
+}
+
+/* Edge columns of one graph into an MLP input row: all N^2 (sym false), or the upper triangle
+ * i <= j in row order (sym true: the edge features are exactly symmetric, see fast_block). */
+static void pack_edges(const float *src, int64_t N, bool sym, float *dst) {
+    if (!sym) {
+        memcpy(dst, src, (size_t)(N * N) * sizeof(float));
+        return;
+    }
+    for (int64_t i = 0, k = 0; i < N; i++)
+        for (int64_t j = i; j < N; j++) dst[k++] = src[i * N + j];
+}
+
+/* Node MLP over rows: x (R, in) at row stride ldx -> y (R, out) at stride ldy, ELU between
+ * linears, last_act after the last; h0, h1 (R, hid) scratch. */
+static void fast_mlp_rows(const mlp *m, float *const *wt, const float *x, int64_t ldx, int64_t R,
+                          float *y, int64_t ldy, sdg_unary last_act, float *h0, float *h1,
+                          fast_flops *fl) {
+    const float *in = x;
+    int64_t ldin = ldx;
+    for (int k = 0; k < m->n; k++) {
+        const sdg_linear *L = &m->lin[k];
+        bool last = k == m->n - 1;
+        float *out = last ? y : (k % 2 ? h1 : h0);
+        int64_t ldo = last ? ldy : L->out;
+        sdg_gemm_desc g = gemm(R, L->out, L->in, in, ldin, wt[k], L->out, out, ldo);
+        g.bias = L->bias->data;
+        g.act = last ? last_act : SDG_UNARY_ELU;
+        sdg_gemm_run(&g);
+        fl->lin += (2.0 * (double)L->in + 1.0) * (double)(R * L->out);
+        if (g.act != SDG_UNARY_NONE) fl->act += (double)(R * L->out);
+        in = out;
+        ldin = ldo;
+    }
+}
+
+/* Edge MLP over columns: x (in, cols) at row stride ldx -> y (out, cols) at stride ldy, in
+ * tiles of FAST_TILE columns; h0, h1 (hid, FAST_TILE) scratch. */
+static void fast_mlp_cols(const mlp *m, const float *x, int64_t ldx, int64_t cols, float *y,
+                          int64_t ldy, float *h0, float *h1, fast_flops *fl) {
+    for (int64_t t0 = 0; t0 < cols; t0 += FAST_TILE) {
+        const int64_t tc = cols - t0 < FAST_TILE ? cols - t0 : FAST_TILE;
+        const float *in = x + t0;
+        int64_t ldin = ldx;
+        for (int k = 0; k < m->n; k++) {
+            const sdg_linear *L = &m->lin[k];
+            bool last = k == m->n - 1;
+            float *out = last ? y + t0 : (k % 2 ? h1 : h0);
+            int64_t ldo = last ? ldy : FAST_TILE;
+            sdg_gemm_desc g = gemm(L->out, tc, L->in, L->weight->data, L->in, in, ldin, out, ldo);
+            g.bias = L->bias->data;
+            g.bias_rows = true;
+            g.act = last ? SDG_UNARY_NONE : SDG_UNARY_ELU;
+            sdg_gemm_run(&g);
+            in = out;
+            ldin = ldo;
+        }
+    }
+    for (int k = 0; k < m->n; k++) {
+        const sdg_linear *L = &m->lin[k];
+        fl->lin += (2.0 * (double)L->in + 1.0) * (double)(cols * L->out);
+        if (k < m->n - 1) fl->act += (double)(cols * L->out);
+    }
+}
+
+/* Per-block scratch, carved in order from one region. */
+typedef struct fast_scratch {
+    float *p;
+} fast_scratch;
+
+static float *take(fast_scratch *s, size_t n) {
+    float *r = s->p;
+    s->p += (n + 15) & ~(size_t)15;   /* keep 64-byte alignment */
+    return r;
+}
+
+/* One AttentionLayer (README 4) for the G graphs of a block.
+ * x (G N, din) at stride ldx; ac_in: channel c of graph g at ac_in + c CS + g NN.
+ * xo (G N, nhid) at stride ldxo, or NULL (not needed); ac_out likewise, or NULL. */
+static void fast_attn(const fast_net *fn, int l, int64_t G, bool sym_in, const float *x,
+                      int64_t ldx, const float *ac_in, float *xo, int64_t ldxo, float *ac_out,
+                      const float *flags, fast_scratch sc, fast_flops *fl) {
+    const sdg_gdss_params *hp = &fn->net->hp;
+    const attn_layer *L = &fn->net->layers[l];
+    const fast_layer *W = &fn->layers[l];
+    const int64_t N = fn->N, NN = fn->NN, CS = fn->CS, C = L->cin, a = L->attn_dim;
+    const int64_t nh = hp->nhid, H = hp->heads, s = a / H, D = 2 * a + nh, GN = G * N;
+    const int64_t hid = L->multi_channel.lin[0].out;
+    float *xw = take(&sc, (size_t)(GN * C * D)), *ahat = take(&sc, (size_t)NN);
+    float *dinv = take(&sc, (size_t)N), *qkv = take(&sc, (size_t)(N * D));
+    /* small graphs: the heads as one block-diagonal product (zeros not counted), so that a
+     * row of scores fills vectors (QM9: 36 columns instead of 4 products of 9) */
+    const bool bd = N * H <= FAST_BD_MAX;
+    float *kt = take(&sc, (size_t)(bd ? a * H * N : a * N)), *tt = take(&sc, (size_t)(N * H * N));
+    float *vcat = take(&sc, (size_t)(GN * C * nh));
+    if (bd) memset(kt, 0, (size_t)(a * H * N) * sizeof(float));
+    /* edge MLP columns per graph: N^2, or N (N + 1) / 2 when the input is symmetric */
+    const int64_t CP = sym_in ? N * (N + 1) / 2 : NN, PS = G * CP;
+    float *ein = take(&sc, (size_t)(2 * C * CS)), *sfull = take(&sc, (size_t)NN);
+    float *y = take(&sc, (size_t)(L->cout * CS));
+    int64_t hmax = 2 * (C > L->cout ? C : L->cout);
+    if (hid > hmax) hmax = hid;
+    float *h0 = take(&sc, (size_t)(hmax * (GN > FAST_TILE ? GN : FAST_TILE)));
+    float *h1 = take(&sc, (size_t)(hmax * (GN > FAST_TILE ? GN : FAST_TILE)));
+    /* all q/k/v GCNs of all channels: X [Wq_0|Wk_0|Wv_0|...] once for the block */
+    sdg_gemm_desc g = gemm(GN, C * D, L->din, x, ldx, W->wcat, C * D, xw, C * D);
+    sdg_gemm_run(&g);
+    fl->mm += 2.0 * (double)(GN * C * D * L->din);
+    const float alpha = 1.0f / sqrtf((float)nh), sym = 0.5f / (float)H;
+    for (int64_t b = 0; b < G; b++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *A = ac_in + c * CS + b * NN;
+            fast_gcn_norm(A, N, ahat, dinv);
+            if (!ac_out) {   /* only V is needed */
+                g = gemm(N, nh, N, ahat, N, xw + b * N * C * D + c * D + 2 * a, C * D,
+                         qkv + 2 * a, D);
+                g.bias = W->bcat + c * D + 2 * a;
+                sdg_gemm_run(&g);
+                copy_rows(N, nh, qkv + 2 * a, D, vcat + b * N * C * nh + c * nh, C * nh);
+                continue;
+            }
+            copy_rows(N, D, W->bcat + c * D, 0, qkv, D);   /* rows start as the bias */
+            g = gemm(N, D, N, ahat, N, xw + b * N * C * D + c * D, C * D, qkv, D);
+            g.acc = SDG_GEMM_ACC_INNER;
+            sdg_gemm_run(&g);
+            float *S = sfull;
+            bool packed = false;   /* scores already in ein */
+            if (bd) {   /* all heads in one product: T (N, H N) = Q [K_0^T 0 ..; 0 K_1^T ..] */
+                for (int64_t h = 0; h < H; h++)   /* K_h^T into its diagonal block */
+                    for (int64_t j = 0; j < N; j++) {
+                        const float *kr = qkv + j * D + a + h * s;
+                        float *o = kt + h * s * H * N + h * N + j;
+                        for (int64_t k = 0; k < s; k++) o[k * H * N] = kr[k];
+                    }
+                g = gemm(N, H * N, a, qkv, D, kt, H * N, tt, H * N);
+                g.alpha = alpha;
+                g.act = SDG_UNARY_TANH;
+                sdg_gemm_run(&g);
+                if (sym_in) {   /* head sums, symmetrisation and packing in one pass */
+                    float *P = ein + c * PS + b * CP;
+                    for (int64_t i = 0, k = 0; i < N; i++)
+                        for (int64_t j = i; j < N; j++, k++) {
+                            const float *u = tt + i * H * N + j, *w = tt + j * H * N + i;
+                            float x0 = u[0], x1 = w[0];
+                            for (int64_t h = 1; h < H; h++) {
+                                x0 += u[h * N];
+                                x1 += w[h * N];
+                            }
+                            P[k] = (x0 + x1) * sym;
+                        }
+                    packed = true;
+                } else {
+                    for (int64_t i = 0; i < N; i++) {   /* head sum, contiguous inner loops */
+                        const float *t = tt + i * H * N;
+                        float *Si = S + i * N;
+                        for (int64_t j = 0; j < N; j++) Si[j] = t[j];
+                        for (int64_t h = 1; h < H; h++)
+                            for (int64_t j = 0; j < N; j++) Si[j] += t[h * N + j];
+                    }
+                }
+            } else {
+                for (int64_t k = 0; k < a; k++)
+                    for (int64_t j = 0; j < N; j++) kt[k * N + j] = qkv[j * D + a + k];
+                for (int64_t h = 0; h < H; h++) {   /* S (+)= tanh(alpha Q_h K_h^T) */
+                    g = gemm(N, N, s, qkv + h * s, D, kt + h * s * N, N, S, N);
+                    g.alpha = alpha;
+                    g.act = SDG_UNARY_TANH;
+                    g.acc = h ? SDG_GEMM_ACC_OUTER : SDG_GEMM_ACC_NONE;
+                    sdg_gemm_run(&g);
+                }
+            }
+            if (!packed) {
+                for (int64_t i = 0; i < N; i++)
+                    for (int64_t j = 0; j <= i; j++) {
+                        float v = (S[i * N + j] + S[j * N + i]) * sym;
+                        S[i * N + j] = S[j * N + i] = v;
+                    }
+                pack_edges(S, N, sym_in, ein + c * PS + b * CP);
+            }
+            if (xo)
+                copy_rows(N, nh, qkv + 2 * a, D, vcat + b * N * C * nh + c * nh, C * nh);
+            pack_edges(A, N, sym_in, ein + (C + c) * PS + b * CP);
+        }
+    fl->misc += 3.0 * (double)(G * C * NN);                          /* GCN norm */
+    if (ac_out) {
+        fl->mm += 2.0 * (double)(G * C) * (double)(NN * D + NN * a); /* Â (XW), Q K^T */
+        fl->lin += (double)(G * C * N * D);                          /* GCN bias */
+        fl->act += (double)(G * C * H * NN);                         /* tanh */
+        fl->misc += (double)(G * C) * (double)(H + 1) * (double)NN;  /* head sum, sym */
+    } else {
+        fl->mm += 2.0 * (double)(G * C) * (double)(NN * nh);
+        fl->lin += (double)(G * C * N * nh);
+    }
+    if (xo) {   /* tanh(mask(multi_channel(vcat))) */
+        fast_mlp_rows(&L->multi_channel, W->mc_wt, vcat, C * nh, GN, xo, ldxo, SDG_UNARY_TANH,
+                      h0, h1, fl);
+        for (int64_t r = 0; r < GN; r++)
+            for (int64_t k = 0; k < nh; k++) xo[r * ldxo + k] *= flags[r];
+        fl->misc += (double)(GN * nh);
+    }
+    if (ac_out) {   /* Ac' = mask_adj(Y + Y^T), Y = mlp(S_0.., Ac_0..) over the channel axis */
+        fast_mlp_cols(&L->edge, ein, PS, PS, y, PS, h0, h1, fl);
+        for (int64_t co = 0; co < L->cout; co++)
+            for (int64_t b = 0; b < G; b++) {
+                const float *Y = y + co * PS + b * CP, *m = flags + b * N;
+                float *O = ac_out + co * CS + b * NN;
+                if (sym_in) {   /* Y_ij = Y_ji bit for bit: Y_ij + Y_ji = Y_ij + Y_ij */
+                    for (int64_t i = 0, k = 0; i < N; i++)
+                        for (int64_t j = i; j < N; j++, k++)
+                            O[i * N + j] = O[j * N + i] = (Y[k] + Y[k]) * (m[i] * m[j]);
+                    continue;
+                }
+                for (int64_t i = 0; i < N; i++)   /* symmetric: each pair once */
+                    for (int64_t j = 0; j <= i; j++)
+                        O[i * N + j] = O[j * N + i] = (Y[i * N + j] + Y[j * N + i]) * (m[i] * m[j]);
+            }
+        fl->misc += 3.0 * (double)(L->cout * PS);
+    }
+}
+
+/* Floats of scratch one fast_attn call takes (as carved above). */
+static size_t fast_attn_scratch(const fast_net *fn, int l, int64_t G) {
+    const sdg_gdss_params *hp = &fn->net->hp;
+    const attn_layer *L = &fn->net->layers[l];
+    const int64_t N = fn->N, C = L->cin, a = L->attn_dim, nh = hp->nhid, D = 2 * a + nh;
+    const int64_t GN = G * N, hid = L->multi_channel.lin[0].out;
+    int64_t hmax = 2 * (C > L->cout ? C : L->cout);
+    if (hid > hmax) hmax = hid;
+    const int64_t kt = N * hp->heads <= FAST_BD_MAX ? a * hp->heads * N : a * N;
+    const int64_t parts[] = {GN * C * D, fn->NN, N, N * D, kt, N * hp->heads * N, GN * C * nh, 2 * C * fn->CS, fn->NN,
+                             L->cout * fn->CS, hmax * (GN > FAST_TILE ? GN : FAST_TILE),
+                             hmax * (GN > FAST_TILE ? GN : FAST_TILE)};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) n += ((size_t)parts[i] + 15) & ~(size_t)15;
+    return n;
+}
+
+/* (A, A^2, ..., A^c) of the block's graphs into channels 0..c-1 of e. */
+static void fast_powers(const fast_net *fn, int64_t G, const float *adj, int c, float *e,
+                        fast_flops *fl) {
+    const int64_t N = fn->N, NN = fn->NN, CS = fn->CS;
+    for (int64_t b = 0; b < G; b++) {
+        memcpy(e + b * NN, adj + b * NN, (size_t)NN * sizeof(float));
+        for (int k = 1; k < c; k++) {
+            sdg_gemm_desc g = gemm(N, N, N, e + (k - 1) * CS + b * NN, N, adj + b * NN, N,
+                                   e + k * CS + b * NN, N);
+            sdg_gemm_run(&g);
+        }
+    }
+    fl->mm += 2.0 * (double)(G * (c - 1)) * (double)(NN * N);
+}
+
+/* True when every adjacency of the block equals its transpose bit for bit (sampling's always
+ * do). Then every edge feature is exactly symmetric: A^2 (the same products in the same
+ * order), the symmetrised scores, each layer's Y + Y^T; and an edge MLP computes each column
+ * alone in the same instruction sequence, so its outputs for (i, j) and (j, i) are equal bit
+ * for bit. The edge and final MLPs then run on the upper triangle only, with the same results
+ * as on all N^2 edges (about half their work, which is not counted). */
+static bool block_symmetric(const float *adj, int64_t G, int64_t N) {
+    for (int64_t b = 0; b < G; b++)
+        for (int64_t i = 0; i < N; i++)
+            for (int64_t j = i + 1; j < N; j++) {
+                uint32_t u, v;
+                memcpy(&u, adj + (b * N + i) * N + j, sizeof u);
+                memcpy(&v, adj + (b * N + j) * N + i, sizeof v);
+                if (u != v) return false;
+            }
+    return true;
+}
+
+/* One block of G graphs: x (G N, F), adj (G N, N), flags (G N) -> out (G N, F or N). */
+static void fast_block(const fast_net *fn, int64_t G, const float *x, const float *adj,
+                       const float *flags, float *out, float *scratch, fast_flops *fl) {
+    const sdg_gdss_net *net = fn->net;
+    const sdg_gdss_params *hp = &net->hp;
+    const int64_t N = fn->N, F = fn->F, NN = fn->NN, CS = fn->CS, GN = G * N, nh = hp->nhid;
+    fast_scratch sc = {scratch};
+    if (hp->kind == SDG_GDSS_NET_KIND_X) {   /* README 3 */
+        const int64_t f = fn->f_node;
+        float *ahat = take(&sc, (size_t)(G * NN)), *dinv = take(&sc, (size_t)N);
+        float *cat = take(&sc, (size_t)(GN * f)), *hw = take(&sc, (size_t)(GN * nh));
+        float *h0 = take(&sc, (size_t)(GN * 2 * f)), *h1 = take(&sc, (size_t)(GN * 2 * f));
+        for (int64_t b = 0; b < G; b++) fast_gcn_norm(adj + b * NN, N, ahat + b * NN, dinv);
+        fl->misc += 3.0 * (double)(G * NN);
+        for (int64_t r = 0; r < GN; r++) memcpy(cat + r * f, x + r * F, (size_t)F * sizeof(float));
+        for (int l = 0; l < net->n_gcn; l++) {
+            const int64_t din = l == 0 ? F : nh, c_in = l == 0 ? 0 : F + (l - 1) * nh;
+            sdg_gemm_desc g = gemm(GN, nh, din, cat + c_in, f, net->gcns[l].w->data, nh, hw, nh);
+            sdg_gemm_run(&g);
+            for (int64_t b = 0; b < G; b++) {
+                g = gemm(N, nh, N, ahat + b * NN, N, hw + b * N * nh, nh,
+                         cat + b * N * f + F + l * nh, f);
+                g.bias = net->gcns[l].b->data;
+                g.act = SDG_UNARY_TANH;
+                sdg_gemm_run(&g);
+            }
+            fl->mm += 2.0 * (double)(GN * nh) * (double)(din + N);
+            fl->lin += (double)(GN * nh);
+            fl->act += (double)(GN * nh);
+        }
+        fast_mlp_rows(&net->final, fn->final_wt, cat, f, GN, out, F, SDG_UNARY_NONE, h0, h1, fl);
+    } else if (hp->kind == SDG_GDSS_NET_KIND_X_GMH) {   /* README 6 */
+        const int64_t f = fn->f_node;
+        float *e = take(&sc, (size_t)(fn->f_edge * CS)), *cat = take(&sc, (size_t)(GN * f));
+        const bool sym = block_symmetric(adj, G, N);
+        float *xa = take(&sc, (size_t)(GN * nh)), *xb = take(&sc, (size_t)(GN * nh));
+        float *h0 = take(&sc, (size_t)(GN * 2 * f)), *h1 = take(&sc, (size_t)(GN * 2 * f));
+        fast_powers(fn, G, adj, hp->c_init, e, fl);
+        for (int64_t r = 0; r < GN; r++) memcpy(cat + r * f, x + r * F, (size_t)F * sizeof(float));
+        const float *xin = x;
+        int64_t ldx = F, off = 0;
+        for (int l = 0; l < net->n_layers; l++) {
+            const attn_layer *L = &net->layers[l];
+            float *xo = l % 2 ? xb : xa;
+            bool last = l == net->n_layers - 1;
+            fast_attn(fn, l, G, sym, xin, ldx, e + off * CS, xo, nh,
+                      last ? NULL : e + (off + L->cin) * CS, flags, sc, fl);
+            for (int64_t r = 0; r < GN; r++)
+                sdg_unary_run(SDG_UNARY_TANH, xo + r * nh, cat + r * f + F + l * nh, nh);
+            fl->act += (double)(GN * nh);
+            xin = xo;
+            ldx = nh;
+            off += L->cin;
+        }
+        fast_mlp_rows(&net->final, fn->final_wt, cat, f, GN, out, F, SDG_UNARY_NONE, h0, h1, fl);
+    } else {   /* README 5 */
+        float *e = take(&sc, (size_t)(fn->f_edge * CS));
+        float *xa = take(&sc, (size_t)(GN * nh)), *xb = take(&sc, (size_t)(GN * nh));
+        const int64_t f = fn->f_edge;
+        float *h0 = take(&sc, (size_t)(2 * f * FAST_TILE)), *h1 = take(&sc, (size_t)(2 * f * FAST_TILE));
+        float *sv = take(&sc, (size_t)CS), *ep = take(&sc, (size_t)(f * CS));
+        const bool sym = block_symmetric(adj, G, N);
+        const int64_t CP = sym ? N * (N + 1) / 2 : NN, PS = G * CP;
+        fast_powers(fn, G, adj, hp->c_init, e, fl);
+        const float *xin = x;
+        int64_t ldx = F, off = 0;
+        for (int l = 0; l < net->n_layers; l++) {
+            const attn_layer *L = &net->layers[l];
+            float *xo = l % 2 ? xb : xa;
+            bool last = l == net->n_layers - 1;
+            fast_attn(fn, l, G, sym, xin, ldx, e + off * CS, last ? NULL : xo, nh,
+                      e + (off + L->cin) * CS, flags, sc, fl);
+            xin = xo;
+            ldx = nh;
+            off += L->cin;
+        }
+        for (int64_t k = 0; k < f; k++)
+            for (int64_t b = 0; b < G; b++) pack_edges(e + k * CS + b * NN, N, sym, ep + k * PS + b * CP);
+        fast_mlp_cols(&net->final, ep, PS, PS, sv, PS, h0, h1, fl);
+        for (int64_t b = 0; b < G; b++) {   /* s (1 - I), masked */
+            const float *m = flags + b * N, *S = sv + b * CP;
+            float *O = out + b * NN;
+            if (sym) {
+                for (int64_t i = 0, k = 0; i < N; i++)
+                    for (int64_t j = i; j < N; j++, k++)
+                        O[i * N + j] = O[j * N + i] = i == j ? 0.0f : S[k] * (m[i] * m[j]);
+                continue;
+            }
+            for (int64_t i = 0; i < N; i++)
+                for (int64_t j = 0; j < N; j++)
+                    O[i * N + j] = i == j ? 0.0f : S[i * N + j] * (m[i] * m[j]);
+        }
+        fl->misc += 3.0 * (double)(G * NN);
+        return;
+    }
+    for (int64_t r = 0; r < GN; r++)   /* X, X_GMH: mask_x */
+        for (int64_t k = 0; k < F; k++) out[r * F + k] *= flags[r];
+    fl->misc += (double)(GN * F);
+}
+
+/* Floats of scratch one block of G graphs takes. */
+static size_t fast_block_scratch(const fast_net *fn, int64_t G) {
+    const sdg_gdss_params *hp = &fn->net->hp;
+    const int64_t N = fn->N, NN = fn->NN, GN = G * N, nh = hp->nhid;
+    size_t n = 0, attn = 0;
+#define FAST_ADD(x) n += ((size_t)(x) + 15) & ~(size_t)15
+    if (hp->kind == SDG_GDSS_NET_KIND_X) {
+        FAST_ADD(G * NN); FAST_ADD(N); FAST_ADD(GN * fn->f_node); FAST_ADD(GN * nh);
+        FAST_ADD(GN * 2 * fn->f_node); FAST_ADD(GN * 2 * fn->f_node);
+        return n;
+    }
+    FAST_ADD(fn->f_edge * fn->CS);
+    if (hp->kind == SDG_GDSS_NET_KIND_X_GMH) {
+        FAST_ADD(GN * fn->f_node); FAST_ADD(GN * nh); FAST_ADD(GN * nh);
+        FAST_ADD(GN * 2 * fn->f_node); FAST_ADD(GN * 2 * fn->f_node);
+    } else {
+        FAST_ADD(GN * nh); FAST_ADD(GN * nh);
+        FAST_ADD(2 * fn->f_edge * FAST_TILE); FAST_ADD(2 * fn->f_edge * FAST_TILE); FAST_ADD(fn->CS);
+        FAST_ADD(fn->f_edge * fn->CS);
+    }
+#undef FAST_ADD
+    for (int l = 0; l < fn->n_layers; l++) {
+        size_t t = fast_attn_scratch(fn, l, G);
+        if (t > attn) attn = t;
+    }
+    return n + attn;
+}
+
+static bool fast_prepare(sdg_ctx *ctx, const sdg_gdss_net *net, int64_t B, int64_t N,
+                         fast_net *fn) {
+    const sdg_gdss_params *hp = &net->hp;
+    memset(fn, 0, sizeof *fn);
+    fn->net = net;
+    fn->N = N;
+    fn->F = hp->F;
+    fn->NN = N * N;
+    int nt = omp_get_max_threads();
+    int64_t G = (FAST_COLS + fn->NN - 1) / fn->NN, per = (B + nt - 1) / nt;
+    if (G > per) G = per;
+    if (G < 1) G = 1;
+    fn->G = G;
+    fn->CS = G * fn->NN;
+    fn->n_layers = net->n_layers;
+    if (net->n_layers > 64) return false;
+    if (hp->kind != SDG_GDSS_NET_KIND_A) {
+        fn->f_node = hp->F + (int64_t)hp->depth * hp->nhid;
+        for (int k = 0; k < 3; k++) {
+            const sdg_linear *L = &net->final.lin[k];
+            if (!(fn->final_wt[k] = transpose_alloc(ctx, L->weight->data, L->out, L->in))) return false;
+        }
+    }
+    if (hp->kind != SDG_GDSS_NET_KIND_X) {
+        fn->f_edge = hp->c_init;
+        for (int l = 0; l < net->n_layers; l++) fn->f_edge += net->layers[l].cout;
+    }
+    sdg_arena *ar = sdg_ctx_arena(ctx);
+    for (int l = 0; l < net->n_layers; l++) {
+        const attn_layer *L = &net->layers[l];
+        fast_layer *W = &fn->layers[l];
+        const int64_t C = L->cin, a = L->attn_dim, nh = hp->nhid, D = 2 * a + nh, din = L->din;
+        W->wcat = sdg_arena_alloc(ar, (size_t)(din * C * D) * sizeof(float));
+        W->bcat = sdg_arena_alloc(ar, (size_t)(C * D) * sizeof(float));
+        if (!W->wcat || !W->bcat) return false;
+        for (int64_t c = 0; c < C; c++) {
+            const gcn *parts[3] = {&L->q[c], &L->k[c], &L->v[c]};
+            int64_t col = c * D;
+            for (int p = 0; p < 3; p++) {
+                int64_t w = parts[p]->w->shape[1];
+                for (int64_t i = 0; i < din; i++)
+                    memcpy(W->wcat + i * C * D + col, parts[p]->w->data + i * w, (size_t)w * sizeof(float));
+                memcpy(W->bcat + col, parts[p]->b->data, (size_t)w * sizeof(float));
+                col += w;
+            }
+        }
+        for (int k = 0; k < 2; k++) {
+            const sdg_linear *M = &L->multi_channel.lin[k];
+            if (!(W->mc_wt[k] = transpose_alloc(ctx, M->weight->data, M->out, M->in))) return false;
+        }
+    }
+    fn->scratch = fast_block_scratch(fn, G);
+    return true;
+}
+
+/* The whole batch: blocks of fn.G graphs over the OpenMP threads. */
+static sdg_tensor *forward_fast(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor *x,
+                                sdg_tensor *adj, const sdg_tensor *flags) {
     const int64_t B = x->shape[0], N = x->shape[1], F = x->shape[2];
     const bool is_a = net->hp.kind == SDG_GDSS_NET_KIND_A;
-    int64_t per = GDSS_NOGRAD_ROWS / (N * N), each = is_a ? N * N : N * F;
-    if (per < 1) per = 1;
-    if (per >= B) return forward_any(ctx, net, x, adj, flags);
+    const int64_t each = is_a ? N * N : N * F;
+    fast_net *fn = sdg_arena_alloc(sdg_ctx_arena(ctx), sizeof *fn);
     sdg_tensor *out = sdg_tensor_new(ctx, 3, (int64_t[]){B, N, is_a ? N : F});
-    if (!out) return NULL;
-    for (int64_t b0 = 0; b0 < B; b0 += per) {
-        int64_t nb = B - b0 < per ? B - b0 : per;
-        sdg_tensor xv = {.ndim = 3, .shape = {nb, N, F}, .size = nb * N * F, .data = x->data + b0 * N * F};
-        sdg_tensor av = {.ndim = 3, .shape = {nb, N, N}, .size = nb * N * N, .data = adj->data + b0 * N * N};
-        sdg_tensor fv = {.ndim = 2, .shape = {nb, N}, .size = nb * N, .data = flags->data + b0 * N};
-        sdg_ctx_pos pos = sdg_ctx_mark(ctx);
-        sdg_tensor *o = forward_any(ctx, net, &xv, &av, &fv);
-        if (!o) return NULL;
-        memcpy(out->data + b0 * each, o->data, (size_t)(nb * each) * sizeof(float));
-        sdg_ctx_release(ctx, pos);
+    if (!fn || !out) return sdg_ctx_fail(ctx, SDG_ERR_NOMEM);
+    if (B == 0) return out;
+    if (!fast_prepare(ctx, net, B, N, fn)) return sdg_ctx_fail(ctx, SDG_ERR_NOMEM);
+    const int64_t G = fn->G, blocks = (B + G - 1) / G;
+    const int nt = omp_get_max_threads() < blocks ? omp_get_max_threads() : (int)blocks;
+    float *scratch = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)nt * fn->scratch * sizeof(float));
+    fast_flops *fls = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)nt * sizeof *fls);
+    if (!scratch || !fls) return sdg_ctx_fail(ctx, SDG_ERR_NOMEM);
+    memset(fls, 0, (size_t)nt * sizeof *fls);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int t = omp_get_thread_num();
+        float *mine = scratch + (size_t)t * fn->scratch;
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t k = 0; k < blocks; k++) {
+            const int64_t b0 = k * G, nb = B - b0 < G ? B - b0 : G;
+            fast_block(fn, nb, x->data + b0 * N * F, adj->data + b0 * N * N, flags->data + b0 * N,
+                       out->data + b0 * each, mine, &fls[t]);
+        }
     }
+    fast_flops tot = {0};
+    for (int t = 0; t < nt; t++) {
+        tot.mm += fls[t].mm;
+        tot.lin += fls[t].lin;
+        tot.act += fls[t].act;
+        tot.misc += fls[t].misc;
+    }
+    sdg_ctx_add_flops(ctx, SDG_OP_BMM, tot.mm);
+    sdg_ctx_add_flops(ctx, SDG_OP_LINEAR, tot.lin);
+    sdg_ctx_add_flops(ctx, SDG_OP_UNARY, tot.act);
+    sdg_ctx_add_flops(ctx, SDG_OP_MASK, tot.misc);
     return out;
 }
 
@@ -580,8 +1077,9 @@ sdg_tensor *sdg_gdss_net_forward(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tens
                                            sdg_tensor_shape_str(adj, sa, sizeof sa),
                                            sdg_tensor_shape_str(flags, sf, sizeof sf),
                                            (long long)hp->F));
-    if (!sdg_ctx_grad_enabled(ctx)) return forward_blocks(ctx, net, x, adj, flags);
-    return forward_any(ctx, net, x, adj, flags);
+    if (!sdg_ctx_grad_enabled(ctx)) return forward_fast(ctx, net, x, adj, flags);
+    if (hp->kind == SDG_GDSS_NET_KIND_A) return forward_adj(ctx, net, x, adj, flags);
+    return forward_x(ctx, net, x, adj, flags);
 }
 
 /* ---- a model: both networks in one store ---- */

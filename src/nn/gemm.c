@@ -593,3 +593,160 @@ bool nn_gemm_batched(sdg_ctx *ctx, bool ta, bool tb, int64_t count, int64_t M, i
     }
     return true;
 }
+
+/* ---- AVX-512 epilogue: bias, activation and accumulation in one pass over a panel row ----
+ * The activations with FMA and 16 lanes: ELU below 0 as e^x - 1 = 2^n (1 + t) - 1 with
+ * t = e^r - 1 by op_unary.c's Cephes polynomial (2^n by vscalefps; t alone where n = 0, so no
+ * cancellation near 0); tanh from the same e^{2x} - 1. */
+/* e^x - 1 for x <= 88.7: e^x = 2^n e^r, |r| <= ln2/2, e^r - 1 = r + r^2 P(r) (Cephes), so
+ * that where n = 0 (|x| < 0.35) the result has no cancellation. */
+AVX512_FN static inline __m512 expm1_512(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33f)), _mm512_set1_ps(88.7228f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 t = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);   /* e^r - 1 */
+    __m512 e = _mm512_sub_ps(_mm512_scalef_ps(_mm512_add_ps(t, _mm512_set1_ps(1.0f)), n),
+                             _mm512_set1_ps(1.0f));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_EQ_OQ), e, t);
+}
+
+/* tanh x = m / (m + 2) with m = e^{2x} - 1 (relative error ~2e-7, also near 0); |x| is
+ * clamped at 9, where tanh rounds to +-1. */
+AVX512_FN static inline __m512 tanh512(__m512 x) {
+    const __m512 c = _mm512_set1_ps(9.0f);
+    __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_sub_ps(_mm512_setzero_ps(), c)), c);
+    __m512 m = expm1_512(_mm512_add_ps(xc, xc));
+    __m512 d = _mm512_add_ps(m, _mm512_set1_ps(2.0f)), r = _mm512_rcp14_ps(d);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));   /* Newton: ~1e-8 */
+    return _mm512_mul_ps(m, r);
+}
+
+/* One vector of the epilogue; act and acc are constants in each caller below. */
+AVX512_FN __attribute__((always_inline)) static inline void
+epi_vec512(const sdg_unary act, const int acc, const __mmask16 m, const float *p, __m512 va,
+           __m512 bias, float *c) {
+    __m512 v = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, p), bias);
+    if (acc == SDG_GEMM_ACC_INNER) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+    if (act == SDG_UNARY_TANH) v = tanh512(v);
+    else if (act == SDG_UNARY_ELU)
+        v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ),
+                                 expm1_512(v), v);
+    else if (act == SDG_UNARY_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
+    if (acc == SDG_GEMM_ACC_OUTER) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+    _mm512_mask_storeu_ps(c, m, v);
+}
+
+/* A whole panel (mr rows of nc <= NN_EPI_MAX, row stride nc) into C: two vectors per step,
+ * so that the activations' dependency chains overlap. bias: per column (bcol, nc) or per row
+ * (brow, mr), either NULL. */
+AVX512_FN __attribute__((always_inline)) static inline void
+epi_panel512(const sdg_unary act, const int acc, const float *panel, int64_t mr, int64_t nc,
+             float alpha, const float *bcol, const float *brow, float *C, int64_t ldc) {
+    const __m512 va = _mm512_set1_ps(alpha);
+    if (ldc == nc && !brow) {   /* C rows contiguous: one flat row (fewer partial vectors) */
+        if (!bcol || mr == 1) {
+            nc *= mr;
+            mr = 1;
+        }
+    }
+    for (int64_t r = 0; r < mr; r++) {
+        const float *p = panel + r * nc;
+        float *c = C + r * ldc;
+        const __m512 vb = _mm512_set1_ps(brow ? brow[r] : 0.0f);
+        int64_t i = 0;
+        for (; i + 32 <= nc; i += 32) {
+            epi_vec512(act, acc, 0xffff, p + i, va, bcol ? _mm512_loadu_ps(bcol + i) : vb, c + i);
+            epi_vec512(act, acc, 0xffff, p + i + 16, va,
+                       bcol ? _mm512_loadu_ps(bcol + i + 16) : vb, c + i + 16);
+        }
+        for (; i < nc; i += 16) {
+            const __mmask16 m = nc - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nc - i)) - 1u);
+            epi_vec512(act, acc, m, p + i, va, bcol ? _mm512_maskz_loadu_ps(m, bcol + i) : vb, c + i);
+        }
+    }
+}
+
+AVX512_FN static void epi_avx512(const float *panel, int64_t mr, int64_t nc, float alpha,
+                                 const float *bcol, const float *brow, sdg_unary act, int acc,
+                                 float *C, int64_t ldc) {
+#define EPI_ACT(a)                                                                            \
+    switch (acc) {                                                                            \
+    case SDG_GEMM_ACC_INNER: epi_panel512(a, SDG_GEMM_ACC_INNER, panel, mr, nc, alpha, bcol, brow, C, ldc); break; \
+    case SDG_GEMM_ACC_OUTER: epi_panel512(a, SDG_GEMM_ACC_OUTER, panel, mr, nc, alpha, bcol, brow, C, ldc); break; \
+    default: epi_panel512(a, SDG_GEMM_ACC_NONE, panel, mr, nc, alpha, bcol, brow, C, ldc); break; \
+    }
+    switch (act) {
+    case SDG_UNARY_TANH: EPI_ACT(SDG_UNARY_TANH) break;
+    case SDG_UNARY_ELU: EPI_ACT(SDG_UNARY_ELU) break;
+    case SDG_UNARY_RELU: EPI_ACT(SDG_UNARY_RELU) break;
+    default: EPI_ACT(SDG_UNARY_NONE) break;
+    }
+#undef EPI_ACT
+}
+
+/* ---- sdg_gemm_run: one product with an epilogue, on the calling thread ----
+ * Without an epilogue (alpha 1, no bias, no activation, acc NONE or INNER) the kernel writes C
+ * directly. Otherwise it writes panels of up to 12 rows by NN_EPI_MAX columns into a stack
+ * buffer (L1), and nn_epilogue turns each panel row into its C row. */
+static void small_run(int path, const small_job *j) {
+    if (path == PATH_AVX512) small_avx512(j);
+    else if (path == PATH_AVX2) small_avx2(j);
+    else small_plain(j);
+}
+
+sdg_status sdg_gemm_run(const sdg_gemm_desc *g) {
+    if (!g || g->M < 0 || g->N < 0 || g->K < 0 || (unsigned)g->act > SDG_UNARY_COUNT ||
+        (unsigned)g->acc > SDG_GEMM_ACC_OUTER)
+        return SDG_ERROR(SDG_ERR_INVALID, "gemm: bad descriptor");
+    if (g->M == 0 || g->N == 0) return SDG_OK;
+    if (!g->C || (g->K > 0 && (!g->A || !g->B)))
+        return SDG_ERROR(SDG_ERR_INVALID, "gemm: missing operand");
+    if (g->act != SDG_UNARY_NONE && g->act != SDG_UNARY_TANH && g->act != SDG_UNARY_ELU &&
+        g->act != SDG_UNARY_RELU)
+        return SDG_ERROR(SDG_ERR_INVALID, "gemm: activation %s not supported", sdg_unary_name(g->act));
+    const int path = gemm_path();
+    const int64_t ars = g->ta ? 1 : g->lda, acs = g->ta ? g->lda : 1;
+    const bool epi = g->alpha != 1.0f || g->bias || g->act != SDG_UNARY_NONE ||
+                     g->acc == SDG_GEMM_ACC_OUTER;
+    if (!epi) {
+        small_job j = {.M = g->M, .N = g->N, .K = g->K, .A = g->A, .ars = ars, .acs = acs,
+                       .B = g->B, .ldb = g->ldb, .C = g->C, .ldc = g->ldc,
+                       .acc = g->acc == SDG_GEMM_ACC_INNER};
+        small_run(path, &j);
+        return SDG_OK;
+    }
+    float panel[TILE512_MR * NN_EPI_MAX] __attribute__((aligned(64)));
+    /* row panels balanced like small_avx512's blocks (16 rows: 8 + 8, not 12 + 4) */
+    const int64_t panels = (g->M + TILE512_MR - 1) / TILE512_MR;
+    for (int64_t p = 0; p < panels; p++) {
+        const int64_t i0 = g->M * p / panels, mr = g->M * (p + 1) / panels - i0;
+        for (int64_t n0 = 0; n0 < g->N; n0 += NN_EPI_MAX) {
+            const int64_t nc = g->N - n0 < NN_EPI_MAX ? g->N - n0 : NN_EPI_MAX;
+            small_job j = {.M = mr, .N = nc, .K = g->K, .A = g->A + i0 * ars, .ars = ars,
+                           .acs = acs, .B = g->B + n0, .ldb = g->ldb, .C = panel, .ldc = nc,
+                           .acc = false};
+            small_run(path, &j);
+            if (path == PATH_AVX512) {
+                epi_avx512(panel, mr, nc, g->alpha, g->bias && !g->bias_rows ? g->bias + n0 : NULL,
+                           g->bias && g->bias_rows ? g->bias + i0 : NULL, g->act, (int)g->acc,
+                           g->C + i0 * g->ldc + n0, g->ldc);
+                continue;
+            }
+            for (int64_t r = 0; r < mr; r++) {
+                const float *bcol = g->bias && !g->bias_rows ? g->bias + n0 : NULL;
+                float brow = g->bias && g->bias_rows ? g->bias[i0 + r] : 0.0f;
+                nn_epilogue(panel + r * nc, nc, g->alpha, bcol, brow, g->act, (int)g->acc,
+                            g->C + (i0 + r) * g->ldc + n0);
+            }
+        }
+    }
+    return SDG_OK;
+}

@@ -86,4 +86,11 @@ void        nn_bcast_strides(const sdg_tensor *t, const int64_t n4[4], int64_t s
 void        nn_reduce_broadcast(const float *gout, const int64_t n4[4], const int64_t s[4],
                                 float *gin, int64_t gin_size);
 
+/* Epilogue of one product row for sdg_gemm_run (op_unary.c): c[i] = act(alpha p[i] + b_i)
+ * (acc INNER: act(c[i] + alpha p[i] + b_i); OUTER: c[i] + act(...)), b_i = bcol[i] or brow;
+ * n <= NN_EPI_MAX. */
+#define NN_EPI_MAX 256
+void        nn_epilogue(const float *p, int64_t n, float alpha, const float *bcol, float brow,
+                        sdg_unary act, int acc, float *c);
+
 #endif

@@ -196,8 +196,31 @@ const char *sdg_unary_name(sdg_unary fn) {
         }                                                                                     \
     }
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"   /* v[0, n) is written before use */
+/* Epilogue of a product row (sdg_gemm_run): c = c (+) act(alpha p + bias (+ c)), n <= 256. */
+#define EPI_KERNEL(sfx, attr)                                                                 \
+    attr static void epi_##sfx(const float *restrict p, int64_t n, float alpha,               \
+                               const float *restrict bcol, float brow, sdg_unary act, int acc,\
+                               float *restrict c) {                                           \
+        float v[NN_EPI_MAX], w[NN_EPI_MAX];                                                   \
+        if (bcol) for (int64_t i = 0; i < n; i++) v[i] = alpha * p[i] + bcol[i];              \
+        else for (int64_t i = 0; i < n; i++) v[i] = alpha * p[i] + brow;                      \
+        if (acc == SDG_GEMM_ACC_INNER) for (int64_t i = 0; i < n; i++) v[i] += c[i];          \
+        const float *r = v;                                                                   \
+        if (act != SDG_UNARY_NONE) {                                                          \
+            fwd_##sfx(act, v, w, n);                                                          \
+            r = w;                                                                            \
+        }                                                                                     \
+        if (acc == SDG_GEMM_ACC_OUTER) for (int64_t i = 0; i < n; i++) c[i] += r[i];          \
+        else for (int64_t i = 0; i < n; i++) c[i] = r[i];                                     \
+    }
+
 UNARY_KERNELS(plain, )
 UNARY_KERNELS(avx2, __attribute__((target("avx2,fma"))))
+EPI_KERNEL(plain, )
+EPI_KERNEL(avx2, __attribute__((target("avx2,fma"))))
+#pragma GCC diagnostic pop
 #pragma GCC pop_options
 
 /* Elements per parallel task. */
@@ -212,6 +235,27 @@ static bool use_avx2(void) {
         __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
     }
     return c == 2;
+}
+
+void nn_epilogue(const float *p, int64_t n, float alpha, const float *bcol, float brow,
+                 sdg_unary act, int acc, float *c) {
+    if (use_avx2()) epi_avx2(p, n, alpha, bcol, brow, act, acc, c);
+    else epi_plain(p, n, alpha, bcol, brow, act, acc, c);
+}
+
+void sdg_unary_run(sdg_unary fn, const float *x, float *y, int64_t n) {
+    if ((unsigned)fn >= SDG_UNARY_COUNT) {
+        if (x != y) memmove(y, x, (size_t)n * sizeof(float));
+        return;
+    }
+    const bool avx2 = use_avx2();
+    float tmp[UNARY_CHUNK / 8];
+    for (int64_t lo = 0; lo < n; lo += UNARY_CHUNK / 8) {   /* via tmp: x and y may alias */
+        int64_t len = n - lo < UNARY_CHUNK / 8 ? n - lo : UNARY_CHUNK / 8;
+        if (avx2) fwd_avx2(fn, x + lo, tmp, len);
+        else fwd_plain(fn, x + lo, tmp, len);
+        memcpy(y + lo, tmp, (size_t)len * sizeof(float));
+    }
 }
 
 /* x, y: any shape (same); x->grad += y->grad * f'(x, y). */

@@ -5,6 +5,8 @@
  *   w.r.t. the inputs x and adj through sdg_gradcheck;
  * - equivariance: permuting the nodes (x, adj, flags) permutes out_x / out_adj (<= 1e-5), with
  *   negative adjacency entries so that the degree clamp is exercised;
+ * - the fused no-grad path (sampling) equals the op path (training) for every kind, within
+ *   2e-5 (1 + max |out|), with the same bits on 1 and 2 threads;
  * - names: parameters carry the given prefix plus PyTorch's names; the parameter count
  *   matches GDSS's constructor arithmetic; bad hyper-parameters and input shapes fail cleanly. */
 #include "test_util.h"
@@ -261,10 +263,93 @@ static void test_build(void) {
     sdg_ctx_free(ctx);
 }
 
+
+/* The fused no-grad path (sampling) against the op path (grad mode on, as in training) on
+ * random inputs, for every network kind and a few shapes: batches that make several blocks
+ * of graphs and a short last block, N = 1, adjacencies with negative entries, symmetric
+ * (as in sampling: the edge MLPs then run on the upper triangle, and out_adj is exactly
+ * symmetric) or not, wide edge MLPs. Also: the same bits on 1 and 2 threads, and a FLOP
+ * count that is not above the op path's (it skips unused and duplicate work). */
+static void test_fast_path(void) {
+    const sdg_gdss_net_kind kinds[3] = {SDG_GDSS_NET_KIND_X, SDG_GDSS_NET_KIND_X_GMH, SDG_GDSS_NET_KIND_A};
+    const struct { int64_t B, N, F; int nhid, heads, lin, layers; } shapes[4] = {
+        {7, 5, 3, 8, 2, 2, 3}, {61, 9, 4, 16, 4, 3, 3}, {3, 23, 5, 12, 3, 2, 4}, {2, 1, 2, 4, 2, 3, 2}};
+    sdg_rng *rng = NULL;
+    CU_ASSERT_FATAL(sdg_rng_new(2024, &rng) == SDG_OK);
+    for (int kk = 0; kk < 3; kk++)
+        for (int si = 0; si < 4; si++) {
+            const int64_t B = shapes[si].B, N = shapes[si].N, F = shapes[si].F;
+            sdg_gdss_params hp = tiny(kinds[kk]);
+            hp.F = F;
+            hp.N = N;
+            hp.nhid = hp.adim = shapes[si].nhid;
+            hp.heads = shapes[si].heads;
+            hp.num_linears = shapes[si].lin;
+            hp.num_layers = shapes[si].layers;
+            hp.depth = kinds[kk] == SDG_GDSS_NET_KIND_X ? 3 : 2;
+            if (si == 2) hp.c_hid = 40;   /* hidden widths 80 (edge MLPs) and 248 (final) */
+            sdg_gdss_net *net = NULL;
+            sdg_ctx *ctx = NULL;
+            CU_ASSERT_FATAL(sdg_gdss_net_new(&hp, "m.", NULL, rng, &net) == SDG_OK);
+            CU_ASSERT_FATAL(sdg_ctx_new(0, &ctx) == SDG_OK);
+            float *x = malloc((size_t)(B * N * F) * 4), *adj = malloc((size_t)(B * N * N) * 4);
+            float *fl = malloc((size_t)(B * N) * 4);
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t i = 0; i < N; i++) fl[b * N + i] = i < N - b % (N + 1) || i == 0 ? 1.0f : 0.0f;
+            sdg_rng_fill_uniform(rng, x, (size_t)(B * N * F), -1.5f, 1.5f);
+            sdg_rng_fill_uniform(rng, adj, (size_t)(B * N * N), -0.4f, 1.0f);
+            if (si % 2 == 1)   /* symmetric, as in sampling: the upper-triangle edge path */
+                for (int64_t b = 0; b < B; b++)
+                    for (int64_t i = 0; i < N; i++)
+                        for (int64_t j = 0; j < i; j++) adj[(b * N + i) * N + j] = adj[(b * N + j) * N + i];
+            sdg_tensor *ref = NULL, *fast = NULL, *one = NULL;
+            double fl_ref = 0, fl_fast = 0;
+            for (int pass = 0; pass < 3; pass++) {   /* op path, fast on 2 threads, fast on 1 */
+                int threads = sdg_num_threads();
+                if (pass == 2) sdg_set_num_threads(1);
+                sdg_ctx_set_grad(ctx, pass == 0);
+                sdg_ctx_flops_clear(ctx);
+                sdg_tensor *y = sdg_gdss_net_forward(ctx, net, sdg_tensor_from(ctx, 3, (int64_t[]){B, N, F}, x),
+                                                     sdg_tensor_from(ctx, 3, (int64_t[]){B, N, N}, adj),
+                                                     sdg_tensor_from(ctx, 2, (int64_t[]){B, N}, fl));
+                sdg_set_num_threads(threads);
+                if (pass == 0) ref = y, fl_ref = sdg_ctx_flops_total(ctx);
+                else if (pass == 1) fast = y, fl_fast = sdg_ctx_flops_total(ctx);
+                else one = y;
+            }
+            CU_ASSERT_FATAL(ref && fast && one && sdg_ctx_status(ctx) == SDG_OK);
+            CU_ASSERT_FATAL(ref->size == fast->size);
+            double err = 0, mag = 0;
+            for (int64_t k = 0; k < ref->size; k++) {
+                err = fmax(err, fabs((double)ref->data[k] - fast->data[k]));
+                mag = fmax(mag, fabs((double)ref->data[k]));
+            }
+            CU_ASSERT(memcmp(fast->data, one->data, (size_t)fast->size * 4) == 0);
+            if (si % 2 == 1 && kinds[kk] == SDG_GDSS_NET_KIND_A)
+                for (int64_t b = 0; b < B; b++)
+                    for (int64_t i = 0; i < N; i++)
+                        for (int64_t j = 0; j < i; j++)
+                            CU_ASSERT_EQUAL(fast->data[(b * N + i) * N + j], fast->data[(b * N + j) * N + i]);
+            CU_ASSERT(fl_fast > 0.3 * fl_ref && fl_fast <= fl_ref);
+            printf("\n  %-17s B %2lld N %2lld: max |fast - op| %.2e (max |out| %.2f), FLOPs %.3g of %.3g",
+                   sdg_gdss_net_kind_name(kinds[kk]), (long long)B, (long long)N, err, mag, fl_fast, fl_ref);
+            CU_ASSERT(err <= 2e-5 * (1 + mag));
+            CU_ASSERT(N == 1 || mag > 1e-2);
+            free(x);
+            free(adj);
+            free(fl);
+            sdg_ctx_free(ctx);
+            sdg_gdss_net_free(net);
+        }
+    sdg_rng_free(rng);
+    printf("\n");
+}
+
 int main(void) {
     return sdg_test_main("graph/gdss_nets", (sdg_test_case[]){
         {"construction, names, layouts, JSON", test_build},
         {"parameter and input gradients (finite differences)", test_param_gradients},
         {"permutation equivariance", test_equivariance},
+        {"fused no-grad path equals the op path", test_fast_path},
         {NULL, NULL}});
 }

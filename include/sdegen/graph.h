@@ -208,6 +208,9 @@ SDG_API sdg_status sdg_gdss_flags_from_graphs(const sdg_graph_list *gl, int64_t 
 SDG_API sdg_status sdg_gdss_flags_init(sdg_gdss_flags *out, int64_t N, size_t count, const float *rows,
                                        const int64_t *weight);
 SDG_API void       sdg_gdss_flags_destroy(sdg_gdss_flags *f);   /* NULL-safe, idempotent */
+/* The table of G dense flag rows (G, N), each in {0, 1} (rows in order of first appearance).
+ * SDG_ERR_INVALID (G = 0, a value other than 0/1), SDG_ERR_NOMEM. O(G * distinct rows * N). */
+SDG_API sdg_status sdg_gdss_flags_from_dense(const float *flags, size_t G, int64_t N, sdg_gdss_flags *out);
 /* Draws one training graph uniformly and copies its flag row into row (N floats). */
 SDG_API void       sdg_gdss_flags_draw(const sdg_gdss_flags *f, sdg_rng *rng, float *row);
 
@@ -249,9 +252,10 @@ typedef struct sdg_gdss_train_params {
 /* batch 128, lr 0.01, weight_decay 1e-4, lr_decay 0.999, grad_clip 1, ema_decay 0.999,
  * eps 1e-5, seed 0. */
 SDG_API sdg_gdss_train_params sdg_gdss_train_default_params(void);
-/* GDSS's configuration of a generic dataset ("community_small", "ego_small", "enzymes",
- * "grid"; README section 7 and the released configs): both networks, SDEs and sampler
- * settings, and the training parameters. Any output may be NULL. SDG_ERR_NOTFOUND. */
+/* GDSS's configuration of a dataset ("community_small", "ego_small", "enzymes", "grid",
+ * "qm9", "zinc250k"; README section 7 and the released configs): both networks, SDEs and
+ * sampler settings, and the training parameters (molecules: batch 1024, lr 0.005). Any
+ * output may be NULL. SDG_ERR_NOTFOUND. */
 SDG_API sdg_status sdg_gdss_preset(const char *dataset, sdg_gdss_params *hp_x,
                                    sdg_gdss_params *hp_adj, sdg_gdss_settings *settings,
                                    sdg_gdss_train_params *train);
@@ -272,6 +276,14 @@ typedef struct sdg_gdss_batch {
 SDG_API sdg_status sdg_gdss_loss(sdg_ctx *ctx, const sdg_gdss_model *m, const sdg_gdss_batch *b,
                                  double *loss_x, double *loss_adj);
 
+/* A dense training set: G graphs padded to the model's N and F (row-major, caller memory). */
+typedef struct sdg_gdss_data {
+    int64_t      G;
+    const float *X;       /* (G, N, F) clean features                                  */
+    const float *A;       /* (G, N, N) clean adjacency (symmetric, zero diagonal)       */
+    const float *flags;   /* (G, N) node mask; NULL: [sum_j |A_ij| > 1e-5] (README 9)   */
+} sdg_gdss_data;
+
 typedef struct sdg_gdss_trainer sdg_gdss_trainer;   /* owns optimiser, EMA, generator */
 typedef struct sdg_gdss_epoch_stats {
     double  loss_x, loss_adj;   /* mean over the epoch's steps of the batch losses      */
@@ -283,6 +295,10 @@ typedef struct sdg_gdss_epoch_stats {
  * graph larger than N or with a degree >= F), SDG_ERR_NOMEM. */
 SDG_API sdg_status sdg_gdss_trainer_new(sdg_gdss_model *m, const sdg_graph_list *train,
                                         const sdg_gdss_train_params *tp, sdg_gdss_trainer **out);
+/* The same on a dense training set; X and A are borrowed (they must outlive the trainer),
+ * the flags are copied or derived. SDG_ERR_INVALID (G < 1, missing arrays). */
+SDG_API sdg_status sdg_gdss_trainer_new_dense(sdg_gdss_model *m, const sdg_gdss_data *train,
+                                              const sdg_gdss_train_params *tp, sdg_gdss_trainer **out);
 SDG_API void       sdg_gdss_trainer_free(sdg_gdss_trainer *tr);   /* NULL is a no-op */
 /* One epoch: ceil(G / batch) steps, then the learning-rate decay. stats may be NULL.
  * SDG_ERR_NUMERIC (non-finite loss or gradient; the step is not applied). */
@@ -298,6 +314,8 @@ SDG_API sdg_adam       *sdg_gdss_trainer_adam(sdg_gdss_trainer *tr);
 SDG_API sdg_ema        *sdg_gdss_trainer_ema(sdg_gdss_trainer *tr);
 SDG_API sdg_rng        *sdg_gdss_trainer_rng(sdg_gdss_trainer *tr);
 SDG_API int64_t         sdg_gdss_trainer_epochs(const sdg_gdss_trainer *tr);
+/* The training set's node flags (G, N), as used by the loss (for sdg_gdss_flags_from_dense). */
+SDG_API const float    *sdg_gdss_trainer_flags(const sdg_gdss_trainer *tr, int64_t *G, int64_t *N);
 SDG_API void            sdg_gdss_trainer_set_epochs(sdg_gdss_trainer *tr, int64_t epochs);
 
 /* ---- GDSS sampling (README sections 8, 10-12) ----

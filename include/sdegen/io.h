@@ -136,6 +136,9 @@ SDG_API sdg_status sdg_gdss_train_save(const char *path, sdg_gdss_trainer *tr, c
  * stopped. SDG_ERR_FORMAT naming the file when it is not a GDSS training checkpoint. */
 SDG_API sdg_status sdg_gdss_train_resume(const char *path, const sdg_graph_list *train,
                                          sdg_gdss_model **model, sdg_gdss_trainer **tr);
+/* The same on a dense training set (graph.h: sdg_gdss_trainer_new_dense; borrowed). */
+SDG_API sdg_status sdg_gdss_train_resume_dense(const char *path, const sdg_gdss_data *train,
+                                               sdg_gdss_model **model, sdg_gdss_trainer **tr);
 
 #ifdef __cplusplus
 }

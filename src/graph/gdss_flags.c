@@ -37,31 +37,53 @@ cleanup:
     return st;
 }
 
+/* Adds row cur (N floats) to the table rows[0..*count) with weights wt: a linear search,
+ * since the tables hold at most a few hundred distinct rows. */
+static void flags_add(float *rows, int64_t *wt, size_t *count, int64_t N, const float *cur) {
+    size_t r = 0;
+    while (r < *count && memcmp(rows + r * (size_t)N, cur, (size_t)N * sizeof *cur) != 0) r++;
+    if (r == *count) memcpy(rows + (*count)++ * (size_t)N, cur, (size_t)N * sizeof *cur);
+    wt[r]++;
+}
+
 sdg_status sdg_gdss_flags_from_graphs(const sdg_graph_list *gl, int64_t N, sdg_gdss_flags *out) {
     sdg_status st   = SDG_OK;
     float     *rows = NULL, *cur = NULL;
     int64_t   *wt   = NULL;
-    size_t    *one  = NULL, count = 0;
+    size_t     count = 0;
     if (!gl || !out || N < 1) return SDG_ERROR(SDG_ERR_INVALID, "flag table: bad argument");
     if (gl->count == 0) return SDG_ERROR(SDG_ERR_INVALID, "flag table: no training graphs");
     rows = malloc(gl->count * (size_t)N * sizeof *rows);
+    cur  = malloc((size_t)N * sizeof *cur);
     wt   = calloc(gl->count, sizeof *wt);
-    one  = malloc(sizeof *one);
-    if (!rows || !wt || !one) SDG_FAIL(SDG_ERR_NOMEM, "flag table: out of memory");
+    if (!rows || !wt || !cur) SDG_FAIL(SDG_ERR_NOMEM, "flag table: out of memory");
     for (size_t g = 0; g < gl->count; g++) {
-        cur  = rows + count * (size_t)N;
-        *one = g;
-        SDG_TRY(sdg_graph_list_dense(gl, one, 1, N, 0, NULL, NULL, cur));
-        size_t r = 0;   /* linear search: the tables hold at most a few hundred rows */
-        while (r < count && memcmp(rows + r * (size_t)N, cur, (size_t)N * sizeof *cur) != 0) r++;
-        if (r == count) count++;
-        wt[r]++;
+        SDG_TRY(sdg_graph_list_dense(gl, &g, 1, N, 0, NULL, NULL, cur));
+        flags_add(rows, wt, &count, N, cur);
     }
     st = sdg_gdss_flags_init(out, N, count, rows, wt);
 cleanup:
     free(rows);
+    free(cur);
     free(wt);
-    free(one);
+    return st;
+}
+
+sdg_status sdg_gdss_flags_from_dense(const float *flags, size_t G, int64_t N, sdg_gdss_flags *out) {
+    sdg_status st   = SDG_OK;
+    float     *rows = NULL;
+    int64_t   *wt   = NULL;
+    size_t     count = 0;
+    if (!flags || !out || N < 1) return SDG_ERROR(SDG_ERR_INVALID, "flag table: bad argument");
+    if (G == 0) return SDG_ERROR(SDG_ERR_INVALID, "flag table: no training graphs");
+    rows = malloc(G * (size_t)N * sizeof *rows);
+    wt   = calloc(G, sizeof *wt);
+    if (!rows || !wt) SDG_FAIL(SDG_ERR_NOMEM, "flag table: out of memory");
+    for (size_t g = 0; g < G; g++) flags_add(rows, wt, &count, N, flags + g * (size_t)N);
+    st = sdg_gdss_flags_init(out, N, count, rows, wt);   /* checks the values are 0/1 */
+cleanup:
+    free(rows);
+    free(wt);
     return st;
 }
 

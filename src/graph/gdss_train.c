@@ -15,17 +15,22 @@ typedef struct preset_row {
     const char *name;         /* sdegen dataset name (sdg_graph_dataset_file)  */
     const char *gdss_name;    /* GDSS's data.data                              */
     int64_t     F, N;
-    int         x_depth, a_layers, nhid;
+    int         x_depth, a_layers, a_linears, nhid;
     const char *sde_x, *sde_adj;
     double      x_lo, x_hi, a_lo, a_hi;
     int         batch;
+    double      lr;
 } preset_row;
 
+/* GDSS config/<ds>.yaml: the molecule models are smaller (nhid 16, three linears per MLP)
+ * and train with batch 1024 and lr 0.005. */
 static const preset_row presets[] = {
-    {"community_small", "community_small", 10, 20, 3, 5, 32, "VP", "VP", 0.1, 1.0, 0.1, 1.0, 128},
-    {"ego_small", "ego_small", 17, 18, 2, 5, 32, "VP", "VP", 0.1, 1.0, 0.1, 1.0, 128},
-    {"enzymes", "ENZYMES", 10, 125, 5, 7, 32, "VP", "VE", 0.1, 1.0, 0.2, 1.0, 64},
-    {"grid", "grid", 5, 361, 5, 7, 32, "VP", "VP", 0.1, 1.0, 0.2, 0.8, 8},
+    {"community_small", "community_small", 10, 20, 3, 5, 2, 32, "VP", "VP", 0.1, 1.0, 0.1, 1.0, 128, 0.01},
+    {"ego_small", "ego_small", 17, 18, 2, 5, 2, 32, "VP", "VP", 0.1, 1.0, 0.1, 1.0, 128, 0.01},
+    {"enzymes", "ENZYMES", 10, 125, 5, 7, 2, 32, "VP", "VE", 0.1, 1.0, 0.2, 1.0, 64, 0.01},
+    {"grid", "grid", 5, 361, 5, 7, 2, 32, "VP", "VP", 0.1, 1.0, 0.2, 0.8, 8, 0.01},
+    {"qm9", "QM9", 4, 9, 2, 3, 3, 16, "VE", "VE", 0.1, 1.0, 0.1, 1.0, 1024, 0.005},
+    {"zinc250k", "ZINC250k", 9, 38, 2, 6, 3, 16, "VP", "VE", 0.1, 1.0, 0.2, 1.0, 1024, 0.005},
 };
 
 sdg_gdss_train_params sdg_gdss_train_default_params(void) {
@@ -42,7 +47,7 @@ sdg_status sdg_gdss_preset(const char *dataset, sdg_gdss_params *hp_x, sdg_gdss_
         if (strcmp(presets[i].name, dataset) == 0) r = &presets[i];
     if (!r)
         return SDG_ERROR(SDG_ERR_NOTFOUND, "gdss: no training preset for dataset '%s' "
-                         "(community_small, ego_small, enzymes, grid)", dataset ? dataset : "(null)");
+                         "(community_small, ego_small, enzymes, grid, qm9, zinc250k)", dataset ? dataset : "(null)");
     if (hp_x) {
         *hp_x = sdg_gdss_default_params(SDG_GDSS_NET_KIND_X);
         hp_x->F = r->F;
@@ -62,7 +67,7 @@ sdg_status sdg_gdss_preset(const char *dataset, sdg_gdss_params *hp_x, sdg_gdss_
         hp_adj->c_hid = 8;
         hp_adj->c_final = 4;
         hp_adj->num_layers = r->a_layers;
-        hp_adj->num_linears = 2;
+        hp_adj->num_linears = r->a_linears;
     }
     if (settings) {   /* through the config reader, so the sampler table has one home */
         char json[512];
@@ -76,6 +81,7 @@ sdg_status sdg_gdss_preset(const char *dataset, sdg_gdss_params *hp_x, sdg_gdss_
     if (train) {
         *train = sdg_gdss_train_default_params();
         train->batch = r->batch;
+        train->lr = r->lr;
     }
 cleanup:
     return st;
@@ -175,7 +181,9 @@ struct sdg_gdss_trainer {
     sdg_gdss_model       *m;
     sdg_gdss_train_params tp;
     int64_t               G, N, F;
-    float                *A, *X, *flags;   /* (G, N, N), (G, N, F), (G, N): dense training set */
+    const float          *A, *X;           /* (G, N, N), (G, N, F): dense training set     */
+    float                *own_A, *own_X;   /* set when the trainer densified them itself   */
+    float                *flags;           /* (G, N), owned                                */
     int64_t              *order;           /* (G) */
     size_t               *idx;             /* (batch) */
     size_t                n_x;             /* parameters [0, n_x) are x.*, the rest adj.*  */
@@ -200,35 +208,28 @@ static sdg_status params_check(const sdg_gdss_train_params *tp) {
     return SDG_OK;
 }
 
-sdg_status sdg_gdss_trainer_new(sdg_gdss_model *m, const sdg_graph_list *train,
-                                const sdg_gdss_train_params *tp, sdg_gdss_trainer **out) {
+/* The trainer shell: sizes, buffers and parameter split; the data comes from the callers. */
+static sdg_status trainer_alloc(sdg_gdss_model *m, int64_t G, const sdg_gdss_train_params *tp,
+                                sdg_gdss_trainer **out) {
     sdg_status st = SDG_OK;
     sdg_gdss_trainer *tr = NULL;
-    size_t *all = NULL;
-    if (!out) return SDG_ERROR(SDG_ERR_INVALID, "gdss train: no output pointer");
-    *out = NULL;
-    if (!m || !m->net_x || !m->net_adj || !train || !tp) SDG_FAIL(SDG_ERR_INVALID, "gdss train: missing argument");
+    if (!m || !m->net_x || !m->net_adj || !tp) return SDG_ERROR(SDG_ERR_INVALID, "gdss train: missing argument");
     SDG_TRY(params_check(tp));
-    if (train->count == 0) SDG_FAIL(SDG_ERR_INVALID, "gdss train: no training graphs");
+    if (G < 1) SDG_FAIL(SDG_ERR_INVALID, "gdss train: no training graphs");
     tr = calloc(1, sizeof *tr);
     if (!tr) SDG_FAIL(SDG_ERR_NOMEM, "gdss train: out of memory");
     tr->m = m;
     tr->tp = *tp;
     const sdg_gdss_params *ha = sdg_gdss_net_hparams(m->net_adj);
-    tr->G = (int64_t)train->count;
+    tr->G = G;
     tr->N = ha->N;
     tr->F = ha->F;
-    tr->A = malloc((size_t)(tr->G * tr->N * tr->N) * sizeof(float));
-    tr->X = malloc((size_t)(tr->G * tr->N * tr->F) * sizeof(float));
     tr->flags = malloc((size_t)(tr->G * tr->N) * sizeof(float));
     tr->order = malloc((size_t)tr->G * sizeof *tr->order);
     tr->idx = malloc((size_t)tp->batch * sizeof *tr->idx);
-    all = malloc((size_t)tr->G * sizeof *all);
-    if (!tr->A || !tr->X || !tr->flags || !tr->order || !tr->idx || !all)
+    if (!tr->flags || !tr->order || !tr->idx)
         SDG_FAIL(SDG_ERR_NOMEM, "gdss train: out of memory for %lld graphs of %lld nodes", (long long)tr->G,
                  (long long)tr->N);
-    for (int64_t i = 0; i < tr->G; i++) all[i] = (size_t)i;
-    SDG_TRY(sdg_graph_list_dense(train, all, train->count, tr->N, tr->F, tr->A, tr->X, tr->flags));
     /* the x network's parameters come first in the store (sdg_gdss_model_new) */
     size_t np = sdg_params_count(m->params);
     while (tr->n_x < np && strncmp(sdg_params_at(m->params, tr->n_x)->name, "x.", 2) == 0) tr->n_x++;
@@ -248,15 +249,71 @@ sdg_status sdg_gdss_trainer_new(sdg_gdss_model *m, const sdg_graph_list *train,
     *out = tr;
     tr = NULL;
 cleanup:
+    sdg_gdss_trainer_free(tr);
+    return st;
+}
+
+sdg_status sdg_gdss_trainer_new(sdg_gdss_model *m, const sdg_graph_list *train,
+                                const sdg_gdss_train_params *tp, sdg_gdss_trainer **out) {
+    sdg_status st = SDG_OK;
+    sdg_gdss_trainer *tr = NULL;
+    size_t *all = NULL;
+    if (!out) return SDG_ERROR(SDG_ERR_INVALID, "gdss train: no output pointer");
+    *out = NULL;
+    if (!train) return SDG_ERROR(SDG_ERR_INVALID, "gdss train: missing argument");
+    SDG_TRY(trainer_alloc(m, (int64_t)train->count, tp, &tr));
+    tr->own_A = malloc((size_t)(tr->G * tr->N * tr->N) * sizeof(float));
+    tr->own_X = malloc((size_t)(tr->G * tr->N * tr->F) * sizeof(float));
+    all = malloc((size_t)tr->G * sizeof *all);
+    if (!tr->own_A || !tr->own_X || !all)
+        SDG_FAIL(SDG_ERR_NOMEM, "gdss train: out of memory for %lld graphs of %lld nodes", (long long)tr->G,
+                 (long long)tr->N);
+    for (int64_t i = 0; i < tr->G; i++) all[i] = (size_t)i;
+    SDG_TRY(sdg_graph_list_dense(train, all, train->count, tr->N, tr->F, tr->own_A, tr->own_X, tr->flags));
+    tr->A = tr->own_A;
+    tr->X = tr->own_X;
+    *out = tr;
+    tr = NULL;
+cleanup:
     free(all);
+    sdg_gdss_trainer_free(tr);
+    return st;
+}
+
+sdg_status sdg_gdss_trainer_new_dense(sdg_gdss_model *m, const sdg_gdss_data *train,
+                                      const sdg_gdss_train_params *tp, sdg_gdss_trainer **out) {
+    sdg_status st = SDG_OK;
+    sdg_gdss_trainer *tr = NULL;
+    if (!out) return SDG_ERROR(SDG_ERR_INVALID, "gdss train: no output pointer");
+    *out = NULL;
+    if (!train || !train->X || !train->A) return SDG_ERROR(SDG_ERR_INVALID, "gdss train: missing training arrays");
+    SDG_TRY(trainer_alloc(m, train->G, tp, &tr));
+    tr->A = train->A;
+    tr->X = train->X;
+    const int64_t N = tr->N;
+    for (int64_t g = 0; g < tr->G; g++)
+        for (int64_t i = 0; i < N; i++) {
+            float v;
+            if (train->flags) v = train->flags[g * N + i];
+            else {   /* README 9: a node needs an edge */
+                const float *row = tr->A + (g * N + i) * N;
+                float s = 0;
+                for (int64_t j = 0; j < N; j++) s += fabsf(row[j]);
+                v = s > 1e-5f ? 1.0f : 0.0f;
+            }
+            tr->flags[g * N + i] = v;
+        }
+    *out = tr;
+    tr = NULL;
+cleanup:
     sdg_gdss_trainer_free(tr);
     return st;
 }
 
 void sdg_gdss_trainer_free(sdg_gdss_trainer *tr) {
     if (!tr) return;
-    free(tr->A);
-    free(tr->X);
+    free(tr->own_A);
+    free(tr->own_X);
     free(tr->flags);
     free(tr->order);
     free(tr->idx);
@@ -383,3 +440,8 @@ sdg_ema        *sdg_gdss_trainer_ema(sdg_gdss_trainer *tr) { return tr->ema; }
 sdg_rng        *sdg_gdss_trainer_rng(sdg_gdss_trainer *tr) { return tr->rng; }
 int64_t         sdg_gdss_trainer_epochs(const sdg_gdss_trainer *tr) { return tr->epochs; }
 void            sdg_gdss_trainer_set_epochs(sdg_gdss_trainer *tr, int64_t epochs) { tr->epochs = epochs; }
+const float *sdg_gdss_trainer_flags(const sdg_gdss_trainer *tr, int64_t *G, int64_t *N) {
+    if (G) *G = tr->G;
+    if (N) *N = tr->N;
+    return tr->flags;
+}

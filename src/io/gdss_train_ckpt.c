@@ -34,8 +34,13 @@ cleanup:
     return st;
 }
 
-sdg_status sdg_gdss_train_resume(const char *path, const sdg_graph_list *train, sdg_gdss_model **model,
-                                 sdg_gdss_trainer **out) {
+/* The trainer on whichever training set the caller has: a graph list or dense arrays. */
+typedef struct resume_data {
+    const sdg_graph_list *list;
+    const sdg_gdss_data  *dense;
+} resume_data;
+
+static sdg_status resume(const char *path, resume_data data, sdg_gdss_model **model, sdg_gdss_trainer **out) {
     sdg_status st = SDG_OK;
     sdg_meta *meta = NULL;
     sdg_gdss_model *m = NULL;
@@ -43,7 +48,8 @@ sdg_status sdg_gdss_train_resume(const char *path, const sdg_graph_list *train, 
     sdg_gdss_train_params tp = sdg_gdss_train_default_params();
     const char *str = NULL;
     int64_t epoch = 0, v = 0;
-    if (!path || !train || !model || !out) return SDG_ERROR(SDG_ERR_INVALID, "gdss resume: missing argument");
+    if (!path || (!data.list && !data.dense) || !model || !out)
+        return SDG_ERROR(SDG_ERR_INVALID, "gdss resume: missing argument");
     *model = NULL;
     *out = NULL;
     SDG_TRY(sdg_meta_new(&meta));
@@ -66,7 +72,8 @@ sdg_status sdg_gdss_train_resume(const char *path, const sdg_graph_list *train, 
     if ((st = sdg_meta_get_int(meta, "train.seed", &v)) != SDG_OK) goto prefixed;
     tp.seed = (uint64_t)v;
     SDG_TRY(sdg_gdss_model_load(path, &m));
-    SDG_TRY(sdg_gdss_trainer_new(m, train, &tp, &tr));
+    if (data.list) SDG_TRY(sdg_gdss_trainer_new(m, data.list, &tp, &tr));
+    else SDG_TRY(sdg_gdss_trainer_new_dense(m, data.dense, &tp, &tr));
     /* the trained weights (the loader may have put the EMA weights in place), the EMA,
      * the optimiser and the generator */
     SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = m->params, .ema = sdg_gdss_trainer_ema(tr),
@@ -86,4 +93,14 @@ cleanup:
     sdg_gdss_model_free(m);
     sdg_meta_free(meta);
     return st;
+}
+
+sdg_status sdg_gdss_train_resume(const char *path, const sdg_graph_list *train, sdg_gdss_model **model,
+                                 sdg_gdss_trainer **out) {
+    return resume(path, (resume_data){.list = train}, model, out);
+}
+
+sdg_status sdg_gdss_train_resume_dense(const char *path, const sdg_gdss_data *train, sdg_gdss_model **model,
+                                       sdg_gdss_trainer **out) {
+    return resume(path, (resume_data){.dense = train}, model, out);
 }

@@ -148,8 +148,19 @@ static void test_presets(void) {
     CU_ASSERT_STRING_EQUAL(s.predictor, "S4");
     CU_ASSERT_FATAL(sdg_gdss_preset("grid", &hx, &ha, &s, &tp) == SDG_OK);
     CU_ASSERT(hx.F == 5 && ha.N == 361 && tp.batch == 8 && s.sde_adj.lo == 0.2 && s.sde_adj.hi == 0.8);
-    CU_ASSERT(sdg_gdss_preset("qm9", &hx, &ha, &s, &tp) == SDG_ERR_NOTFOUND);
-    CU_ASSERT(strstr(sdg_errmsg(), "qm9") != NULL);
+    /* GDSS config/qm9.yaml and zinc250k.yaml */
+    CU_ASSERT_FATAL(sdg_gdss_preset("qm9", &hx, &ha, &s, &tp) == SDG_OK);
+    CU_ASSERT(hx.F == 4 && hx.N == 9 && hx.depth == 2 && hx.nhid == 16 && ha.num_layers == 3 &&
+              ha.num_linears == 3 && ha.nhid == 16 && ha.adim == 16 && ha.c_hid == 8);
+    CU_ASSERT(s.sde_x.kind == SDG_GDSS_SDE_KIND_VE && s.sde_x.lo == 0.1 && s.sde_adj.kind == SDG_GDSS_SDE_KIND_VE);
+    CU_ASSERT(tp.batch == 1024 && tp.lr == 0.005 && s.snr == 0.2 && s.scale_eps == 0.7);
+    CU_ASSERT_STRING_EQUAL(s.dataset, "QM9");
+    CU_ASSERT_FATAL(sdg_gdss_preset("zinc250k", &hx, &ha, &s, &tp) == SDG_OK);
+    CU_ASSERT(hx.F == 9 && ha.N == 38 && ha.num_layers == 6 && ha.num_linears == 3 && tp.lr == 0.005);
+    CU_ASSERT(s.sde_x.kind == SDG_GDSS_SDE_KIND_VP && s.sde_adj.kind == SDG_GDSS_SDE_KIND_VE &&
+              s.sde_adj.lo == 0.2 && s.scale_eps == 0.9);
+    CU_ASSERT(sdg_gdss_preset("qm8", &hx, &ha, &s, &tp) == SDG_ERR_NOTFOUND);
+    CU_ASSERT(strstr(sdg_errmsg(), "qm8") != NULL);
 }
 
 /* ---- the loss against an independent evaluation of README section 9 ---- */
@@ -523,9 +534,77 @@ static void test_resume(void) {
     sdg_graph_list_free(gl);
 }
 
+/* A trainer on dense arrays (flags derived from A, as README section 9 says) trains exactly
+ * as one on the graph list; the flag table of dense rows equals the graph list's; resuming a
+ * dense run is bit-identical too. */
+static void test_dense(void) {
+    sdg_graph_list *gl = tiny_graphs();
+    const size_t G = gl->count;
+    float *X = malloc(G * TN * TF * sizeof *X), *A = malloc(G * TN * TN * sizeof *A);
+    float *fl = malloc(G * TN * sizeof *fl);
+    size_t *all = malloc(G * sizeof *all);
+    for (size_t g = 0; g < G; g++) all[g] = g;
+    CU_ASSERT_FATAL(sdg_graph_list_dense(gl, all, G, TN, TF, A, X, fl) == SDG_OK);
+    sdg_gdss_train_params tp = sdg_gdss_train_default_params();
+    tp.batch = 4;
+    tp.seed = 5;
+    sdg_gdss_model *ma = tiny_model(true, 9), *mb = tiny_model(true, 9);
+    sdg_gdss_trainer *ta = NULL, *tb = NULL;
+    CU_ASSERT_FATAL(sdg_gdss_trainer_new(ma, gl, &tp, &ta) == SDG_OK);
+    sdg_gdss_data d = {.G = (int64_t)G, .X = X, .A = A, .flags = NULL};
+    CU_ASSERT_FATAL(sdg_gdss_trainer_new_dense(mb, &d, &tp, &tb) == SDG_OK);
+    int64_t g = 0, n = 0;
+    const float *dfl = sdg_gdss_trainer_flags(tb, &g, &n);
+    CU_ASSERT(g == (int64_t)G && n == TN && memcmp(dfl, fl, G * TN * sizeof *fl) == 0);
+    for (int e = 0; e < 2; e++) {
+        CU_ASSERT_FATAL(sdg_gdss_trainer_epoch(ta, NULL) == SDG_OK);
+        CU_ASSERT_FATAL(sdg_gdss_trainer_epoch(tb, NULL) == SDG_OK);
+    }
+    CU_ASSERT(same_params(ma->params, mb->params));
+    /* the flag table from dense rows = the one from the graphs (rows and weights) */
+    sdg_gdss_flags f1 = {0}, f2 = {0};
+    CU_ASSERT_FATAL(sdg_gdss_flags_from_graphs(gl, TN, &f1) == SDG_OK);
+    CU_ASSERT_FATAL(sdg_gdss_flags_from_dense(dfl, G, TN, &f2) == SDG_OK);
+    CU_ASSERT(f1.count == f2.count && f1.total == (int64_t)G && f2.total == (int64_t)G);
+    CU_ASSERT(f2.count > 1 && f2.count < G);   /* repeated rows are merged */
+    if (f1.count == f2.count) {
+        CU_ASSERT(memcmp(f1.rows, f2.rows, f1.count * TN * sizeof *f1.rows) == 0);
+        CU_ASSERT(memcmp(f1.weight, f2.weight, f1.count * sizeof *f1.weight) == 0);
+    }
+    sdg_gdss_flags_destroy(&f2);
+    fl[3] = 0.5f;   /* not a flag */
+    CU_ASSERT(sdg_gdss_flags_from_dense(fl, G, TN, &f2) == SDG_ERR_INVALID);
+    CU_ASSERT(sdg_gdss_flags_from_dense(fl, 0, TN, &f2) == SDG_ERR_INVALID);
+    /* save the dense run, resume it, continue: the same bits as the list run */
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/sdegen-test-train-dense-%d.h5", (int)getpid());
+    CU_ASSERT_FATAL(sdg_gdss_train_save(path, tb, "tiny") == SDG_OK);
+    sdg_gdss_trainer_free(tb);
+    sdg_gdss_model_free(mb);
+    mb = NULL;
+    tb = NULL;
+    CU_ASSERT_FATAL(sdg_gdss_train_resume_dense(path, &d, &mb, &tb) == SDG_OK);
+    CU_ASSERT(sdg_gdss_trainer_epochs(tb) == 2);
+    CU_ASSERT_FATAL(sdg_gdss_trainer_epoch(ta, NULL) == SDG_OK);
+    CU_ASSERT_FATAL(sdg_gdss_trainer_epoch(tb, NULL) == SDG_OK);
+    CU_ASSERT(same_params(ma->params, mb->params));
+    d.A = NULL;
+    sdg_gdss_trainer *tc = NULL;
+    CU_ASSERT(sdg_gdss_trainer_new_dense(ma, &d, &tp, &tc) == SDG_ERR_INVALID && tc == NULL);
+    remove(path);
+    sdg_gdss_flags_destroy(&f1);
+    sdg_gdss_trainer_free(ta);
+    sdg_gdss_trainer_free(tb);
+    sdg_gdss_model_free(ma);
+    sdg_gdss_model_free(mb);
+    sdg_graph_list_free(gl);
+    free(X), free(A), free(fl), free(all);
+}
+
 int main(void) {
     return sdg_test_main("graph/gdss_train", (sdg_test_case[]){
-        {"presets of the generic datasets", test_presets},
+        {"dense training set = graph list; flags from dense rows; dense resume", test_dense},
+        {"presets of the generic and molecule datasets", test_presets},
         {"loss = README section 9 (VP, VE) and its gradients", test_loss_reference},
         {"clipping per network, EMA warm-up, L2 weight decay", test_optimiser},
         {"training lowers the loss at fixed noise", test_training_reduces_loss},

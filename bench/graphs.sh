@@ -35,7 +35,7 @@ exe=$build/sdegen
 mkdir -p "$out"
 export OMP_NUM_THREADS=$threads
 sgemm() { "$build/bench/bench_sgemm" 5 "$threads" | awk '{print $2}'; }
-echo "# bench/graphs.sh $mode: $(date -u +%FT%TZ), $(uname -m), $(nproc) cores, seeds: $seeds, threads $threads"
+echo "# bench/graphs.sh $mode: $(date -u +%FT%TZ), $(uname -m), $(getconf _NPROCESSORS_ONLN) cores, seeds: $seeds, threads $threads"
 if [ "$mode" = speed ]; then
     # One chunk of GDSS's sampling batch per run (ENZYMES 64, grid 8), STEPS steps of the
     # model's own sampler; the network's GFLOP/s does not depend on the step count, and the

@@ -87,7 +87,10 @@ static sdg_status on_chunk(sdg_mol_sample_record *recs, size_t count, void *ud) 
         if (tally_add(&r->t, recs[i].index, recs[i].valid_wo_correction, recs[i].mol, recs[i].smiles) != 0)
             return SDG_ERROR(SDG_ERR_NOMEM, "out of memory for the summary");
         if (r->sdf && recs[i].mol) {
+            char title[64];
+            snprintf(title, sizeof title, "sdegen sample %lld", (long long)recs[i].index);
             sdg_status st = add_coords(r, &recs[i]);
+            if (st == SDG_OK) st = sdg_mol_set_name(recs[i].mol, title);
             if (st != SDG_OK) return st;
         }
     }

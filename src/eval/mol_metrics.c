@@ -81,17 +81,24 @@ static sdg_status canonicalise(sdg_mol_samples *s, const sdg_mol *m, int64_t lin
     return SDG_OK;
 }
 
-/* Appends one record from a SMILES string. */
-static sdg_status add_smiles(sdg_mol_samples *s, size_t *cap, const char *smiles, int64_t line) {
-    sdg_status st = SDG_OK;
-    sdg_mol *m = NULL;
-    SDG_TRY(samples_reserve(s, cap));
-    size_t k = s->count;
+/* Appends an invalid record at line (no molecule, flag not recorded); the caller fills it. */
+static sdg_status samples_push(sdg_mol_samples *s, size_t *cap, int64_t line) {
+    sdg_status st = samples_reserve(s, cap);
+    if (st != SDG_OK) return st;
+    size_t k = s->count++;
     s->mols[k] = NULL;
     s->smiles[k] = NULL;
     s->wo_correction[k] = -1;
     s->line[k] = line;
-    s->count++;
+    return SDG_OK;
+}
+
+/* Appends one record from a SMILES string. */
+static sdg_status add_smiles(sdg_mol_samples *s, size_t *cap, const char *smiles, int64_t line) {
+    sdg_status st = SDG_OK;
+    sdg_mol *m = NULL;
+    SDG_TRY(samples_push(s, cap, line));
+    size_t k = s->count - 1;
     if (sdg_mol_from_smiles(smiles, &m) != SDG_OK) {
         note_invalid(s, line, sdg_errmsg());
         goto cleanup;
@@ -268,10 +275,8 @@ static sdg_status read_sdf_file(const char *path, sdg_mol_samples *s) {
     SDG_TRY(sdg_mol_list_read_sdf(path, &l));
     s->sdf = true;
     for (size_t r = 0; r < l->count; r++) {
-        SDG_TRY(samples_reserve(s, &cap));
-        size_t k = s->count++;
-        s->wo_correction[k] = -1;
-        s->line[k] = (int64_t)r + 1;
+        SDG_TRY(samples_push(s, &cap, (int64_t)r + 1));
+        size_t k = s->count - 1;
         SDG_TRY(canonicalise(s, l->mols[r], (int64_t)r + 1, &s->mols[k], &s->smiles[k]));
         s->n_valid += s->mols[k] != NULL;
     }
@@ -297,11 +302,7 @@ static sdg_status read_h5_file(const char *path, sdg_mol_samples *s) {
         if (f->valid[k]) {
             SDG_TRY(add_smiles(s, &cap, f->smiles[k], (int64_t)k + 1));
         } else {
-            SDG_TRY(samples_reserve(s, &cap));
-            s->mols[s->count] = NULL;
-            s->smiles[s->count] = NULL;
-            s->line[s->count] = (int64_t)k + 1;
-            s->count++;
+            SDG_TRY(samples_push(s, &cap, (int64_t)k + 1));
             note_invalid(s, (int64_t)k + 1, "dropped by the sampler (the largest fragment did not parse)");
         }
         s->wo_correction[s->count - 1] = f->valid_wo_correction[k];

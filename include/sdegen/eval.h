@@ -117,12 +117,18 @@ typedef struct sdg_mol_samples {
     size_t    n_blank;        /* blank lines skipped                                      */
     int64_t   first_invalid_line;   /* 0 = every record is valid                         */
     char      first_invalid_reason[160];
+    bool      h5;             /* read from an "sdegen-molecules" file                     */
+    char      dataset[32];    /* the model's dataset named in the file ("QM9"), or ""      */
+    size_t    requested;      /* h5: molecules the run was asked for (count < it: stopped) */
 } sdg_mol_samples;
 /* Reads path by its extension: .sdf/.sd/.mol as SDF (sdg_mol_list_read_sdf), .smi, .smiles,
  * .txt, .csv as SMILES lines (first field; a comma, tab or space ends it; a first line that
- * does not parse and is a plain word, e.g. "smiles", is a header). Invalid records are
- * counted, never fatal. SDG_ERR_IO; SDG_ERR_FORMAT "path: line L: ..." for another extension,
- * binary bytes, a malformed SDF or a flag column that is not 0/1. Cost ~50 us per record. */
+ * does not parse and is a plain word, e.g. "smiles", is a header; a second column that
+ * increases strictly, as sdegen's "SMILES<TAB>index", is an index, not flags), .h5 as an
+ * "sdegen-molecules" file (io.h; every record, the dropped ones invalid, flags as stored).
+ * dataset comes from SDF field <dataset> or the .h5 metadata. Invalid records are counted,
+ * never fatal. SDG_ERR_IO; SDG_ERR_FORMAT "path: line L: ..." for another extension, binary
+ * bytes, a malformed SDF or a flag column that is not 0/1. Cost ~50 us per record. */
 SDG_API sdg_status sdg_mol_samples_read(const char *path, sdg_mol_samples **out);
 /* The same from n SMILES strings in memory (line k+1 = smiles[k]; no header, no flags). */
 SDG_API sdg_status sdg_mol_samples_from_smiles(const char *const *smiles, size_t n,

@@ -385,6 +385,17 @@ SDG_API sdg_status sdg_gdss_sampler_params(const sdg_gdss_model *m, const sdg_gd
 SDG_API sdg_status sdg_gdss_sample_dense(const sdg_gdss_model *m, const sdg_gdss_sample_params *p,
                                          size_t first, size_t count, float *x, float *adj,
                                          float *flags, sdg_gdss_sample_stats *stats);
+/* Receives the dense outputs of graphs first .. first + count - 1 (borrowed for the call; the
+ * padding of the last chunk is not included): x (count, N, F), adj (count, N, N), flags
+ * (count, N). A status != SDG_OK stops the run and is returned. */
+typedef sdg_status (*sdg_gdss_dense_fn)(const float *x, const float *adj, const float *flags,
+                                        size_t first, size_t count, void *ud);
+/* The chunked driver without decoding: graphs start .. n - 1 in chunks of the resolved batch
+ * (start a multiple of it: resuming a run gives the graphs an uninterrupted run would), each
+ * chunk through sdg_gdss_sample_dense. stats (may be NULL) as below. SDG_ERR_INVALID. */
+SDG_API sdg_status sdg_gdss_sample_chunks(const sdg_gdss_model *m, const sdg_gdss_sample_params *p, size_t n,
+                                          size_t start, sdg_gdss_dense_fn on_dense, void *ud,
+                                          sdg_gdss_sample_stats *stats);
 /* Samples n graphs in chunks, decodes each (edge iff A >= 0.5, isolated nodes dropped) and
  * hands it to on_chunk; memory is one chunk's, whatever n. stats may be NULL.
  * Cost: ceil(n / batch) * NFE network calls on batch graphs. */

@@ -10,6 +10,7 @@
 #include "sdegen/core.h"
 #include "sdegen/nn.h"
 #include "sdegen/graph.h"
+#include "sdegen/molecule.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -92,6 +93,63 @@ SDG_API sdg_status sdg_graph_writer_close(sdg_graph_writer *w);
 SDG_API void       sdg_graph_writer_free(sdg_graph_writer *w);
 /* Reads a graph file of any of the three formats. Errors name the file and the place. */
 SDG_API sdg_status sdg_graph_file_read(const char *path, sdg_graph_list **out);
+
+/* ---- molecule files written by `sdegen sample` (docs/file-formats.md) ----
+ * .sdf  one V2000 record per finished molecule (coordinates as the caller set them) with data
+ *       fields SMILES, valid_wo_correction, index, sampler, seed, batch, threads, model, dataset
+ * .smi  "SMILES<TAB>index" lines, nothing else
+ * .h5   HDF5 "sdegen-molecules" v1: every record (dropped ones too, valid = 0), the run in root
+ *       attributes; chunked, compressed datasets appended and flushed chunk by chunk, with the
+ *       root attribute count naming the records committed, so a killed run leaves a readable
+ *       file of whole chunks that sdg_mol_writer_resume continues (complete = 1 at the end).
+ * SDF and SMILES go to path.part, renamed to path by sdg_mol_writer_close when all are in. */
+#define SDG_MOLECULES_FORMAT         "sdegen-molecules"
+#define SDG_MOLECULES_FORMAT_VERSION 1
+
+typedef struct sdg_mol_run {     /* provenance, written into every file */
+    const char *model;           /* model file                                */
+    const char *dataset;         /* GDSS dataset name ("QM9", "ZINC250k")     */
+    const char *sampler;         /* one line: the sampler and its settings    */
+    uint64_t    seed;
+    int64_t     batch;           /* molecules per chunk                       */
+    int64_t     threads;
+    int64_t     requested;       /* molecules in the whole run (n)            */
+} sdg_mol_run;
+
+typedef struct sdg_mol_writer sdg_mol_writer;
+/* A new file for run->requested molecules (an existing one is replaced). SDG_ERR_INVALID
+ * (unknown extension: the message lists .sdf, .smi, .h5), SDG_ERR_IO naming the file. */
+SDG_API sdg_status sdg_mol_writer_open(const char *path, const sdg_mol_run *run, sdg_mol_writer **out);
+/* Continues an .h5 file of an interrupted run: checks its format, then that model, dataset,
+ * sampler, seed, batch and requested equal run's (SDG_ERR_INVALID naming the first that
+ * differs), drops rows past the committed count; *done = records already in (a multiple of the
+ * batch). SDG_ERR_FORMAT / SDG_ERR_VERSION / SDG_ERR_IO naming the file. */
+SDG_API sdg_status sdg_mol_writer_resume(const char *path, const sdg_mol_run *run, sdg_mol_writer **out,
+                                         size_t *done);
+/* Appends count records (in index order; dropped ones only count in .sdf/.smi). SDG_ERR_IO. */
+SDG_API sdg_status sdg_mol_writer_append(sdg_mol_writer *w, const sdg_mol_sample_record *recs, size_t count);
+/* Finishes: SDG_ERR_INVALID if fewer than requested were appended; else renames path.part
+ * (text) or sets complete = 1 (.h5). Frees w. */
+SDG_API sdg_status sdg_mol_writer_close(sdg_mol_writer *w);
+/* Abandons the file (path.part, or the .h5 with its committed chunks, stays); NULL no-op. */
+SDG_API void       sdg_mol_writer_free(sdg_mol_writer *w);
+
+/* An "sdegen-molecules" file read back (its committed records only). */
+typedef struct sdg_mol_file {
+    size_t    count;                /* records committed                              */
+    int64_t  *index;                /* (count) position in the run                    */
+    int8_t   *valid;                /* (count) 1 = finished molecule, 0 = dropped     */
+    int8_t   *valid_wo_correction;  /* (count)                                        */
+    char    **smiles;               /* (count) canonical SMILES, "" when dropped      */
+    sdg_mol **mols;                 /* (count) heavy atoms and bonds, NULL if dropped */
+    char     *model, *dataset, *sampler, *version;
+    uint64_t  seed;
+    int64_t   batch, threads, requested;
+    bool      complete;             /* the run finished                               */
+} sdg_mol_file;
+/* SDG_ERR_FORMAT / SDG_ERR_VERSION / SDG_ERR_IO naming the file and the dataset or record. */
+SDG_API sdg_status sdg_mol_file_read(const char *path, sdg_mol_file **out);
+SDG_API void       sdg_mol_file_free(sdg_mol_file *f);               /* NULL is a no-op */
 
 /* ---- GDSS models (README of the GDSS reference files; graph.h: sdg_gdss_model) ---- */
 /* Reads a GDSS reference file (root attributes params_x, params_adj, model_config; tensors

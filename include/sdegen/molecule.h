@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "sdegen/core.h"
+#include "sdegen/graph.h"   /* sdg_gdss_model, for sdg_mol_sample */
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -134,7 +135,8 @@ typedef struct sdg_mol_vocab {
 } sdg_mol_vocab;
 SDG_API extern const sdg_mol_vocab sdg_mol_vocab_qm9;        /* C N O F                    */
 SDG_API extern const sdg_mol_vocab sdg_mol_vocab_zinc250k;   /* C N O F P S Cl Br I        */
-/* The vocabulary of a dataset name ("qm9", "zinc250k"). SDG_ERR_NOTFOUND. */
+/* The vocabulary of a dataset name ("qm9", "zinc250k", any case: GDSS's "QM9", "ZINC250k").
+ * SDG_ERR_NOTFOUND. */
 SDG_API sdg_status sdg_mol_vocab_find(const char *name, const sdg_mol_vocab **out);
 
 /* X (N, F) and A (N, N) of a Kekule molecule in atom order (charges and hydrogens are not
@@ -157,6 +159,24 @@ SDG_API sdg_status sdg_mol_decode(const float *x, const float *adj, const sdg_mo
  * re-parse it. *out (may be NULL) gets the molecule and *smiles (may be NULL) its canonical
  * SMILES, or both get NULL when the fragment does not parse (GDSS drops it; status SDG_OK). */
 SDG_API sdg_status sdg_mol_finish(const sdg_mol *m, sdg_mol **out, char **smiles);
+
+/* ---- sampling molecules with a GDSS model (docs/molecules.md "Sampling") ---- */
+typedef struct sdg_mol_sample_record {
+    int64_t  index;                /* position in the run, 0 .. n-1                       */
+    bool     valid_wo_correction;  /* step 4 of sdg_mol_decode                            */
+    sdg_mol *mol;                  /* finished molecule (step 6), NULL when dropped        */
+    char    *smiles;               /* its canonical SMILES, NULL when dropped              */
+} sdg_mol_sample_record;
+/* Receives count records of consecutive indices (owned by the sampler, freed after the call;
+ * the callback may change the molecules, e.g. add coordinates). A status != SDG_OK stops. */
+typedef sdg_status (*sdg_mol_chunk_fn)(sdg_mol_sample_record *recs, size_t count, void *ud);
+/* Molecules start .. n - 1 of a run of model m (its N and F must be v's): chunks of the
+ * resolved batch through sdg_gdss_sample_chunks (start a multiple of it, to resume), each graph
+ * decoded (sdg_mol_decode) and finished (sdg_mol_finish). Molecule i depends only on (seed,
+ * batch, i). stats (may be NULL) as sdg_gdss_sample. SDG_ERR_INVALID, SDG_ERR_SHAPE. */
+SDG_API sdg_status sdg_mol_sample(const sdg_gdss_model *m, const sdg_mol_vocab *v,
+                                  const sdg_gdss_sample_params *p, size_t n, size_t start,
+                                  sdg_mol_chunk_fn on_chunk, void *ud, sdg_gdss_sample_stats *stats);
 
 /* ---- datasets: QM9 and ZINC250k with GDSS's test split (MoFlow preprocessing) ---- */
 typedef struct sdg_mol_dataset_params {

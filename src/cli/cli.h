@@ -11,11 +11,15 @@ int    cli_sample(int argc, char **argv);
 int    cli_import_gdss(int argc, char **argv);
 /* GDSS dataset name (config data.data, e.g. "ENZYMES") -> sdegen graph dataset, or NULL. */
 const char *cli_gdss_dataset(const char *gdss_name);
-/* Node-flag table of m's dataset from the training split under data (README section 11).
+/* Node-flag table of m's dataset from the training split under data (README section 11): the
+ * graph list, or the QM9/ZINC250k training molecules (cli_mol_flags).
  * Returns 0 (table in *out, training graph count in *train_graphs), -1 when the dataset has
  * no graph list, 1 after printing a one-line error prefixed "sdegen <cmd>: ". */
 int    cli_gdss_flags_from_data(const char *cmd, const sdg_gdss_model *m, const char *data,
                                 sdg_gdss_flags *out, size_t *train_graphs);
+/* GDSS's flag table of d's training molecules (README 11: m_i = [sum_j |A_ij| > 1e-5] of the
+ * dense bond-order matrix), through sdg_gdss_flags_from_dense. 0, or 1 after a one-line error. */
+int    cli_mol_flags(const char *cmd, const sdg_mol_dataset *d, sdg_gdss_flags *out);
 /* Parses a whole decimal integer in [lo, hi]; prints a one-line error naming the option. */
 int    cli_parse_long(const char *s, const char *opt, long lo, long hi, long *out);
 /* Parses a whole decimal number in [lo, hi] (NaN refused); prints a one-line error. */
@@ -28,4 +32,30 @@ const char *cli_data_dir(const char *opt);
 bool   cli_progress_enabled(void);
 void   cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void   cli_progress_end(void);
+/* True when path ends with ext (case-insensitive). */
+bool   cli_has_ext(const char *path, const char *ext);
+
+/* ---- sdegen sample (sample.c, sample_mol.c) ---- */
+/* Progress of a sampling run on a TTY: done of n items (noun "graphs"), chunks of batch,
+ * the sampler's final time eps; start = items already present when the run began (resume). */
+typedef struct cli_rate {
+    const char *noun;
+    size_t      n, batch, done, start;
+    double      t0, last;
+    float       eps;
+} cli_rate;
+void       cli_rate_show(cli_rate *r, double frac_chunk);
+/* Step hook (sdg_gdss_sample_params.hook) with params = a cli_rate. */
+sdg_status cli_rate_hook(sdg_state *st, double t, sdg_rng *const *rngs, void *params);
+/* One line naming the sampler and its settings (summaries and provenance). */
+void       cli_sampler_describe(const sdg_sampler_params *u, char *buf, size_t cap);
+typedef struct cli_sample_args {
+    const char *model_path, *out, *data_opt;
+    long        n, seed;
+    bool        coords_3d, resume;
+    sdg_gdss_sample_params p;   /* parsed sampler options (no hook) */
+} cli_sample_args;
+/* Samples molecules with model m (vocabulary v) into a .sdf, .smi or .h5 file and prints the
+ * summary. Returns the exit status. */
+int        cli_sample_molecules(const cli_sample_args *a, const sdg_gdss_model *m, const sdg_mol_vocab *v);
 #endif

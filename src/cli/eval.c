@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "cli/cli.h"
 
@@ -216,6 +217,13 @@ static int eval_molecules(int argc, char **argv) {
         fprintf(stderr, "sdegen eval molecules: %s\n", sdg_errmsg());
         goto done;
     }
+    if (vocab && gen->dataset[0] && strcasecmp(gen->dataset, vocab->name) != 0) {
+        fprintf(stderr, "sdegen eval molecules: %s: a %s checkpoint asked for %s output: the file's metadata says "
+                "it came from a %s model (use --dataset %s)\n", gen_path, gen->dataset, dataset, gen->dataset,
+                strcasecmp(gen->dataset, "qm9") == 0 ? "qm9" : "zinc250k");
+        rc = 2;
+        goto done;
+    }
     if (gen->n_valid == 0) {
         fprintf(stderr, "sdegen eval molecules: %s: no valid molecule among %zu records%s%lld: %s): is it a SMILES or SDF file?\n",
                 gen_path, gen->count, gen->sdf ? " (record at line " : " (line ",
@@ -299,8 +307,11 @@ static int eval_molecules(int argc, char **argv) {
                 gen->first_invalid_reason);
     printf("# sdegen eval molecules (sdegen %s)\n", sdg_version());
     printf("# generated: %s, %s, %zu records (%zu valid, %zu invalid%s%s; %zu blank lines skipped)\n", gen_path,
-           gen->sdf ? "SDF" : "SMILES lines", gen->count, gen->n_valid, gen->count - gen->n_valid,
-           gen->header ? ", header line skipped" : "", "", gen->n_blank);
+           gen->sdf ? "SDF" : gen->h5 ? "sdegen-molecules HDF5" : "SMILES lines", gen->count, gen->n_valid,
+           gen->count - gen->n_valid, gen->header ? ", header line skipped" : "", "", gen->n_blank);
+    if (gen->h5 && gen->count < gen->requested)
+        fprintf(stderr, "sdegen eval molecules: warning: %s holds %zu of the %zu molecules its run was asked for "
+                "(an interrupted run: continue it with sdegen sample --resume)\n", gen_path, gen->count, gen->requested);
     printf("# reference: %s\n", refdesc);
     printf("# canonical SMILES: Open Babel \"can\" (no stereo or isotopes; charges kept) on both sides, "
            "molecules re-parsed from it (implicit H, aromaticity perceived by Open Babel)\n");

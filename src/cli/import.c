@@ -1,7 +1,10 @@
 /* sdegen import-gdss FILE.h5 -o MODEL.h5 [--data DIR]: a published GDSS checkpoint (the .h5
  * export of README section 1) becomes an sdegen checkpoint, with the node-flag table of the
- * dataset's training split when the data directory holds it (README section 11). */
+ * dataset's training split (graph list, or QM9/ZINC250k molecules) when the data directory
+ * holds it (README section 11). */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "cli/cli.h"
@@ -19,11 +22,60 @@ const char *cli_gdss_dataset(const char *gdss_name) {
     return NULL;
 }
 
+int cli_mol_flags(const char *cmd, const sdg_mol_dataset *d, sdg_gdss_flags *out) {
+    enum { BLOCK = 512 };
+    const int64_t N = d->vocab->N, F = d->vocab->F;
+    const size_t G = d->n_train;
+    int rc = 1;
+    float *X = malloc((size_t)(BLOCK * N * F) * sizeof *X), *A = malloc((size_t)(BLOCK * N * N) * sizeof *A);
+    float *flags = malloc((G ? G : 1) * (size_t)N * sizeof *flags);
+    if (!X || !A || !flags) {
+        fprintf(stderr, "sdegen %s: out of memory for the node flags of %zu molecules\n", cmd, G);
+        goto done;
+    }
+    for (size_t g0 = 0; g0 < G; g0 += BLOCK) {   /* README 11: m_i = [sum_j |A_ij| > 1e-5] */
+        size_t k = G - g0 < BLOCK ? G - g0 : BLOCK;
+        if (sdg_mol_dataset_dense(d, d->train + g0, k, X, A) != SDG_OK) goto fail;
+        for (size_t b = 0; b < k; b++)
+            for (int64_t i = 0; i < N; i++) {
+                double s = 0;
+                for (int64_t j = 0; j < N; j++) s += fabs(A[((int64_t)b * N + i) * N + j]);
+                flags[(g0 + b) * (size_t)N + (size_t)i] = s > 1e-5 ? 1.0f : 0.0f;
+            }
+    }
+    if (sdg_gdss_flags_from_dense(flags, G, N, out) != SDG_OK) goto fail;
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "sdegen %s: node flags of %s: %s\n", cmd, d->vocab->name, sdg_errmsg());
+done:
+    free(X);
+    free(A);
+    free(flags);
+    return rc;
+}
+
 int cli_gdss_flags_from_data(const char *cmd, const sdg_gdss_model *m, const char *data,
                              sdg_gdss_flags *out, size_t *train_graphs) {
     sdg_graph_list *train = NULL;
     const char *ds = cli_gdss_dataset(m->settings.dataset);
     int64_t N = sdg_gdss_net_hparams(m->net_adj)->N;
+    const sdg_mol_vocab *v = NULL;
+    if (!ds && sdg_mol_vocab_find(m->settings.dataset, &v) == SDG_OK) {   /* QM9, ZINC250k */
+        sdg_mol_dataset *d = NULL;
+        cli_progress("loading %s from %s ...", v->name, data);
+        sdg_status st = sdg_mol_dataset_load(data, v->name, NULL, &d);
+        cli_progress_end();
+        if (st != SDG_OK) {
+            fprintf(stderr, "sdegen %s: training molecules of '%s': %s\n", cmd, m->settings.dataset, sdg_errmsg());
+            return 1;
+        }
+        *train_graphs = d->n_train;
+        int rc = cli_mol_flags(cmd, d, out);
+        sdg_mol_dataset_free(d);
+        return rc;
+    }
+    sdg_error_clear();
     if (!ds) return -1;
     if (sdg_graph_dataset_load(data, ds, &train, NULL) != SDG_OK) {
         fprintf(stderr, "sdegen %s: training graphs of '%s': %s\n", cmd, m->settings.dataset, sdg_errmsg());
@@ -70,9 +122,12 @@ int cli_import_gdss(int argc, char **argv) {
     int rc = 0;
     size_t n_train = 0;
     const char *data = cli_data_dir(data_opt);
+    const sdg_mol_vocab *vocab = NULL;
     const char *ds = cli_gdss_dataset(m->settings.dataset);
+    if (!ds && sdg_mol_vocab_find(m->settings.dataset, &vocab) == SDG_OK) ds = vocab->name;
+    sdg_error_clear();
     if (!ds) {
-        fprintf(stderr, "sdegen import-gdss: note: no graph-list dataset for '%s' yet; the model is written "
+        fprintf(stderr, "sdegen import-gdss: note: no dataset for '%s' here; the model is written "
                 "without a node-flag table (sampling will need one)\n", m->settings.dataset);
     } else if (!data) {
         fprintf(stderr, "sdegen import-gdss: note: no data directory (--data DIR or SDEGEN_DATA); the model is "
@@ -97,7 +152,8 @@ int cli_import_gdss(int argc, char **argv) {
     printf("sampler settings: predictor %s, corrector %s, snr %g, scale_eps %g, eps %g, batch %d, use_ema %s\n",
            s->predictor, s->corrector, s->snr, s->scale_eps, s->eps, s->batch, s->use_ema ? "yes" : "no");
     if (m->flags.count)
-        printf("node flags: %zu distinct rows from %zu training graphs of '%s'\n", m->flags.count, n_train, ds);
+        printf("node flags: %zu distinct rows from %zu training %s of '%s'\n", m->flags.count, n_train,
+               vocab ? "molecules" : "graphs", ds);
     else
         printf("node flags: none stored\n");
     sdg_gdss_model_free(m);

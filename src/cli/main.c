@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +60,11 @@ void cli_progress_end(void) {
     if (cli_progress_enabled()) fputs("\r\033[K", stderr);
 }
 
+bool cli_has_ext(const char *path, const char *ext) {
+    size_t n = strlen(path), e = strlen(ext);
+    return n > e && strcasecmp(path + n - e, ext) == 0;
+}
+
 double cli_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -81,17 +87,22 @@ static void usage(FILE *f) {
             "                     graphs against a file or a dataset split, with the protocol\n"
             "  eval molecules FILE (--dataset qm9|zinc250k [--data DIR] | --test FILE [--train FILE])\n"
             "                     validity, uniqueness, novelty, NSPDK MMD and atom/bond types of\n"
-            "                     generated molecules (.smi or .sdf), each with its protocol\n"
+            "                     generated molecules (.smi, .sdf or sdegen .h5), each with its protocol\n"
             "  convert IN OUT     graph files between .txt, .graphml and .h5\n"
             "  import-gdss FILE.h5 -o MODEL.h5 [--data DIR]\n"
             "                     convert a published GDSS checkpoint (.h5 export) into an sdegen\n"
             "                     model, with the node-flag table of the dataset's training split\n"
-            "  sample MODEL.h5 -n N -o FILE [--seed S] [--sampler pc|s4|ode] [--steps K]\n"
-            "         [--snr X] [--scale-eps X] [--batch B] [--predictor reverse|euler]\n"
-            "         [--corrector langevin|none] [--ode euler|heun|rk4|rk45] [--data DIR]\n"
+            "  sample MODEL.h5|qm9|zinc250k -n N -o FILE [--seed S] [--sampler pc|s4|ode]\n"
+            "         [--steps K] [--snr X] [--scale-eps X] [--batch B] [--predictor reverse|euler]\n"
+            "         [--corrector langevin|none] [--ode euler|heun|rk4|rk45] [--weights raw|ema]\n"
+            "         [--data DIR] [--3d] [--resume]\n"
             "                     generate N graphs with a GDSS model into FILE (.txt, .graphml\n"
             "                     or .h5), streamed in batches of B; sampler settings default to\n"
-            "                     the model's (GDSS's published configs)\n"
+            "                     the model's (GDSS's published configs). A molecule model (QM9,\n"
+            "                     ZINC250k; shipped names qm9, zinc250k) writes molecules: .sdf\n"
+            "                     (2-D coordinates, --3d embedded with H), .smi (SMILES<TAB>index)\n"
+            "                     or .h5 (sdegen-molecules, resumable with --resume), then prints\n"
+            "                     validity, uniqueness, novelty (with --data) and speed\n"
             "  --version          print the version\n"
             "  --help             this text\n");
 }

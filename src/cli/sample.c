@@ -1,53 +1,77 @@
 /* sdegen sample MODEL.h5 -n N -o FILE [options]: generates N graphs with a GDSS checkpoint
- * and streams them into a graph file (.txt, .graphml, .h5) chunk by chunk. */
+ * and streams them into a graph file (.txt, .graphml, .h5) chunk by chunk; a molecule model
+ * (QM9, ZINC250k) writes molecules instead (sample_mol.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include "cli/cli.h"
 
-#define USAGE "usage: sdegen sample MODEL.h5 -n N -o FILE [--seed S] [--sampler pc|s4|ode] [--steps K] " \
-              "[--snr X] [--scale-eps X] [--batch B] [--predictor reverse|euler] [--corrector langevin|none] " \
-              "[--ode euler|heun|rk4|rk45] [--weights raw|ema] [--data DIR]"
+#define USAGE "usage: sdegen sample MODEL.h5|qm9|zinc250k -n N -o FILE [--seed S] [--sampler pc|s4|ode] " \
+              "[--steps K] [--snr X] [--scale-eps X] [--batch B] [--predictor reverse|euler] " \
+              "[--corrector langevin|none] [--ode euler|heun|rk4|rk45] [--weights raw|ema] [--data DIR] " \
+              "[--3d] [--resume]"
 
-typedef struct run {
-    sdg_graph_writer *w;
-    size_t n, batch, done;   /* done: graphs written                      */
-    double t0, last;         /* start, last progress line                 */
-    float  eps;
-} run;
-
-static void progress(run *r, double frac_chunk) {
+void cli_rate_show(cli_rate *r, double frac_chunk) {
     double now = cli_now();
     if (now - r->last < 0.25 && frac_chunk < 1.0) return;
     r->last = now;
     size_t chunk = r->n - r->done < r->batch ? r->n - r->done : r->batch;
     double done = (double)r->done + frac_chunk * (double)chunk, el = now - r->t0;
-    double rate = el > 0 ? done / el : 0;
+    double rate = el > 0 ? (done - (double)r->start) / el : 0;
     if (rate > 0)
-        cli_progress("sample: %.0f / %zu graphs, %.2f graphs/s, ETA %.0f s", done, r->n, rate,
+        cli_progress("sample: %.0f / %zu %s, %.2f %s/s, ETA %.0f s", done, r->n, r->noun, rate, r->noun,
                      ((double)r->n - done) / rate);
     else
-        cli_progress("sample: 0 / %zu graphs", r->n);
+        cli_progress("sample: %zu / %zu %s", r->done, r->n, r->noun);
 }
 
-static sdg_status on_step(sdg_state *st, double t, sdg_rng *const *rngs, void *params) {
+sdg_status cli_rate_hook(sdg_state *st, double t, sdg_rng *const *rngs, void *params) {
     (void)st;
     (void)rngs;
-    run *r = params;
+    cli_rate *r = params;
     double f = (1.0 - t) / (1.0 - r->eps);
-    progress(r, f < 0 ? 0 : f > 1 ? 1 : f);
+    cli_rate_show(r, f < 0 ? 0 : f > 1 ? 1 : f);
     return SDG_OK;
 }
+
+typedef struct run {
+    cli_rate          rate;
+    sdg_graph_writer *w;
+} run;
 
 static sdg_status on_chunk(const sdg_graph_list *gl, size_t first, void *ud) {
     run *r = ud;
     (void)first;
     sdg_status st = sdg_graph_writer_append(r->w, gl);
     if (st != SDG_OK) return st;
-    r->done += gl->count;
-    r->last = 0;
-    progress(r, 0);
+    r->rate.done += gl->count;
+    r->rate.last = 0;
+    cli_rate_show(&r->rate, 0);
     return SDG_OK;
+}
+
+/* A shipped model name ("qm9") that is not a file: $SDEGEN_MODELS, the installed share
+ * directory, then the source tree's data/models. 0 with the path in buf, 1 when arg is a path
+ * (or a file), 2 after a one-line error. */
+static int resolve_model(const char *arg, char *buf, size_t cap) {
+    struct stat sb;
+    if (stat(arg, &sb) == 0 || strchr(arg, '/') || strchr(arg, '.') || !*arg) return 1;
+    const char *env = getenv("SDEGEN_MODELS");
+    const char *dirs[3] = {env && *env ? env : NULL, SDEGEN_MODELS_INSTALL_DIR, SDEGEN_MODELS_SOURCE_DIR};
+    char looked[1200] = "";
+    size_t used = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!dirs[k]) continue;
+        snprintf(buf, cap, "%s/%s.h5", dirs[k], arg);
+        if (stat(buf, &sb) == 0 && S_ISREG(sb.st_mode)) return 0;
+        int w = snprintf(looked + used, sizeof looked - used, "%s%s", used ? ", " : "", buf);
+        if (w > 0 && (size_t)w < sizeof looked - used) used += (size_t)w;
+    }
+    fprintf(stderr, "sdegen sample: '%s' is neither a file nor a shipped model (looked for %s%s)\n", arg, looked,
+            env && *env ? "" : "; SDEGEN_MODELS is not set");
+    return 2;
 }
 
 static int bad_choice(const char *opt, const char *v, const char *choices) {
@@ -55,8 +79,7 @@ static int bad_choice(const char *opt, const char *v, const char *choices) {
     return 2;
 }
 
-/* One line naming the sampler and its settings (the summary and the file's note). */
-static void sampler_describe(const sdg_sampler_params *u, char *buf, size_t cap) {
+void cli_sampler_describe(const sdg_sampler_params *u, char *buf, size_t cap) {
     if (u->type == sdg_sampler_pc)
         snprintf(buf, cap, "pc, predictor %s, corrector %s, %d steps, snr %g, scale_eps %g, eps %g",
                  sdg_predictor_type_name(u->predictor), sdg_corrector_type_name(u->corrector), u->n_steps,
@@ -75,6 +98,7 @@ int cli_sample(int argc, char **argv) {
     long n = -1, seed = 0, steps = 0, batch = 0;
     sdg_gdss_weights weights = SDG_GDSS_WEIGHTS_DEFAULT;
     double snr = -1, scale_eps = -1;
+    bool coords_3d = false, resume = false;
     sdg_gdss_sample_params p = sdg_gdss_sample_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -103,6 +127,10 @@ int cli_sample(int argc, char **argv) {
             if (cli_parse_double(argv[++i], "--scale-eps", 0, 1e3, &scale_eps)) return 2;
         } else if (strcmp(a, "--data") == 0 && has) {
             data_opt = argv[++i];
+        } else if (strcmp(a, "--3d") == 0) {
+            coords_3d = true;
+        } else if (strcmp(a, "--resume") == 0) {
+            resume = true;
         } else if (strcmp(a, "--sampler") == 0 && has) {
             const char *v = argv[++i];
             if (strcmp(v, "pc") == 0) p.sampler = sdg_sampler_pc;
@@ -141,11 +169,12 @@ int cli_sample(int argc, char **argv) {
         return 2;
     }
     if (n < 0) {
-        fprintf(stderr, "sdegen sample: missing option -n N (number of graphs)\n");
+        fprintf(stderr, "sdegen sample: missing option -n N (number of graphs or molecules)\n");
         return 2;
     }
     if (!out) {
-        fprintf(stderr, "sdegen sample: missing option -o FILE (.txt, .graphml or .h5)\n");
+        fprintf(stderr, "sdegen sample: missing option -o FILE (graphs: .txt, .graphml or .h5; molecules: .sdf, "
+                ".smi or .h5)\n");
         return 2;
     }
     p.seed = (uint64_t)seed;
@@ -163,8 +192,28 @@ int cli_sample(int argc, char **argv) {
     const char *flag_src = "the model file";
     size_t n_train = 0;
     memset(&stats, 0, sizeof stats);
+    char shipped[1100];
+    int res = resolve_model(model_path, shipped, sizeof shipped);
+    if (res == 2) return 2;
+    if (res == 0) model_path = shipped;
     if (sdg_gdss_model_load_weights(model_path, weights, &m) != SDG_OK) {
         fprintf(stderr, "sdegen sample: %s\n", sdg_errmsg());
+        goto done;
+    }
+    const sdg_mol_vocab *vocab = NULL;
+    if (sdg_mol_vocab_find(m->settings.dataset, &vocab) == SDG_OK) {
+        sdg_error_clear();
+        cli_sample_args sa = {.model_path = model_path, .out = out, .data_opt = data_opt, .n = n, .seed = seed,
+                              .coords_3d = coords_3d, .resume = resume, .p = p};
+        rc = cli_sample_molecules(&sa, m, vocab);
+        goto done;
+    }
+    sdg_error_clear();
+    if (cli_has_ext(out, ".sdf") || cli_has_ext(out, ".smi") || coords_3d || resume) {
+        fprintf(stderr, "sdegen sample: %s: %s is a graph model (GDSS %s), not a molecule model (QM9, ZINC250k); "
+                "it writes .txt, .graphml or .h5 graphs%s\n", out, model_path, m->settings.dataset,
+                coords_3d || resume ? " (--3d and --resume are for molecules)" : "");
+        rc = 2;
         goto done;
     }
     if (m->flags.count == 0) {   /* README 11: flags of the training graphs */
@@ -184,7 +233,7 @@ int cli_sample(int argc, char **argv) {
         p.flags = &flags;
         flag_src = "the training split in the data directory";
     }
-    if (sdg_gdss_sampler_params(m, &p, (size_t)n, &q, &r.batch) != SDG_OK) {
+    if (sdg_gdss_sampler_params(m, &p, (size_t)n, &q, &r.rate.batch) != SDG_OK) {
         fprintf(stderr, "sdegen sample: %s\n", sdg_errmsg());
         rc = 2;
         goto done;
@@ -197,11 +246,11 @@ int cli_sample(int argc, char **argv) {
     }
     {   /* provenance in the file itself (style rule 19) */
         char desc[256], num[64];
-        sampler_describe(&q, desc, sizeof desc);
+        cli_sampler_describe(&q, desc, sizeof desc);
         const char *keys[] = {"model", "sampler", "seed", "batch", "threads", "command"};
         char seed_s[32], batch_s[32], thr_s[32];
         snprintf(seed_s, sizeof seed_s, "%ld", seed);
-        snprintf(batch_s, sizeof batch_s, "%zu", r.batch);
+        snprintf(batch_s, sizeof batch_s, "%zu", r.rate.batch);
         snprintf(thr_s, sizeof thr_s, "%d", sdg_num_threads());
         snprintf(num, sizeof num, "sdegen sample, %ld graphs", n);
         const char *vals[] = {model_path, desc, seed_s, batch_s, thr_s, num};
@@ -211,16 +260,17 @@ int cli_sample(int argc, char **argv) {
                 goto done;
             }
     }
-    r.n = (size_t)n;
-    r.eps = q.eps;
-    r.t0 = cli_now();
-    p.hook = on_step;
-    p.hook_params = &r;
-    progress(&r, 0);
+    r.rate.noun = "graphs";
+    r.rate.n = (size_t)n;
+    r.rate.eps = q.eps;
+    r.rate.t0 = cli_now();
+    p.hook = cli_rate_hook;
+    p.hook_params = &r.rate;
+    cli_rate_show(&r.rate, 0);
     sdg_status st = sdg_gdss_sample(m, &p, (size_t)n, on_chunk, &r, &stats);
     cli_progress_end();
     if (st != SDG_OK) {
-        fprintf(stderr, "sdegen sample: %s (%zu of %ld graphs written to %s.part)\n", sdg_errmsg(), r.done, n, out);
+        fprintf(stderr, "sdegen sample: %s (%zu of %ld graphs written to %s.part)\n", sdg_errmsg(), r.rate.done, n, out);
         goto done;
     }
     st = sdg_graph_writer_close(r.w);
@@ -230,7 +280,7 @@ int cli_sample(int argc, char **argv) {
         goto done;
     }
     char desc[256];
-    sampler_describe(&stats.sampler, desc, sizeof desc);
+    cli_sampler_describe(&stats.sampler, desc, sizeof desc);
     printf("wrote %zu graphs to %s\n", stats.graphs, out);
     printf("model: %s (GDSS %s), node flags from %s", model_path, m->settings.dataset, flag_src);
     if (n_train) printf(" (%zu graphs)", n_train);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include "sdegen/eval.h"
+#include "sdegen/io.h"
 
 /* ---- the samples list ---- */
 static sdg_status samples_reserve(sdg_mol_samples *s, size_t *cap) {
@@ -80,17 +81,24 @@ static sdg_status canonicalise(sdg_mol_samples *s, const sdg_mol *m, int64_t lin
     return SDG_OK;
 }
 
-/* Appends one record from a SMILES string. */
-static sdg_status add_smiles(sdg_mol_samples *s, size_t *cap, const char *smiles, int64_t line) {
-    sdg_status st = SDG_OK;
-    sdg_mol *m = NULL;
-    SDG_TRY(samples_reserve(s, cap));
-    size_t k = s->count;
+/* Appends an invalid record at line (no molecule, flag not recorded); the caller fills it. */
+static sdg_status samples_push(sdg_mol_samples *s, size_t *cap, int64_t line) {
+    sdg_status st = samples_reserve(s, cap);
+    if (st != SDG_OK) return st;
+    size_t k = s->count++;
     s->mols[k] = NULL;
     s->smiles[k] = NULL;
     s->wo_correction[k] = -1;
     s->line[k] = line;
-    s->count++;
+    return SDG_OK;
+}
+
+/* Appends one record from a SMILES string. */
+static sdg_status add_smiles(sdg_mol_samples *s, size_t *cap, const char *smiles, int64_t line) {
+    sdg_status st = SDG_OK;
+    sdg_mol *m = NULL;
+    SDG_TRY(samples_push(s, cap, line));
+    size_t k = s->count - 1;
     if (sdg_mol_from_smiles(smiles, &m) != SDG_OK) {
         note_invalid(s, line, sdg_errmsg());
         goto cleanup;
@@ -203,9 +211,12 @@ static sdg_status read_smiles_file(const char *path, sdg_mol_samples *s) {
         second[s->count - 1] = v;
     }
     if (ferror(f)) SDG_FAIL(SDG_ERR_IO, "%s: read error: %s", path, strerror(errno));
-    /* the second column counts as the flag only when every record has a 0/1 there */
-    bool all = s->count > 0;
+    /* the second column counts as the flag only when every record has a 0/1 there and the
+     * column does not increase strictly (then it is an index: "0 1" of sdegen's .smi) */
+    bool all = s->count > 0, increasing = flag_col < 0;
     for (size_t i = 0; i < s->count && all; i++) all = second[i] >= 0;
+    for (size_t i = 1; i < s->count && increasing; i++) increasing = second[i] > second[i - 1];
+    if (increasing && s->count > 0) all = false;
     if (all)
         for (size_t i = 0; i < s->count; i++) s->wo_correction[i] = second[i];
 cleanup:
@@ -221,7 +232,7 @@ static sdg_status scan_sdf(const char *path, sdg_mol_samples *s) {
     FILE *f = fopen(path, "r");
     char *buf = NULL;
     size_t bufcap = 0, rec = 0;
-    bool at_start = true, want_value = false;
+    bool at_start = true, want_value = false, want_dataset = false;
     if (!f) return SDG_ERROR(SDG_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
     int64_t lineno = 0;
     ssize_t len;
@@ -239,8 +250,13 @@ static sdg_status scan_sdf(const char *path, sdg_mol_samples *s) {
                 SDG_FAIL(SDG_ERR_FORMAT, "%s: line %lld: field <valid_wo_correction> is '%s', not 0/1",
                          path, (long long)lineno, buf);
             s->wo_correction[rec] = (int8_t)v;
+        } else if (want_dataset) {
+            want_dataset = false;
+            if (rec == 0) snprintf(s->dataset, sizeof s->dataset, "%s", buf);
         } else if (buf[0] == '>' && strstr(buf, "<valid_wo_correction>")) {
             want_value = true;
+        } else if (buf[0] == '>' && strstr(buf, "<dataset>")) {
+            want_dataset = true;
         } else if (!strncmp(buf, "$$$$", 4)) {
             rec++;
             at_start = true;
@@ -259,10 +275,8 @@ static sdg_status read_sdf_file(const char *path, sdg_mol_samples *s) {
     SDG_TRY(sdg_mol_list_read_sdf(path, &l));
     s->sdf = true;
     for (size_t r = 0; r < l->count; r++) {
-        SDG_TRY(samples_reserve(s, &cap));
-        size_t k = s->count++;
-        s->wo_correction[k] = -1;
-        s->line[k] = (int64_t)r + 1;
+        SDG_TRY(samples_push(s, &cap, (int64_t)r + 1));
+        size_t k = s->count - 1;
         SDG_TRY(canonicalise(s, l->mols[r], (int64_t)r + 1, &s->mols[k], &s->smiles[k]));
         s->n_valid += s->mols[k] != NULL;
     }
@@ -272,6 +286,29 @@ static sdg_status read_sdf_file(const char *path, sdg_mol_samples *s) {
     if (first_rec > 0) s->first_invalid_line = s->line[first_rec - 1];
 cleanup:
     sdg_mol_list_free(l);
+    return st;
+}
+
+/* An "sdegen-molecules" file: every record, the stored flags, the model's dataset. */
+static sdg_status read_h5_file(const char *path, sdg_mol_samples *s) {
+    sdg_status st = SDG_OK;
+    sdg_mol_file *f = NULL;
+    size_t cap = 0;
+    SDG_TRY(sdg_mol_file_read(path, &f));
+    s->h5 = true;
+    s->requested = (size_t)f->requested;
+    snprintf(s->dataset, sizeof s->dataset, "%s", f->dataset);
+    for (size_t k = 0; k < f->count; k++) {
+        if (f->valid[k]) {
+            SDG_TRY(add_smiles(s, &cap, f->smiles[k], (int64_t)k + 1));
+        } else {
+            SDG_TRY(samples_push(s, &cap, (int64_t)k + 1));
+            note_invalid(s, (int64_t)k + 1, "dropped by the sampler (the largest fragment did not parse)");
+        }
+        s->wo_correction[s->count - 1] = f->valid_wo_correction[k];
+    }
+cleanup:
+    sdg_mol_file_free(f);
     return st;
 }
 
@@ -288,11 +325,12 @@ sdg_status sdg_mol_samples_read(const char *path, sdg_mol_samples **out) {
     bool sdf = has_ext(path, ".sdf") || has_ext(path, ".sd") || has_ext(path, ".mol");
     bool smi = has_ext(path, ".smi") || has_ext(path, ".smiles") || has_ext(path, ".txt") ||
                has_ext(path, ".csv");
-    if (!sdf && !smi)
-        return SDG_ERROR(SDG_ERR_FORMAT, "%s: not a SMILES or SDF file (extensions: .smi .smiles .txt "
-                         ".csv, or .sdf .sd .mol)", path);
+    bool h5 = has_ext(path, ".h5");
+    if (!sdf && !smi && !h5)
+        return SDG_ERROR(SDG_ERR_FORMAT, "%s: not a SMILES, SDF or sdegen molecule file (extensions: .smi "
+                         ".smiles .txt .csv, .sdf .sd .mol, or .h5)", path);
     SDG_TRY(samples_new(&s));
-    SDG_TRY(sdf ? read_sdf_file(path, s) : read_smiles_file(path, s));
+    SDG_TRY(sdf ? read_sdf_file(path, s) : h5 ? read_h5_file(path, s) : read_smiles_file(path, s));
     *out = s;
     s = NULL;
 cleanup:
@@ -360,7 +398,8 @@ sdg_status sdg_mol_metrics_compute(const sdg_mol_samples *samples, const sdg_mol
         r->value = (double)nok / (double)nrec;
         snprintf(r->protocol, sizeof r->protocol,
                  "%zu of %zu records flagged valid before GDSS's valence correction (%s, as recorded by the sampler)",
-                 nok, nrec, samples->sdf ? "SDF field <valid_wo_correction>" : "valid_wo_correction column");
+                 nok, nrec, samples->sdf ? "SDF field <valid_wo_correction>"
+                 : samples->h5 ? "dataset /valid_wo_correction" : "valid_wo_correction column");
     }
     r = &out->validity;
     r->value = (double)nv / (double)n;

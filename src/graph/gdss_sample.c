@@ -187,42 +187,67 @@ cleanup:
 }
 
 /* ---- the chunked driver ---- */
-sdg_status sdg_gdss_sample(const sdg_gdss_model *m, const sdg_gdss_sample_params *p, size_t n,
-                           sdg_gdss_chunk_fn on_chunk, void *ud, sdg_gdss_sample_stats *stats) {
+sdg_status sdg_gdss_sample_chunks(const sdg_gdss_model *m, const sdg_gdss_sample_params *p, size_t n,
+                                  size_t start, sdg_gdss_dense_fn on_dense, void *ud,
+                                  sdg_gdss_sample_stats *stats) {
     sdg_status st = SDG_OK;
     float *x = NULL, *adj = NULL, *flags = NULL;
-    sdg_graph_list *gl = NULL;
     sdg_gdss_sample_stats acc;
     size_t b = 0;
     double t0 = now_s();
     memset(&acc, 0, sizeof acc);
-    if (!m || !m->net_adj || !p || !on_chunk) return SDG_ERROR(SDG_ERR_INVALID, "gdss sample: missing argument");
+    if (!m || !m->net_adj || !p || !on_dense) return SDG_ERROR(SDG_ERR_INVALID, "gdss sample: missing argument");
     if (n == 0) return SDG_ERROR(SDG_ERR_INVALID, "gdss sample: n = 0 graphs");
     SDG_TRY(sdg_gdss_sampler_params(m, p, n, &acc.sampler, &b));
     acc.batch = b;
     acc.weights_ema = m->weights_ema;
+    if (start > n || (start % b != 0 && start != n))
+        SDG_FAIL(SDG_ERR_INVALID, "gdss sample: start %zu is not a multiple of the batch %zu (or n)", start, b);
     const sdg_gdss_params *hp = sdg_gdss_net_hparams(m->net_adj);
     const size_t N = (size_t)hp->N, F = (size_t)hp->F;
     x = malloc(b * N * F * sizeof *x);
     adj = malloc(b * N * N * sizeof *adj);
     flags = malloc(b * N * sizeof *flags);
     if (!x || !adj || !flags) SDG_FAIL(SDG_ERR_NOMEM, "gdss sample: out of memory for a chunk of %zu graphs", b);
-    for (size_t first = 0; first < n; first += b) {
+    for (size_t first = start; first < n; first += b) {
         size_t keep = n - first < b ? n - first : b;   /* the last chunk is sampled in full */
         SDG_TRY(sdg_gdss_sample_dense(m, p, first, b, x, adj, flags, &acc));
-        SDG_TRY(sdg_graph_list_from_dense(adj, flags, (int64_t)keep, (int64_t)N, &gl));
-        SDG_TRY(on_chunk(gl, first, ud));
+        SDG_TRY(on_dense(x, adj, flags, first, keep, ud));
         acc.graphs += keep;
-        sdg_graph_list_free(gl);
-        gl = NULL;
     }
 cleanup:
     acc.seconds = now_s() - t0;
     acc.gflops_per_s = acc.seconds > 0 ? acc.flops / acc.seconds * 1e-9 : 0.0;
     if (stats) *stats = acc;
-    sdg_graph_list_free(gl);
     free(x);
     free(adj);
     free(flags);
     return st;
+}
+
+/* Decodes a chunk into graphs for sdg_gdss_sample's callback. */
+typedef struct graph_chunk {
+    sdg_gdss_chunk_fn on_chunk;
+    void             *ud;
+    int64_t           N;
+} graph_chunk;
+
+static sdg_status graph_chunk_fn(const float *x, const float *adj, const float *flags, size_t first,
+                                 size_t count, void *ud) {
+    sdg_status st = SDG_OK;
+    const graph_chunk *gc = ud;
+    sdg_graph_list *gl = NULL;
+    (void)x;
+    SDG_TRY(sdg_graph_list_from_dense(adj, flags, (int64_t)count, gc->N, &gl));
+    SDG_TRY(gc->on_chunk(gl, first, gc->ud));
+cleanup:
+    sdg_graph_list_free(gl);
+    return st;
+}
+
+sdg_status sdg_gdss_sample(const sdg_gdss_model *m, const sdg_gdss_sample_params *p, size_t n,
+                           sdg_gdss_chunk_fn on_chunk, void *ud, sdg_gdss_sample_stats *stats) {
+    if (!m || !m->net_adj || !p || !on_chunk) return SDG_ERROR(SDG_ERR_INVALID, "gdss sample: missing argument");
+    graph_chunk gc = {.on_chunk = on_chunk, .ud = ud, .N = sdg_gdss_net_hparams(m->net_adj)->N};
+    return sdg_gdss_sample_chunks(m, p, n, 0, graph_chunk_fn, &gc, stats);
 }

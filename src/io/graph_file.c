@@ -31,47 +31,16 @@ static sdg_status kind_of(const char *path, gf_kind *k) {
     return SDG_OK;
 }
 
-/* ---- HDF5 datasets grown along the first dimension ---- */
+/* ---- HDF5 datasets grown along the first dimension (h5util.c) ---- */
 enum { H5_NUM_NODES, H5_EDGE_OFFSETS, H5_EDGES, H5_NODE_LABELS, H5_GRAPH_LABELS, H5_NSETS };
 static const char *const h5_names[H5_NSETS] = {"num_nodes", "edge_offsets", "edges", "node_labels", "graph_labels"};
 
 static sdg_status h5_create_grow(hid_t file, const char *name, int cols, hid_t *out) {
-    sdg_status st = SDG_OK;
-    hid_t      space = H5_NONE, dcpl = H5_NONE;
-    hsize_t    dims[2] = {0, (hsize_t)cols}, maxd[2] = {H5S_UNLIMITED, (hsize_t)cols},
-               chunk[2] = {cols == 2 ? 32768 : 65536, (hsize_t)cols};
-    int        nd = cols == 2 ? 2 : 1;
-    *out = H5_NONE;
-    space = H5Screate_simple(nd, dims, maxd);
-    dcpl  = H5Pcreate(H5P_DATASET_CREATE);
-    if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, nd, chunk) < 0 || H5Pset_deflate(dcpl, 4) < 0)
-        H5_FAIL(SDG_ERR_DEPENDENCY, "cannot set up dataset /%s", name);
-    *out = H5Dcreate2(file, name, H5T_STD_I64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (*out < 0) H5_FAIL(SDG_ERR_IO, "cannot create dataset /%s", name);
-cleanup:
-    h5_close(space);
-    h5_close(dcpl);
-    return st;
+    return h5_grow_create(file, name, H5T_STD_I64LE, cols, cols == 2 ? 32768 : 65536, out);
 }
 
-/* Appends rows (rows x cols int64) to d, which holds *have rows. */
 static sdg_status h5_append(hid_t d, const char *name, int cols, hsize_t *have, const int64_t *v, hsize_t rows) {
-    sdg_status st = SDG_OK;
-    hid_t      fs = H5_NONE, ms = H5_NONE;
-    int        nd = cols == 2 ? 2 : 1;
-    hsize_t    ext[2] = {*have + rows, (hsize_t)cols}, start[2] = {*have, 0}, cnt[2] = {rows, (hsize_t)cols};
-    if (rows == 0) return SDG_OK;
-    if (H5Dset_extent(d, ext) < 0) H5_FAIL(SDG_ERR_IO, "cannot extend dataset /%s", name);
-    fs = H5Dget_space(d);
-    ms = H5Screate_simple(nd, cnt, NULL);
-    if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0)
-        H5_FAIL(SDG_ERR_DEPENDENCY, "cannot select rows of /%s", name);
-    if (H5Dwrite(d, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, v) < 0) H5_FAIL(SDG_ERR_IO, "cannot write /%s", name);
-    *have += rows;
-cleanup:
-    h5_close(fs);
-    h5_close(ms);
-    return st;
+    return h5_grow_append(d, name, H5T_NATIVE_INT64, cols, have, v, rows);
 }
 
 /* ---- writer ---- */
@@ -250,35 +219,6 @@ cleanup:
 }
 
 /* ---- reading ---- */
-static sdg_status h5_read_i64(hid_t file, const char *name, int cols, hsize_t *rows, int64_t **out) {
-    sdg_status st = SDG_OK;
-    hid_t      d = H5_NONE, sp = H5_NONE;
-    hsize_t    dims[2] = {0, 0};
-    *out = NULL;
-    bool ex = false;
-    SDG_TRY(link_exists(file, name, &ex));
-    if (!ex) SDG_FAIL(SDG_ERR_FORMAT, "no dataset /%s", name);
-    d  = H5Dopen2(file, name, H5P_DEFAULT);
-    sp = d < 0 ? H5_NONE : H5Dget_space(d);
-    if (sp < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot open dataset /%s", name);
-    int nd = H5Sget_simple_extent_ndims(sp);
-    if (nd != (cols == 2 ? 2 : 1) || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || (cols == 2 && dims[1] != 2))
-        SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has the wrong shape (want %s)", name, cols == 2 ? "(E, 2)" : "1-D");
-    *rows = dims[0];
-    *out  = malloc((size_t)(dims[0] * (hsize_t)cols + 1) * sizeof **out);
-    if (!*out) SDG_FAIL(SDG_ERR_NOMEM, "out of memory for /%s", name);
-    if (dims[0] && H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
-        H5_FAIL(SDG_ERR_FORMAT, "cannot read /%s as integers", name);
-cleanup:
-    if (st != SDG_OK) {
-        free(*out);
-        *out = NULL;
-    }
-    h5_close(sp);
-    h5_close(d);
-    return st;
-}
-
 static sdg_status read_h5(const char *path, sdg_graph_list **out) {
     sdg_status      st   = SDG_OK;
     hid_t           file = H5_NONE;

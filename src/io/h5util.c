@@ -214,3 +214,97 @@ cleanup:
     return st;
 }
 
+
+/* ---- datasets grown along the first dimension ---- */
+sdg_status h5_grow_create(hid_t loc, const char *name, hid_t ftype, int cols, hsize_t chunk_rows, hid_t *out) {
+    sdg_status st = SDG_OK;
+    hid_t      space = H5_NONE, dcpl = H5_NONE;
+    hsize_t    dims[2] = {0, (hsize_t)cols}, maxd[2] = {H5S_UNLIMITED, (hsize_t)cols},
+               chunk[2] = {chunk_rows, (hsize_t)cols};
+    int        nd = cols >= 2 ? 2 : 1;
+    *out = H5_NONE;
+    space = H5Screate_simple(nd, dims, maxd);
+    dcpl  = H5Pcreate(H5P_DATASET_CREATE);
+    if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, nd, chunk) < 0 || H5Pset_deflate(dcpl, 4) < 0)
+        H5_FAIL(SDG_ERR_DEPENDENCY, "cannot set up dataset /%s", name);
+    *out = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (*out < 0) H5_FAIL(SDG_ERR_IO, "cannot create dataset /%s", name);
+cleanup:
+    h5_close(space);
+    h5_close(dcpl);
+    return st;
+}
+
+sdg_status h5_grow_append(hid_t d, const char *name, hid_t mtype, int cols, hsize_t *have, const void *v,
+                          hsize_t rows) {
+    sdg_status st = SDG_OK;
+    hid_t      fs = H5_NONE, ms = H5_NONE;
+    int        nd = cols >= 2 ? 2 : 1;
+    hsize_t    ext[2] = {*have + rows, (hsize_t)cols}, start[2] = {*have, 0}, cnt[2] = {rows, (hsize_t)cols};
+    if (rows == 0) return SDG_OK;
+    if (H5Dset_extent(d, ext) < 0) H5_FAIL(SDG_ERR_IO, "cannot extend dataset /%s", name);
+    fs = H5Dget_space(d);
+    ms = H5Screate_simple(nd, cnt, NULL);
+    if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0)
+        H5_FAIL(SDG_ERR_DEPENDENCY, "cannot select rows of /%s", name);
+    if (H5Dwrite(d, mtype, ms, fs, H5P_DEFAULT, v) < 0) H5_FAIL(SDG_ERR_IO, "cannot write /%s", name);
+    *have += rows;
+cleanup:
+    h5_close(fs);
+    h5_close(ms);
+    return st;
+}
+
+sdg_status h5_grow_open(hid_t loc, const char *name, int cols, hsize_t *rows, hid_t *out) {
+    sdg_status st = SDG_OK;
+    hid_t      sp = H5_NONE;
+    hsize_t    dims[2] = {0, 0}, maxd[2] = {0, 0};
+    bool       ex = false;
+    *out = H5_NONE;
+    SDG_TRY(link_exists(loc, name, &ex));
+    if (!ex) SDG_FAIL(SDG_ERR_FORMAT, "no dataset /%s", name);
+    *out = H5Dopen2(loc, name, H5P_DEFAULT);
+    sp   = *out < 0 ? H5_NONE : H5Dget_space(*out);
+    if (sp < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot open dataset /%s", name);
+    int nd = H5Sget_simple_extent_ndims(sp);
+    if (nd != (cols >= 2 ? 2 : 1) || H5Sget_simple_extent_dims(sp, dims, maxd) < 0 || (cols >= 2 && dims[1] != (hsize_t)cols))
+        SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has the wrong shape (want %s%d)", name, cols >= 2 ? "(rows, " : "1-D", cols);
+    if (maxd[0] != H5S_UNLIMITED) SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s cannot grow", name);
+    *rows = dims[0];
+cleanup:
+    h5_close(sp);
+    if (st != SDG_OK) {
+        h5_close(*out);
+        *out = H5_NONE;
+    }
+    return st;
+}
+
+sdg_status h5_read_i64(hid_t file, const char *name, int cols, hsize_t *rows, int64_t **out) {
+    sdg_status st = SDG_OK;
+    hid_t      d = H5_NONE, sp = H5_NONE;
+    hsize_t    dims[2] = {0, 0};
+    *out = NULL;
+    bool ex = false;
+    SDG_TRY(link_exists(file, name, &ex));
+    if (!ex) SDG_FAIL(SDG_ERR_FORMAT, "no dataset /%s", name);
+    d  = H5Dopen2(file, name, H5P_DEFAULT);
+    sp = d < 0 ? H5_NONE : H5Dget_space(d);
+    if (sp < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot open dataset /%s", name);
+    int nd = H5Sget_simple_extent_ndims(sp);
+    if (nd != (cols >= 2 ? 2 : 1) || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || (cols >= 2 && dims[1] != (hsize_t)cols))
+        SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has the wrong shape (want %s)", name, cols >= 2 ? "(rows, cols)" : "1-D");
+    *rows = dims[0];
+    *out  = malloc((size_t)(dims[0] * (hsize_t)cols + 1) * sizeof **out);
+    if (!*out) SDG_FAIL(SDG_ERR_NOMEM, "out of memory for /%s", name);
+    if (dims[0] && H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
+        H5_FAIL(SDG_ERR_FORMAT, "cannot read /%s as integers", name);
+cleanup:
+    if (st != SDG_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    h5_close(sp);
+    h5_close(d);
+    return st;
+}

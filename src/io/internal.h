@@ -42,6 +42,16 @@ sdg_status attr_read_str(hid_t loc, const char *name, char **out);   /* *out mal
 sdg_status h5_open_format(const char *path, const char *format, int64_t version, const char *what,
                           hid_t *out);
 
+/* Datasets grown along the first dimension (chunked, deflate level 4): 1-D when cols == 1,
+ * else (rows, cols). h5_grow_append writes rows rows of memory type mtype after the *have
+ * already there (and updates *have); h5_grow_open opens one and reports its rows, checking the
+ * shape. h5_read_i64 reads a whole integer dataset (any integer type) as int64 (*out malloc'ed). */
+sdg_status h5_grow_create(hid_t loc, const char *name, hid_t ftype, int cols, hsize_t chunk_rows, hid_t *out);
+sdg_status h5_grow_append(hid_t d, const char *name, hid_t mtype, int cols, hsize_t *have, const void *v,
+                          hsize_t rows);
+sdg_status h5_grow_open(hid_t loc, const char *name, int cols, hsize_t *rows, hid_t *out);
+sdg_status h5_read_i64(hid_t file, const char *name, int cols, hsize_t *rows, int64_t **out);
+
 /* ---- GDSS models (gdss_file.c) ---- */
 /* The metadata and buffers sdg_gdss_model_save writes for m (both new; the buffers are NULL
  * when the model has no flag table). Shared with the training checkpoints. */

@@ -2,6 +2,7 @@
  * samples (/work/shared/gdss/README.md sections 12-13). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "molecule/internal.h"
 
 const sdg_mol_vocab sdg_mol_vocab_qm9 = {"qm9", 9, 4, {6, 7, 8, 9}};
@@ -9,8 +10,8 @@ const sdg_mol_vocab sdg_mol_vocab_zinc250k = {"zinc250k", 38, 9, {6, 7, 8, 9, 15
 
 sdg_status sdg_mol_vocab_find(const char *name, const sdg_mol_vocab **out) {
     if (!name || !out) return SDG_ERROR(SDG_ERR_INVALID, "sdg_mol_vocab_find: NULL argument");
-    if (strcmp(name, "qm9") == 0) *out = &sdg_mol_vocab_qm9;
-    else if (strcmp(name, "zinc250k") == 0) *out = &sdg_mol_vocab_zinc250k;
+    if (strcasecmp(name, "qm9") == 0) *out = &sdg_mol_vocab_qm9;
+    else if (strcasecmp(name, "zinc250k") == 0) *out = &sdg_mol_vocab_zinc250k;
     else return SDG_ERROR(SDG_ERR_NOTFOUND, "unknown molecule dataset '%s' (qm9, zinc250k)", name);
     return SDG_OK;
 }

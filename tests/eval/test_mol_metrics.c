@@ -115,9 +115,21 @@ static void test_smiles_files(void) {
     write_file("e.smi", e, sizeof e - 1);
     CU_ASSERT_EQUAL(sdg_mol_samples_read(tmp_path("e.smi"), &s), SDG_ERR_FORMAT);
     CU_ASSERT_PTR_NOT_NULL(strstr(sdg_errmsg(), "e.smi: line 2: binary data"));
-    write_file("f.h5", "CCO\n", 4);
+    write_file("f.xyz", "CCO\n", 4);
+    CU_ASSERT_EQUAL(sdg_mol_samples_read(tmp_path("f.xyz"), &s), SDG_ERR_FORMAT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sdg_errmsg(), "not a SMILES, SDF or sdegen molecule file"));
+    write_file("f.h5", "CCO\n", 4);   /* .h5 that is not HDF5 */
     CU_ASSERT_EQUAL(sdg_mol_samples_read(tmp_path("f.h5"), &s), SDG_ERR_FORMAT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(sdg_errmsg(), "not a SMILES or SDF file"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sdg_errmsg(), "f.h5: not an HDF5 file"));
+    /* sdegen's "SMILES<TAB>index": an increasing second column is an index, never flags */
+    const char g[] = "CCO\t0\nCCN\t1\n";
+    write_file("g.smi", g, sizeof g - 1);
+    CU_ASSERT_EQUAL_FATAL(sdg_mol_samples_read(tmp_path("g.smi"), &s), SDG_OK);
+    CU_ASSERT_EQUAL(s->count, 2);
+    CU_ASSERT_EQUAL(s->wo_correction[0], -1);
+    CU_ASSERT_EQUAL(s->wo_correction[1], -1);
+    sdg_mol_samples_free(s);
+    s = NULL;
     CU_ASSERT_EQUAL(sdg_mol_samples_read(tmp_path("none.smi"), &s), SDG_ERR_IO);
     CU_ASSERT_PTR_NOT_NULL(strstr(sdg_errmsg(), "none.smi: cannot read"));
 }

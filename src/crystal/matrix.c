@@ -126,6 +126,11 @@ sdg_status sdg_crystal_matrix_decode(const sdg_crystal_matrix_params *p, const d
         sdg_error_clear();
         return SDG_OK;
     }
+    double vol = sdg_lattice_volume(m);
+    if (!isfinite(vol) || !(vol > 0) || !isfinite(m[3] + m[4] + m[6] + m[7] + m[8])) {
+        say(why, why_cap, "lattice: volume %g is not a positive finite number", vol);
+        return SDG_OK;
+    }
     SDG_TRY(sdg_crystal_new(m, &c));
     for (int64_t i = 0; i < L.N; i++) {
         const double *o = M + (L.occ + i) * L.W;

@@ -127,14 +127,21 @@ void sdg_sym_cell_destroy(sdg_sym_cell *s) {
 }
 
 /* The standard conventional cell, then spglib again on that cell so that the operations,
- * orbits and Wyckoff letters all refer to the cell that is written. */
+ * orbits and Wyckoff letters all refer to the cell that is written. spglib idealises the
+ * standard cell's positions, so the second pass uses a tight tolerance: a loose one could
+ * find a higher group than the input's by merging near-symmetric idealised sites. */
 sdg_status sdg_sym_cell_init(sdg_sym_cell *s, const sdg_crystal *c, double symprec) {
     sdg_status     st  = SDG_OK;
     SpglibDataset *ds  = NULL, *ds2 = NULL;
     memset(s, 0, sizeof *s);
     SDG_TRY(dataset_of(c, symprec, &ds));
     SDG_TRY(std_cell(ds, c->name, &s->std));
-    SDG_TRY(dataset_of(s->std, symprec, &ds2));
+    SDG_TRY(dataset_of(s->std, symprec < 1e-4 ? symprec : 1e-4, &ds2));
+    if (ds2->spacegroup_number != ds->spacegroup_number) {
+        spg_free_dataset(ds2);
+        ds2 = NULL;
+        SDG_TRY(dataset_of(s->std, symprec, &ds2));
+    }
     if (ds2->n_atoms != (int)s->std->n_atoms) SDG_FAIL(SDG_ERR_DEPENDENCY, "spglib: inconsistent standard cell");
     fill_sg(ds2, &s->sg);
     s->n_ops   = ds2->n_operations;

@@ -59,8 +59,8 @@ SDG_API void       sdg_crystal_wrap(sdg_crystal *c);
  * into counts; both of capacity cap; *n = number of distinct elements (needed size). */
 SDG_API sdg_status sdg_crystal_composition(const sdg_crystal *c, int32_t *zs, int64_t *counts,
                                            size_t cap, size_t *n);
-/* Hill-order formula of the cell content ("C8", "Ca1 Ti1 O3" style without spaces: "CaTiO3";
- * carbon first then hydrogen then alphabetical when C is present) into a new string. */
+/* Hill-order formula of the cell content into a new string: C, then H, then the rest
+ * alphabetically when carbon is present, else all alphabetically ("C8", "CaO3Ti"). */
 SDG_API sdg_status sdg_crystal_formula(const sdg_crystal *c, char **out);
 
 typedef struct sdg_crystal_list {

@@ -232,18 +232,19 @@ sdg_status sdg_crystal_scaler_fit(const sdg_crystal_matrix_params *p, const doub
     return SDG_OK;
 }
 
-void sdg_crystal_scaler_apply(const sdg_crystal_matrix_params *p, const sdg_crystal_scaler *s, double *M, size_t n) {
+static void scale_all(const sdg_crystal_matrix_params *p, const sdg_crystal_scaler *s, double *M, size_t n,
+                      void (*f)(double *x, int block, double mean, double std, void *acc)) {
     layout L = {0};
     if (layout_of(p, &L) != SDG_OK) return;
     double mean[9], sd[9];
     pack(s, mean, sd);
-    for_blocks(&L, M, n, mean, sd, do_apply, NULL);
+    for_blocks(&L, M, n, mean, sd, f, NULL);
+}
+
+void sdg_crystal_scaler_apply(const sdg_crystal_matrix_params *p, const sdg_crystal_scaler *s, double *M, size_t n) {
+    scale_all(p, s, M, n, do_apply);
 }
 
 void sdg_crystal_scaler_invert(const sdg_crystal_matrix_params *p, const sdg_crystal_scaler *s, double *M, size_t n) {
-    layout L = {0};
-    if (layout_of(p, &L) != SDG_OK) return;
-    double mean[9], sd[9];
-    pack(s, mean, sd);
-    for_blocks(&L, M, n, mean, sd, do_invert, NULL);
+    scale_all(p, s, M, n, do_invert);
 }

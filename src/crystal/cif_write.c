@@ -82,7 +82,7 @@ static sdg_status formula_sum(const sdg_crystal *c, char **out) {
     sdg_status st = sdg_crystal_formula(c, &hill);
     if (st != SDG_OK) return st;
     size_t n = strlen(hill), len = 0;
-    char  *s = malloc(2 * n + 2);
+    char  *s = malloc(3 * n + 2);   /* "HNO" -> "H1 N1 O1": at most 3 chars per input char */
     if (!s) {
         free(hill);
         return SDG_ERROR(SDG_ERR_NOMEM, "CIF: out of memory");

@@ -74,6 +74,22 @@ static void test_p1_roundtrip(void) {
     sdg_crystal_free(t);
 }
 
+/* _chemical_formula_sum: every element with its count, single-letter symbols included (a
+ * buffer sized for two characters per letter overflowed on "HNO"; ASan caught it). */
+static void test_formula_sum(void) {
+    sdg_crystal *c = cubic(4);
+    sdg_crystal_add_site(c, 1, (double[3]){0, 0, 0});
+    sdg_crystal_add_site(c, 7, (double[3]){0.5, 0, 0});
+    sdg_crystal_add_site(c, 8, (double[3]){0, 0.5, 0});
+    sdg_crystal_add_site(c, 8, (double[3]){0, 0, 0.5});
+    char *s = to_cif(c, false);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT(strstr(s, "_chemical_formula_sum   'H1 N1 O2'") != NULL);
+    CU_ASSERT(strstr(s, "data_HNO2") != NULL);   /* unnamed: the block is named by the formula */
+    free(s);
+    sdg_crystal_free(c);
+}
+
 static void test_spacegroups(void) {
     sdg_crystal   *c = rocksalt();
     sdg_spacegroup sg;
@@ -358,6 +374,7 @@ static void test_symmetrize_datasets(void) {
 
 int main(void) {
     const sdg_test_case cases[] = {{"p1_roundtrip", test_p1_roundtrip},
+                                   {"formula_sum", test_formula_sum},
                                    {"spacegroups", test_spacegroups},
                                    {"symmetrized_writer", test_symmetrized_writer},
                                    {"syntax_and_expansion", test_syntax_and_expansion},

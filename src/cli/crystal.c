@@ -19,7 +19,8 @@ static const char *eval_crystals_usage =
 static const char *cif_usage =
     "usage: sdegen cif IN OUT [--symmetrize] [--symprec X]\n"
     "  IN   a CIF file (every data block) or a CDVAE CSV (cif column)\n"
-    "  OUT  a .cif file (one data block per crystal), or an existing directory (one file each)\n"
+    "  OUT  a .cif file (one data block per crystal), an existing directory (one file each),\n"
+    "       or - for standard output\n"
     "  --symmetrize  spglib's standard conventional cell with its space group, symmetry\n"
     "                operations and the independent sites with Wyckoff letters (default: P1)\n"
     "  --symprec X   spglib distance tolerance in Angstrom (default 0.1)\n";
@@ -246,7 +247,7 @@ int cli_cif(int argc, char **argv) {
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(cif_usage, stdout);
             return 0;
-        } else if (a[0] == '-' || (in && out)) {
+        } else if ((a[0] == '-' && a[1] != '\0') || (in && out)) {
             fprintf(stderr, "sdegen cif: unexpected argument '%s' (see sdegen cif --help)\n", a);
             return 2;
         } else if (!in) {
@@ -263,9 +264,10 @@ int cli_cif(int argc, char **argv) {
     size_t            skipped = 0;
     int               rc = load_crystals("cif", in, &l, &skipped);
     if (rc) return rc;
-    bool  dir = is_dir(out);
-    FILE *f   = NULL;
-    if (!dir && !(f = fopen(out, "w"))) {
+    bool  to_stdout = strcmp(out, "-") == 0;
+    bool  dir = !to_stdout && is_dir(out);
+    FILE *f   = to_stdout ? stdout : NULL;
+    if (!dir && !to_stdout && !(f = fopen(out, "w"))) {
         fprintf(stderr, "sdegen cif: %s: cannot create: %s\n", out, strerror(errno));
         sdg_crystal_list_free(l);
         return 1;
@@ -299,11 +301,11 @@ int cli_cif(int argc, char **argv) {
             f = NULL;
         }
     }
-    if (f && fclose(f) != 0 && rc == 0) {
+    if (f && (to_stdout ? fflush(f) : fclose(f)) != 0 && rc == 0) {
         fprintf(stderr, "sdegen cif: %s: write error\n", out);
         rc = 1;
     }
-    if (rc == 0) printf("%s: %zu crystals (%s)\n", out, l->count, p.symmetrize ? "symmetrised" : "P1");
+    if (rc == 0 && !to_stdout) printf("%s: %zu crystals (%s)\n", out, l->count, p.symmetrize ? "symmetrised" : "P1");
     sdg_crystal_list_free(l);
     return rc;
 }

@@ -11,10 +11,12 @@
 #include "cli/cli.h"
 
 static const char *eval_crystals_usage =
-    "usage: sdegen eval crystals PATH [--symprec X] [--tables FILE]\n"
+    "usage: sdegen eval crystals PATH [--symprec X] [--tables FILE] [--table OUT.tsv]\n"
     "  PATH  a CIF file (every data block), a directory of .cif files, or a CDVAE CSV (cif column)\n"
     "  --symprec X   spglib distance tolerance in Angstrom (default 0.1)\n"
-    "  --tables FILE element table for the SMACT rule (default: data/elements.tsv, $SDEGEN_TABLES)\n";
+    "  --tables FILE element table for the SMACT rule (default: data/elements.tsv, $SDEGEN_TABLES)\n"
+    "  --table OUT   also write one tab-separated line per crystal: name, formula, sites, space\n"
+    "                group number and symbol, shortest distance, volume, the three verdicts\n";
 
 static const char *cif_usage =
     "usage: sdegen cif IN OUT [--symmetrize] [--symprec X]\n"
@@ -150,7 +152,7 @@ static int by_count(const void *a, const void *b) {
 }
 
 int cli_eval_crystals(int argc, char **argv) {
-    const char *path = NULL, *tables = NULL;
+    const char *path = NULL, *tables = NULL, *table_out = NULL;
     double      symprec = 0.1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -158,6 +160,8 @@ int cli_eval_crystals(int argc, char **argv) {
             if (cli_parse_double(argv[++i], "--symprec", 1e-6, 10, &symprec)) return 2;
         } else if (strcmp(a, "--tables") == 0 && i + 1 < argc) {
             tables = argv[++i];
+        } else if (strcmp(a, "--table") == 0 && i + 1 < argc) {
+            table_out = argv[++i];
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(eval_crystals_usage, stdout);
             return 0;
@@ -184,6 +188,16 @@ int cli_eval_crystals(int argc, char **argv) {
         sdg_element_table_free(t);
         return rc;
     }
+    FILE *tf = NULL;
+    if (table_out) {
+        if (!(tf = fopen(table_out, "w"))) {
+            fprintf(stderr, "sdegen eval crystals: %s: cannot create: %s\n", table_out, strerror(errno));
+            sdg_crystal_list_free(l);
+            sdg_element_table_free(t);
+            return 1;
+        }
+        fprintf(tf, "name\tformula\tsites\tspacegroup\tsymbol\tmin_distance\tvolume\tstructural\tcompositional\tvalid\n");
+    }
     sdg_validity_params vp = sdg_validity_default_params();
     size_t              ns = 0, nc = 0, nv = 0, nfail = 0;
     sg_count            sg[231];
@@ -205,10 +219,24 @@ int cli_eval_crystals(int argc, char **argv) {
             snprintf(sg[g.number].symbol, sizeof sg[g.number].symbol, "%s", g.symbol);
         } else {
             nfail++;
+            g = (sdg_spacegroup){.number = 0, .symbol = "-"};
+        }
+        if (tf) {
+            char *formula = NULL;
+            if (sdg_crystal_formula(l->items[k], &formula) != SDG_OK) formula = NULL;
+            fprintf(tf, "%s\t%s\t%lld\t%d\t%s\t%.4f\t%.4f\t%d\t%d\t%d\n",
+                    l->items[k]->name ? l->items[k]->name : "-", formula ? formula : "-",
+                    (long long)l->items[k]->n_atoms, g.number, g.symbol, v.min_distance, v.volume, v.structural,
+                    v.compositional, v.valid);
+            free(formula);
         }
         if (cli_progress_enabled() && k % 100 == 0) cli_progress("eval crystals: %zu / %zu", k, l->count);
     }
     cli_progress_end();
+    if (tf && fclose(tf) != 0 && rc == 0) {
+        fprintf(stderr, "sdegen eval crystals: %s: write error\n", table_out);
+        rc = 1;
+    }
     if (rc == 0) {
         double n = l->count ? (double)l->count : 1;
         printf("crystals: %zu  (%s%s)\n", l->count, path, skipped ? ", malformed rows skipped: see stderr" : "");

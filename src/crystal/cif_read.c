@@ -463,12 +463,16 @@ static bool block_has_content(const block *b) {
 }
 
 sdg_status sdg_crystal_read_cif_string(const char *text, const char *source, sdg_crystal_list **out) {
+    return sdg_cif_read_from_line(text, source, 1, out);
+}
+
+sdg_status sdg_cif_read_from_line(const char *text, const char *source, int first_line, sdg_crystal_list **out) {
     sdg_status        st = SDG_OK;
     sdg_crystal_list *l  = calloc(1, sizeof *l);
     size_t            cap = 0;
     block             b  = {0};
     bool              in_block = false;
-    lexer             lx = {text, 1, true};
+    lexer             lx = {text, first_line, true};
     reader            rd = {source ? source : "CIF", ""};
     if (!l) return SDG_ERROR(SDG_ERR_NOMEM, "CIF: out of memory");
     token t;

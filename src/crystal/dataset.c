@@ -38,6 +38,7 @@ typedef struct csv {
     char  *p;        /* read position                   */
     int    line;     /* line of p                       */
     char **fields;
+    int   *lines;    /* line on which each field starts */
     size_t n, cap;
 } csv;
 
@@ -50,11 +51,14 @@ static int csv_record(csv *c, int *start_line) {
         if (c->n == c->cap) {
             size_t nc = c->cap ? 2 * c->cap : 16;
             char **f  = realloc(c->fields, nc * sizeof *f);
-            if (!f) return -2;
-            c->fields = f;
+            if (f) c->fields = f;
+            int *ln = realloc(c->lines, nc * sizeof *ln);
+            if (ln) c->lines = ln;
+            if (!f || !ln) return -2;
             c->cap    = nc;
         }
         char *w = c->p, *field = c->p;
+        c->lines[c->n] = c->line;
         if (*c->p == '"') {
             c->p++;
             for (;;) {
@@ -181,10 +185,10 @@ sdg_status sdg_crystal_dataset_read_csv(const char *path, const sdg_crystal_data
             continue;
         }
         char src[64];
-        snprintf(src, sizeof src, "row %zu (line %d)", d->n_rows, line);
+        snprintf(src, sizeof src, "row %zu", d->n_rows);
         sdg_crystal_list *l = NULL;
-        if (sdg_crystal_read_cif_string(c.fields[cif_col], src, &l) != SDG_OK || l->count != 1) {
-            if (l) snprintf(reason, sizeof reason, "%s: %zu structures in one cif field", src, l->count);
+        if (sdg_cif_read_from_line(c.fields[cif_col], src, c.lines[cif_col], &l) != SDG_OK || l->count != 1) {
+            if (l) snprintf(reason, sizeof reason, "%s (line %d): %zu structures in one cif field", src, line, l->count);
             else snprintf(reason, sizeof reason, "%s", sdg_errmsg());
             sdg_crystal_list_free(l);
             note_skip(d, reason);
@@ -225,6 +229,7 @@ sdg_status sdg_crystal_dataset_read_csv(const char *path, const sdg_crystal_data
     d = NULL;
 cleanup:
     free(c.fields);
+    free(c.lines);
     free(prop_col);
     free(text);
     sdg_crystal_dataset_free(d);

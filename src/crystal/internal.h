@@ -9,6 +9,9 @@ double     sdg_wrap01(double x);
 int        sdg_lattice_inverse(const double m[9], double inv[9]);
 /* Appends c to l (growing l->items, capacity in *cap); l takes ownership only on success. */
 sdg_status sdg_crystal_list_push(sdg_crystal_list *l, sdg_crystal *c, size_t *cap);
+/* sdg_crystal_read_cif_string for a text that starts on line first_line of its source (a
+ * CIF inside a CSV field), so that messages give the source's line numbers. */
+sdg_status sdg_cif_read_from_line(const char *text, const char *source, int first_line, sdg_crystal_list **out);
 /* Number in CIF form: "5.431(2)" -> 5.431, "0.5" or "1/2" -> 0.5. -1 when not a number. */
 int        sdg_cif_number(const char *s, double *v);
 

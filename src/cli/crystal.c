@@ -16,7 +16,8 @@ static const char *eval_crystals_usage =
     "  --symprec X   spglib distance tolerance in Angstrom (default 0.1)\n"
     "  --tables FILE element table for the SMACT rule (default: data/elements.tsv, $SDEGEN_TABLES)\n"
     "  --table OUT   also write one tab-separated line per crystal: name, formula, sites, space\n"
-    "                group number and symbol, shortest distance, volume, the three verdicts\n";
+    "                group number and symbol, shortest distance, volume, the three verdicts\n"
+    "                (- : standard output, before the summary)\n";
 
 static const char *cif_usage =
     "usage: sdegen cif IN OUT [--symmetrize] [--symprec X]\n"
@@ -189,8 +190,10 @@ int cli_eval_crystals(int argc, char **argv) {
         return rc;
     }
     FILE *tf = NULL;
+    bool table_stdout = table_out && strcmp(table_out, "-") == 0;
     if (table_out) {
-        if (!(tf = fopen(table_out, "w"))) {
+        if (table_stdout) tf = stdout;
+        else if (!(tf = fopen(table_out, "w"))) {
             fprintf(stderr, "sdegen eval crystals: %s: cannot create: %s\n", table_out, strerror(errno));
             sdg_crystal_list_free(l);
             sdg_element_table_free(t);
@@ -233,7 +236,7 @@ int cli_eval_crystals(int argc, char **argv) {
         if (cli_progress_enabled() && k % 100 == 0) cli_progress("eval crystals: %zu / %zu", k, l->count);
     }
     cli_progress_end();
-    if (tf && fclose(tf) != 0 && rc == 0) {
+    if (tf && (table_stdout ? fflush(tf) : fclose(tf)) != 0 && rc == 0) {
         fprintf(stderr, "sdegen eval crystals: %s: write error\n", table_out);
         rc = 1;
     }

@@ -7,5 +7,6 @@
 #include "sdegen/io.h"
 #include "sdegen/graph.h"
 #include "sdegen/molecule.h"
+#include "sdegen/crystal.h"
 #include "sdegen/eval.h"
 #endif

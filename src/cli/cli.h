@@ -7,6 +7,8 @@ int    cli_demo(int argc, char **argv);
 int    cli_train(int argc, char **argv);   /* sdegen train graph ... */
 int    cli_eval(int argc, char **argv);   /* sdegen eval graphs ... */
 int    cli_convert(int argc, char **argv);
+int    cli_eval_crystals(int argc, char **argv);   /* sdegen eval crystals PATH ... (crystal.c) */
+int    cli_cif(int argc, char **argv);             /* sdegen cif IN OUT [--symmetrize]        */
 int    cli_sample(int argc, char **argv);
 int    cli_import_gdss(int argc, char **argv);
 /* GDSS dataset name (config data.data, e.g. "ENZYMES") -> sdegen graph dataset, or NULL. */

@@ -346,6 +346,7 @@ int cli_eval(int argc, char **argv) {
     }
     if (strcmp(argv[1], "graphs") == 0) return eval_graphs(argc - 1, argv + 1);
     if (strcmp(argv[1], "molecules") == 0) return eval_molecules(argc - 1, argv + 1);
-    fprintf(stderr, "sdegen eval: unknown kind '%s' (known: graphs, molecules)\n", argv[1]);
+    if (strcmp(argv[1], "crystals") == 0) return cli_eval_crystals(argc - 1, argv + 1);
+    fprintf(stderr, "sdegen eval: unknown kind '%s' (known: graphs, molecules, crystals)\n", argv[1]);
     return 2;
 }

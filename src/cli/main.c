@@ -88,7 +88,13 @@ static void usage(FILE *f) {
             "  eval molecules FILE (--dataset qm9|zinc250k [--data DIR] | --test FILE [--train FILE])\n"
             "                     validity, uniqueness, novelty, NSPDK MMD and atom/bond types of\n"
             "                     generated molecules (.smi, .sdf or sdegen .h5), each with its protocol\n"
+            "  eval crystals PATH [--symprec X]\n"
+            "                     structural, compositional and overall validity and the space-group\n"
+            "                     distribution of crystals (CIF file, directory of CIFs or CDVAE CSV)\n"
             "  convert IN OUT     graph files between .txt, .graphml and .h5\n"
+            "  cif IN OUT [--symmetrize] [--symprec X]\n"
+            "                     crystals (CIF or CDVAE CSV) to CIF 1.1: P1, or spglib's conventional\n"
+            "                     cell with space group, operations and Wyckoff letters\n"
             "  import-gdss FILE.h5 -o MODEL.h5 [--data DIR]\n"
             "                     convert a published GDSS checkpoint (.h5 export) into an sdegen\n"
             "                     model, with the node-flag table of the dataset's training split\n"
@@ -139,6 +145,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) return cli_train(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0) return cli_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "convert") == 0) return cli_convert(argc - 1, argv + 1);
+    if (strcmp(cmd, "cif") == 0) return cli_cif(argc - 1, argv + 1);
     if (strcmp(cmd, "sample") == 0) return cli_sample(argc - 1, argv + 1);
     if (strcmp(cmd, "import-gdss") == 0) return cli_import_gdss(argc - 1, argv + 1);
     fprintf(stderr, "sdegen: unknown command '%s' (see sdegen --help)\n", cmd);

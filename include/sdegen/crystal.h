@@ -1,0 +1,212 @@
+/* sdegen/crystal.h: periodic crystals, CIF, symmetry (spglib), validity, CDVAE datasets and
+ * DiffCrysGen's unified crystal matrix (docs/crystals.md).
+ * Units: Angstrom and degrees. A crystal has A sites with atomic numbers z (1..118) and
+ * fractional coordinates frac (A, 3) row-major. The lattice is a 3x3 row-major matrix whose
+ * ROWS are the vectors a, b, c in Cartesian Angstrom: x_cart = f_a a + f_b b + f_c c.
+ * Lattice parameters (a, b, c, alpha, beta, gamma) map to the standard crystallographic
+ * orientation: a along +x, b in the xy plane (b_y > 0), c with c_z > 0 (right-handed).
+ * spglib is used inside this module only; no spglib type appears here. Strings returned
+ * through char ** are malloc'ed: release them with free(). */
+#ifndef SDEGEN_CRYSTAL_H
+#define SDEGEN_CRYSTAL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "sdegen/core.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sdg_crystal {
+    int64_t  n_atoms;      /* A                                              */
+    double   lattice[9];   /* rows a, b, c (Cartesian, Angstrom)             */
+    int32_t *z;            /* (A) atomic numbers                             */
+    double  *frac;         /* (A, 3) fractional coordinates                  */
+    char    *name;         /* CIF data block name or material id, or NULL    */
+    size_t   cap;          /* private: allocated sites                       */
+} sdg_crystal;
+
+/* ---- elements (this module's own table, Z 1..118; docs/crystals.md says why) ---- */
+SDG_API const char *sdg_crystal_element_symbol(int z);         /* NULL outside 1..118 */
+/* Atomic number of "Fe", "FE", "fe", or of a CIF type symbol with a charge ("Fe3+", "O2-").
+ * SDG_ERR_NOTFOUND for anything else. */
+SDG_API sdg_status  sdg_crystal_element_number(const char *symbol, int *z);
+
+/* ---- lattices ---- */
+/* p = (a, b, c, alpha, beta, gamma) -> rows a, b, c in the orientation above. SDG_ERR_INVALID
+ * for non-finite or non-positive lengths, angles outside (0, 180) or a metric that is not
+ * positive definite (e.g. alpha + beta + gamma >= 360). */
+SDG_API sdg_status sdg_lattice_from_params(const double p[6], double m[9]);
+SDG_API void       sdg_lattice_to_params(const double m[9], double p[6]);
+SDG_API double     sdg_lattice_volume(const double m[9]);      /* |det m|, Angstrom^3 */
+SDG_API void       sdg_lattice_frac_to_cart(const double m[9], const double f[3], double x[3]);
+/* SDG_ERR_NUMERIC for a singular lattice. */
+SDG_API sdg_status sdg_lattice_cart_to_frac(const double m[9], const double x[3], double f[3]);
+
+/* ---- the crystal type ---- */
+/* Empty crystal (no sites) with the lattice m (NULL: zero matrix). SDG_ERR_NOMEM. */
+SDG_API sdg_status sdg_crystal_new(const double m[9], sdg_crystal **out);
+SDG_API void       sdg_crystal_free(sdg_crystal *c);            /* NULL is a no-op */
+SDG_API sdg_status sdg_crystal_copy(const sdg_crystal *c, sdg_crystal **out);
+/* Appends a site. SDG_ERR_INVALID for z outside 1..118 or non-finite coordinates. */
+SDG_API sdg_status sdg_crystal_add_site(sdg_crystal *c, int z, const double f[3]);
+SDG_API sdg_status sdg_crystal_set_name(sdg_crystal *c, const char *name);   /* NULL clears */
+SDG_API double     sdg_crystal_volume(const sdg_crystal *c);
+/* Wraps every fractional coordinate into [0, 1) (f - floor(f); 1 - eps rounding to 1 -> 0). */
+SDG_API void       sdg_crystal_wrap(sdg_crystal *c);
+/* Reduced formula counts: distinct z ascending into zs, their counts divided by their gcd
+ * into counts; both of capacity cap; *n = number of distinct elements (needed size). */
+SDG_API sdg_status sdg_crystal_composition(const sdg_crystal *c, int32_t *zs, int64_t *counts,
+                                           size_t cap, size_t *n);
+/* Hill-order formula of the cell content into a new string: C, then H, then the rest
+ * alphabetically when carbon is present, else all alphabetically ("C8", "CaO3Ti"). */
+SDG_API sdg_status sdg_crystal_formula(const sdg_crystal *c, char **out);
+
+typedef struct sdg_crystal_list {
+    size_t        count;
+    sdg_crystal **items;                                        /* (count) */
+} sdg_crystal_list;
+SDG_API void sdg_crystal_list_free(sdg_crystal_list *l);        /* NULL is a no-op */
+
+/* ---- CIF (docs/crystals.md, "CIF support") ---- */
+/* Every data block of a CIF 1.1 text: cell, _atom_site loop (type symbol or label, fract
+ * x/y/z, occupancy), symmetry operations expanded (duplicate images within 0.01 Angstrom
+ * merged), "5.431(2)" uncertainties dropped. Blocks without cell and atoms are skipped.
+ * SDG_ERR_FORMAT "source: block B (line L): reason" for malformed input, occupancy != 1,
+ * unknown elements, Cartesian-only sites; source names the text in messages. */
+SDG_API sdg_status sdg_crystal_read_cif_string(const char *text, const char *source,
+                                               sdg_crystal_list **out);
+SDG_API sdg_status sdg_crystal_read_cif_file(const char *path, sdg_crystal_list **out);
+
+typedef struct sdg_cif_params {
+    bool   symmetrize;  /* spglib's conventional standard cell, ops loop, Wyckoff letters */
+    double symprec;     /* Angstrom, for symmetrize (default 0.1)                         */
+} sdg_cif_params;
+SDG_API sdg_cif_params sdg_cif_default_params(void);
+/* Writes one CIF 1.1 data block (name: c->name or the formula) to f: P1 with every site, or
+ * with symmetrize the independent sites of the standard cell. SDG_ERR_IO, SDG_ERR_DEPENDENCY. */
+SDG_API sdg_status sdg_crystal_write_cif(FILE *f, const sdg_crystal *c, const sdg_cif_params *p);
+
+/* ---- symmetry (spglib 2.0) ---- */
+typedef struct sdg_spacegroup {
+    int  number;         /* 1..230                                  */
+    char symbol[16];     /* international short symbol, "Fm-3m"     */
+    char hm_full[32];    /* H-M with spaces, "F m -3 m" (for CIF)   */
+} sdg_spacegroup;
+/* Space group of c at symprec (Angstrom; 0.1 is the usual choice). SDG_ERR_DEPENDENCY with
+ * spglib's reason when it finds none (e.g. atoms too close). O(A^2) to O(A^3). */
+SDG_API sdg_status sdg_crystal_spacegroup(const sdg_crystal *c, double symprec, sdg_spacegroup *out);
+/* spglib's standardised conventional cell (spg_standardize_cell: conventional, idealised,
+ * in spglib's standard orientation), named like c. SDG_ERR_DEPENDENCY with spglib's reason. */
+SDG_API sdg_status sdg_crystal_standardize(const sdg_crystal *c, double symprec, sdg_crystal **out);
+/* counts[k] += number of crystals in group k (1..230); counts[0] += those spglib rejects. */
+SDG_API sdg_status sdg_spacegroup_histogram(const sdg_crystal *const *cs, size_t n, double symprec,
+                                            int64_t counts[231]);
+
+/* ---- validity (docs/crystals.md, "Validity") ---- */
+typedef struct sdg_element_table sdg_element_table;   /* opaque: data/elements.tsv */
+/* Loads the element table from path, or when path is NULL from $SDEGEN_TABLES/elements.tsv,
+ * then the source tree's data/, then the installed share/sdegen/. SDG_ERR_IO, SDG_ERR_FORMAT. */
+SDG_API sdg_status sdg_element_table_load(const char *path, sdg_element_table **out);
+SDG_API void       sdg_element_table_free(sdg_element_table *t);      /* NULL is a no-op */
+
+typedef struct sdg_validity_params {
+    double min_distance;    /* Angstrom, 0.5                                  */
+    double min_volume;      /* Angstrom^3, 0.1                                */
+    bool   pauling_test;    /* SMACT's electronegativity test (true)          */
+    bool   include_alloys;  /* all-metal compositions are valid (true)        */
+} sdg_validity_params;
+SDG_API sdg_validity_params sdg_validity_default_params(void);
+
+typedef struct sdg_crystal_validity {
+    bool   structural;      /* min_distance and volume rules                  */
+    bool   compositional;   /* SMACT rule                                     */
+    bool   valid;           /* both                                           */
+    double min_distance;    /* Angstrom, over all pairs and periodic images   */
+    double volume;          /* Angstrom^3                                     */
+} sdg_crystal_validity;
+/* Shortest distance between two sites, periodic images included (an atom and its own image
+ * too); exact for any cell (images enumerated up to the bound set by the perpendicular
+ * heights). +INFINITY for an empty crystal. SDG_ERR_NUMERIC for a singular lattice. */
+SDG_API sdg_status sdg_crystal_min_distance(const sdg_crystal *c, double *d);
+/* SMACT's rule on reduced counts: valid if one element, or all metals (include_alloys), or
+ * some oxidation-state assignment is charge-neutral and passes the Pauling test. */
+SDG_API sdg_status sdg_composition_smact_valid(const sdg_element_table *t, const int32_t *zs,
+                                               const int64_t *counts, size_t n,
+                                               const sdg_validity_params *p, bool *valid);
+SDG_API sdg_status sdg_crystal_check_validity(const sdg_crystal *c, const sdg_element_table *t,
+                                              const sdg_validity_params *p, sdg_crystal_validity *out);
+
+/* ---- CDVAE datasets (DIR/{train,val,test}.csv with a cif column) ---- */
+typedef struct sdg_crystal_dataset {
+    size_t        count;
+    sdg_crystal **crystals;      /* (count), coordinates wrapped into [0, 1)               */
+    char        **ids;           /* (count) material_id column, or the row number            */
+    size_t        n_props;
+    char        **prop_names;    /* (n_props) every column but the index, material_id, cif */
+    double       *props;         /* (count, n_props); NaN where missing or not a number     */
+    size_t        n_rows;        /* data rows read                                          */
+    size_t        n_skipped;     /* malformed rows skipped                                  */
+    char         *skip_reasons[4];   /* first reasons ("row R (line L): ..."), NULL-padded  */
+} sdg_crystal_dataset;
+typedef struct sdg_crystal_dataset_params {
+    size_t max_rows;             /* 0 = all                                                 */
+} sdg_crystal_dataset_params;
+SDG_API sdg_crystal_dataset_params sdg_crystal_dataset_default_params(void);
+/* A CDVAE CSV (RFC 4180: quoted multi-line fields, doubled quotes). SDG_ERR_IO; SDG_ERR_FORMAT
+ * when the header has no cif column or a quote is unterminated; bad rows are skipped. */
+SDG_API sdg_status sdg_crystal_dataset_read_csv(const char *path, const sdg_crystal_dataset_params *p,
+                                                sdg_crystal_dataset **out);
+/* DIR/SPLIT.csv (split "train", "val" or "test"). */
+SDG_API sdg_status sdg_crystal_dataset_load(const char *dir, const char *split,
+                                            const sdg_crystal_dataset_params *p,
+                                            sdg_crystal_dataset **out);
+SDG_API void       sdg_crystal_dataset_free(sdg_crystal_dataset *d);  /* NULL is a no-op */
+/* Column index of a property by name into *k. SDG_ERR_NOTFOUND. */
+SDG_API sdg_status sdg_crystal_dataset_prop(const sdg_crystal_dataset *d, const char *name, size_t *k);
+
+/* ---- DiffCrysGen's unified crystal matrix (docs/crystals.md, "Crystal matrix") ----
+ * R = 94 + 2 + 2 N_max rows by W = max(E_max, 3) columns, row-major doubles: element block
+ * (94, E_max) one-hot Z per distinct element (ascending Z); lattice (2, 3): a b c / alpha
+ * beta gamma; coordinates (N_max, 3); occupancy (N_max, E_max) one-hot element column per
+ * site (sites in crystal order); unused entries 0. E_max = 3, N_max = 20 gives 136 x 3. */
+typedef struct sdg_crystal_matrix_params {
+    int64_t e_max;          /* distinct elements per crystal (DiffCrysGen: 3)  */
+    int64_t n_max;          /* sites per cell (DiffCrysGen: 20)                */
+} sdg_crystal_matrix_params;
+SDG_API sdg_crystal_matrix_params sdg_crystal_matrix_default_params(void);   /* 3, 20 */
+/* Rows and columns of the matrix. SDG_ERR_INVALID for e_max or n_max < 1. */
+SDG_API sdg_status sdg_crystal_matrix_shape(const sdg_crystal_matrix_params *p, int64_t *rows,
+                                            int64_t *cols);
+/* Encodes c (coordinates wrapped) into M (capacity cap doubles). SDG_ERR_INVALID naming why
+ * when c does not fit: more than e_max elements, more than n_max sites, z > 94. */
+SDG_API sdg_status sdg_crystal_matrix_encode(const sdg_crystal_matrix_params *p, const sdg_crystal *c,
+                                             double *M, size_t cap);
+/* Decodes an unscaled matrix (thresholds in docs). *out = a well-formed crystal, or NULL with
+ * a reason in why (capacity why_cap) when the matrix is undecodable; SDG_OK either way. */
+SDG_API sdg_status sdg_crystal_matrix_decode(const sdg_crystal_matrix_params *p, const double *M,
+                                             sdg_crystal **out, char *why, size_t why_cap);
+
+/* Per-block affine scaling to zero mean, unit variance: one (mean, std) for the element
+ * block, for each of the six lattice entries, for the coordinates and for the occupancy
+ * (statistics over the block's used columns; extra columns of W stay 0). 18 doubles. */
+typedef struct sdg_crystal_scaler {
+    double elem_mean, elem_std;
+    double lat_mean[6], lat_std[6];
+    double coord_mean, coord_std;
+    double occ_mean, occ_std;
+} sdg_crystal_scaler;
+/* Fits on n encoded matrices M (n, R, W). SDG_ERR_INVALID for n = 0. */
+SDG_API sdg_status sdg_crystal_scaler_fit(const sdg_crystal_matrix_params *p, const double *M, size_t n,
+                                          sdg_crystal_scaler *s);
+/* In place on n matrices: x <- (x - mean) / std, and the inverse. */
+SDG_API void sdg_crystal_scaler_apply(const sdg_crystal_matrix_params *p, const sdg_crystal_scaler *s,
+                                      double *M, size_t n);
+SDG_API void sdg_crystal_scaler_invert(const sdg_crystal_matrix_params *p, const sdg_crystal_scaler *s,
+                                       double *M, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SDEGEN_CRYSTAL_H */

@@ -1,0 +1,250 @@
+/* DiffCrysGen's unified crystal matrix with E_max and N_max as parameters (docs/crystals.md). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "crystal/internal.h"
+
+#define ZMAX 94   /* one-hot rows of the element block: Z = 1..94 */
+
+sdg_crystal_matrix_params sdg_crystal_matrix_default_params(void) {
+    return (sdg_crystal_matrix_params){.e_max = 3, .n_max = 20};
+}
+
+/* Row offsets of the blocks and the width W. */
+typedef struct layout {
+    int64_t E, N, W, R, lat, coord, occ;
+} layout;
+
+static sdg_status layout_of(const sdg_crystal_matrix_params *p, layout *L) {
+    if (!p || p->e_max < 1 || p->n_max < 1 || p->e_max > ZMAX || p->n_max > 1000000)
+        return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: e_max must be in 1..94 and n_max in 1..1e6");
+    L->E = p->e_max;
+    L->N = p->n_max;
+    L->W = p->e_max > 3 ? p->e_max : 3;
+    L->lat = ZMAX;
+    L->coord = ZMAX + 2;
+    L->occ = ZMAX + 2 + p->n_max;
+    L->R = ZMAX + 2 + 2 * p->n_max;
+    return SDG_OK;
+}
+
+sdg_status sdg_crystal_matrix_shape(const sdg_crystal_matrix_params *p, int64_t *rows, int64_t *cols) {
+    layout     L = {0};
+    sdg_status st = layout_of(p, &L);
+    if (st != SDG_OK) return st;
+    *rows = L.R;
+    *cols = L.W;
+    return SDG_OK;
+}
+
+sdg_status sdg_crystal_matrix_encode(const sdg_crystal_matrix_params *p, const sdg_crystal *c, double *M, size_t cap) {
+    layout     L = {0};
+    sdg_status st = layout_of(p, &L);
+    if (st != SDG_OK) return st;
+    if (cap < (size_t)(L.R * L.W))
+        return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: capacity %zu < %lld", cap, (long long)(L.R * L.W));
+    if (c->n_atoms < 1) return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: the crystal has no sites");
+    if (c->n_atoms > L.N)
+        return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: %lld sites exceed N_max = %lld", (long long)c->n_atoms,
+                         (long long)L.N);
+    int col_of[ZMAX + 1];
+    for (int z = 0; z <= ZMAX; z++) col_of[z] = -1;
+    for (int64_t i = 0; i < c->n_atoms; i++) {
+        if (c->z[i] < 1 || c->z[i] > ZMAX)
+            return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: element Z = %d is beyond Z = 94", c->z[i]);
+        col_of[c->z[i]] = 0;
+    }
+    int64_t n_el = 0;
+    for (int z = 1; z <= ZMAX; z++)
+        if (col_of[z] == 0) col_of[z] = (int)n_el++;
+    if (n_el > L.E)
+        return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: %lld distinct elements exceed E_max = %lld", (long long)n_el,
+                         (long long)L.E);
+    double par[6];
+    sdg_lattice_to_params(c->lattice, par);
+    for (int k = 0; k < 6; k++)
+        if (!isfinite(par[k])) return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: lattice is not finite");
+    memset(M, 0, (size_t)(L.R * L.W) * sizeof *M);
+    for (int z = 1; z <= ZMAX; z++)
+        if (col_of[z] >= 0) M[(z - 1) * L.W + col_of[z]] = 1;
+    for (int k = 0; k < 3; k++) {
+        M[L.lat * L.W + k] = par[k];
+        M[(L.lat + 1) * L.W + k] = par[3 + k];
+    }
+    for (int64_t i = 0; i < c->n_atoms; i++) {
+        for (int d = 0; d < 3; d++) M[(L.coord + i) * L.W + d] = sdg_wrap01(c->frac[3 * i + d]);
+        M[(L.occ + i) * L.W + col_of[c->z[i]]] = 1;
+    }
+    return SDG_OK;
+}
+
+static void say(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t cap, const char *fmt, ...) {
+    if (!why || cap == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+}
+
+sdg_status sdg_crystal_matrix_decode(const sdg_crystal_matrix_params *p, const double *M, sdg_crystal **out, char *why,
+                                     size_t why_cap) {
+    layout       L = {0};
+    sdg_status   st = layout_of(p, &L);
+    sdg_crystal *c  = NULL;
+    *out = NULL;
+    say(why, why_cap, "%s", "");
+    if (st != SDG_OK) return st;
+    /* only the used entries matter; padding columns are ignored */
+    for (int64_t r = 0; r < L.R; r++) {
+        int64_t w = (r >= L.lat && r < L.occ) ? 3 : L.E;
+        for (int64_t k = 0; k < w; k++)
+            if (!isfinite(M[r * L.W + k])) {
+                say(why, why_cap, "entry (%lld, %lld) is not finite", (long long)r, (long long)k);
+                return SDG_OK;
+            }
+    }
+    int    zcol[ZMAX];
+    for (int64_t j = 0; j < L.E; j++) {
+        int    best = 0;
+        double vmax = M[j];
+        for (int r = 1; r < ZMAX; r++)
+            if (M[r * L.W + j] > vmax) {
+                vmax = M[r * L.W + j];
+                best = r;
+            }
+        zcol[j] = vmax >= 0.5 ? best + 1 : 0;
+    }
+    double par[6], m[9];
+    for (int k = 0; k < 3; k++) {
+        par[k] = M[L.lat * L.W + k];
+        par[3 + k] = M[(L.lat + 1) * L.W + k];
+    }
+    if (sdg_lattice_from_params(par, m) != SDG_OK) {
+        say(why, why_cap, "lattice: %s", sdg_errmsg());
+        sdg_error_clear();
+        return SDG_OK;
+    }
+    double vol = sdg_lattice_volume(m);
+    if (!isfinite(vol) || !(vol > 0) || !isfinite(m[3] + m[4] + m[6] + m[7] + m[8])) {
+        say(why, why_cap, "lattice: volume %g is not a positive finite number", vol);
+        return SDG_OK;
+    }
+    SDG_TRY(sdg_crystal_new(m, &c));
+    for (int64_t i = 0; i < L.N; i++) {
+        const double *o = M + (L.occ + i) * L.W;
+        int64_t       j = 0;
+        for (int64_t k = 1; k < L.E; k++)
+            if (o[k] > o[j]) j = k;
+        if (!(o[j] >= 0.5)) continue;   /* empty site */
+        if (zcol[j] == 0) {
+            say(why, why_cap, "site %lld is assigned to element column %lld, which holds no element (max < 0.5)",
+                (long long)i, (long long)j);
+            goto cleanup;
+        }
+        double f[3];
+        for (int d = 0; d < 3; d++) f[d] = sdg_wrap01(M[(L.coord + i) * L.W + d]);
+        SDG_TRY(sdg_crystal_add_site(c, zcol[j], f));
+    }
+    if (c->n_atoms == 0) {
+        say(why, why_cap, "no occupied site (every occupancy row has max < 0.5)");
+        goto cleanup;
+    }
+    *out = c;
+    c = NULL;
+cleanup:
+    sdg_crystal_free(c);
+    return st;
+}
+
+/* ---- per-block scaling ---- */
+
+/* Calls f on every used entry of every matrix with the (mean, std) of its block; block ids:
+ * 0 element, 1..6 lattice entries, 7 coordinates, 8 occupancy. */
+static void for_blocks(const layout *L, double *M, size_t n, const double mean[9], const double std[9],
+                       void (*f)(double *x, int block, double mean, double std, void *acc), void *acc) {
+    for (size_t b = 0; b < n; b++) {
+        double *X = M + b * (size_t)(L->R * L->W);
+        for (int64_t r = 0; r < L->R; r++) {
+            int     blk;
+            int64_t w;
+            if (r < L->lat) blk = 0, w = L->E;
+            else if (r < L->coord) blk = -1, w = 3;
+            else if (r < L->occ) blk = 7, w = 3;
+            else blk = 8, w = L->E;
+            for (int64_t k = 0; k < w; k++) {
+                int id = blk >= 0 ? blk : 1 + (int)(3 * (r - L->lat) + k);
+                f(&X[r * L->W + k], id, mean ? mean[id] : 0, std ? std[id] : 1, acc);
+            }
+        }
+    }
+}
+
+typedef struct moments {
+    double s[9], s2[9], n[9];
+} moments;
+
+static void acc_moments(double *x, int id, double mean, double std, void *acc) {
+    (void)mean;
+    (void)std;
+    moments *m = acc;
+    m->s[id] += *x;
+    m->s2[id] += *x * *x;
+    m->n[id] += 1;
+}
+static void do_apply(double *x, int id, double mean, double std, void *acc) {
+    (void)id;
+    (void)acc;
+    *x = (*x - mean) / std;
+}
+static void do_invert(double *x, int id, double mean, double std, void *acc) {
+    (void)id;
+    (void)acc;
+    *x = *x * std + mean;
+}
+
+static void pack(const sdg_crystal_scaler *s, double mean[9], double std[9]) {
+    mean[0] = s->elem_mean, std[0] = s->elem_std;
+    for (int k = 0; k < 6; k++) mean[1 + k] = s->lat_mean[k], std[1 + k] = s->lat_std[k];
+    mean[7] = s->coord_mean, std[7] = s->coord_std;
+    mean[8] = s->occ_mean, std[8] = s->occ_std;
+}
+
+sdg_status sdg_crystal_scaler_fit(const sdg_crystal_matrix_params *p, const double *M, size_t n, sdg_crystal_scaler *s) {
+    layout     L = {0};
+    sdg_status st = layout_of(p, &L);
+    if (st != SDG_OK) return st;
+    if (n == 0) return SDG_ERROR(SDG_ERR_INVALID, "scaler: no matrices to fit on");
+    moments m = {0};
+    for_blocks(&L, (double *)M, n, NULL, NULL, acc_moments, &m);   /* read only */
+    double mean[9], sd[9];
+    for (int id = 0; id < 9; id++) {
+        mean[id] = m.s[id] / m.n[id];
+        double var = m.s2[id] / m.n[id] - mean[id] * mean[id];
+        sd[id] = var > 1e-24 ? sqrt(var) : 1.0;   /* a constant block is only shifted */
+        if (!isfinite(mean[id]) || !isfinite(sd[id])) return SDG_ERROR(SDG_ERR_NUMERIC, "scaler: non-finite statistics");
+    }
+    s->elem_mean = mean[0], s->elem_std = sd[0];
+    for (int k = 0; k < 6; k++) s->lat_mean[k] = mean[1 + k], s->lat_std[k] = sd[1 + k];
+    s->coord_mean = mean[7], s->coord_std = sd[7];
+    s->occ_mean = mean[8], s->occ_std = sd[8];
+    return SDG_OK;
+}
+
+static void scale_all(const sdg_crystal_matrix_params *p, const sdg_crystal_scaler *s, double *M, size_t n,
+                      void (*f)(double *x, int block, double mean, double std, void *acc)) {
+    layout L = {0};
+    if (layout_of(p, &L) != SDG_OK) return;
+    double mean[9], sd[9];
+    pack(s, mean, sd);
+    for_blocks(&L, M, n, mean, sd, f, NULL);
+}
+
+void sdg_crystal_scaler_apply(const sdg_crystal_matrix_params *p, const sdg_crystal_scaler *s, double *M, size_t n) {
+    scale_all(p, s, M, n, do_apply);
+}
+
+void sdg_crystal_scaler_invert(const sdg_crystal_matrix_params *p, const sdg_crystal_scaler *s, double *M, size_t n) {
+    scale_all(p, s, M, n, do_invert);
+}

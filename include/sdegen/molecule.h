@@ -218,6 +218,55 @@ SDG_API sdg_status sdg_mol_dataset_node_counts(const sdg_mol_dataset *d, int64_t
 SDG_API sdg_status sdg_mol_dataset_flags(const sdg_mol_dataset *d, sdg_rng *rng, int64_t B,
                                          float *flags);
 
+/* ---- 3-D molecules: evaluation (docs/molecules3d.md "Evaluation") ----
+ * Molecules with explicit hydrogens and 3-D coordinates (dim 3). Distances in Angstrom. */
+/* EDM's QM9 bond order (0 none, 1, 2, 3) of atoms z1, z2 at distance dist: single iff
+ * 100 dist < bonds1 + 10 pm, then double iff < bonds2 + 5, triple iff < bonds3 + 3 (EDM's
+ * get_bond_order, tables looked up as (z1, z2)); 0 for a pair the tables do not hold. O(1). */
+SDG_API int        sdg_mol_edm_bond_order(int z1, int z2, double dist);
+/* EDM rule: orders inferred for every pair i < j, atom stable iff its summed order equals
+ * EDM's allowed valence (H 1, C 4, N 3, O 2, F 1, P 3|5 ...; unknown elements unstable).
+ * *stable = all atoms stable. SDG_ERR_INVALID without 3-D coordinates. O(A^2). */
+SDG_API sdg_status sdg_mol_stability_edm(const sdg_mol *m, int64_t *stable_atoms, bool *stable);
+/* Charge-aware rule on m's own bonds and charges: valence allowed per (element, charge),
+ * PropMolFlow/FlowMol's table (N+ 2|3|4, O- 1, C 3|4 ...; docs/molecules3d.md). */
+SDG_API sdg_status sdg_mol_stability_charged(const sdg_mol *m, int64_t *stable_atoms, bool *stable);
+/* New molecule: m's atoms and coordinates, charges 0, bonds inferred by the EDM rule. */
+SDG_API sdg_status sdg_mol_bonds_from_distances(const sdg_mol *m, sdg_mol **out);
+/* Validity of m's bonds and charges: RDKit's valence rule (sdg_mol_max_valence, implicit H
+ * derived where hcount is -1), one fragment (or, with largest_fragment, the largest one kept,
+ * as EDM), Open Babel canonical SMILES (explicit H folded) that re-parses. *smiles (may be
+ * NULL) gets the canonical SMILES of a valid molecule, else NULL. Invalid is not an error. */
+SDG_API sdg_status sdg_mol_validate_3d(const sdg_mol *m, bool largest_fragment, bool *valid,
+                                       char **smiles);
+
+typedef struct sdg_mol3d_value {
+    double      value;       /* a fraction in [0, 1]; NaN when not computed / not applicable */
+    const char *protocol;    /* static text: the rule used                                  */
+} sdg_mol3d_value;
+typedef struct sdg_mol3d_metrics_params {
+    bool validity;           /* validity + uniqueness on the records' own bonds (Open Babel) */
+    bool validity_edm;       /* the same on EDM-inferred bonds, largest fragment (EDM)       */
+} sdg_mol3d_metrics_params;
+typedef struct sdg_mol3d_metrics {
+    size_t  n_mols, n_valid, n_unique, n_valid_edm, n_unique_edm;
+    int64_t n_atoms, n_bonds;
+    int64_t edm_stable_atoms, charged_stable_atoms;
+    size_t  edm_stable_mols, charged_stable_mols;
+    sdg_mol3d_value atom_stability_edm, mol_stability_edm;
+    sdg_mol3d_value atom_stability_charged, mol_stability_charged;  /* NaN when no record has bonds */
+    sdg_mol3d_value validity, uniqueness, validity_edm, uniqueness_edm;
+} sdg_mol3d_metrics;
+/* All of the above over n molecules (params NULL: everything). SDG_ERR_INVALID naming the
+ * record without coordinates. O(sum A^2) plus two Open Babel calls per molecule. */
+SDG_API sdg_status sdg_mol3d_metrics_compute(sdg_mol *const *mols, size_t n,
+                                             const sdg_mol3d_metrics_params *params,
+                                             sdg_mol3d_metrics *out);
+/* Reads every frame of a (multi-frame, optionally extended) XYZ file: atoms ("El x y z",
+ * symbols or atomic numbers), no bonds, charges 0; the title is the mol_id= value of the
+ * comment line, else the line. SDG_ERR_IO; SDG_ERR_FORMAT "path: frame F (line L): ...". */
+SDG_API sdg_status sdg_mol_list_read_xyz(const char *path, sdg_mol_list **out);
+
 #ifdef __cplusplus
 }
 #endif

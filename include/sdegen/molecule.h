@@ -267,6 +267,44 @@ SDG_API sdg_status sdg_mol3d_metrics_compute(sdg_mol *const *mols, size_t n,
  * comment line, else the line. SDG_ERR_IO; SDG_ERR_FORMAT "path: frame F (line L): ...". */
 SDG_API sdg_status sdg_mol_list_read_xyz(const char *path, sdg_mol_list **out);
 
+/* ---- 3-D QM9 data (docs/molecules3d.md "Data") ----
+ * Properties in the CSVs' units (DeepChem): mu D, alpha Bohr^3, homo/lumo/gap Hartree, cv
+ * cal/(mol K). Split: test = molecules whose gdb row is in valid_idx_qm9.json (the GDSS/MoFlow
+ * QM9 test split), val = a seeded val_fraction of the others, train = the rest. */
+typedef enum sdg_qm9_prop {
+    SDG_QM9_PROP_MU, SDG_QM9_PROP_ALPHA, SDG_QM9_PROP_HOMO, SDG_QM9_PROP_LUMO, SDG_QM9_PROP_GAP,
+    SDG_QM9_PROP_CV, SDG_QM9_PROP_COUNT
+} sdg_qm9_prop;
+SDG_API const char *sdg_qm9_prop_name(sdg_qm9_prop p);   /* CSV column: "mu", ..., "cv" */
+SDG_API const char *sdg_qm9_prop_unit(sdg_qm9_prop p);
+SDG_API sdg_status  sdg_qm9_prop_find(const char *name, sdg_qm9_prop *out);  /* SDG_ERR_NOTFOUND */
+
+enum { SDG_MOL3D_SPLIT_TRAIN = 0, SDG_MOL3D_SPLIT_VAL = 1, SDG_MOL3D_SPLIT_TEST = 2 };
+typedef struct sdg_mol3d_dataset_params {
+    size_t   max_records;    /* 0 = all                                   */
+    double   val_fraction;   /* of the non-test molecules, default 0.1    */
+    uint64_t seed;           /* validation draw, default 42               */
+} sdg_mol3d_dataset_params;
+SDG_API sdg_mol3d_dataset_params sdg_mol3d_dataset_default_params(void);
+typedef struct sdg_mol3d_dataset {
+    size_t    count;
+    sdg_mol **mols;          /* (count) explicit H, 3-D; SDF bonds/charges, none for XYZ   */
+    int64_t  *gdb;           /* (count) k of the title gdb_k                               */
+    float    *props;         /* (count, SDG_QM9_PROP_COUNT), NaN where no CSV holds it     */
+    uint8_t  *split;         /* (count) SDG_MOL3D_SPLIT_*                                  */
+    bool     *propmolflow_a; /* (count) in PropMolFlow's train_a half (generator half)     */
+    size_t    n_split[3];    /* molecules per split                                        */
+    size_t    n_with_props;
+    size_t    max_atoms;
+} sdg_mol3d_dataset;
+/* Loads "qm9_conformers" (qm9/qm9_3d_conformers.sdf) or "qm9_dft" (qm9/qm9_3d_subset.xyz)
+ * from data_dir with both property CSVs, valid_idx_qm9.json and the PropMolFlow train_a list.
+ * SDG_ERR_NOTFOUND (name), SDG_ERR_IO, SDG_ERR_FORMAT naming file and record. */
+SDG_API sdg_status sdg_mol3d_dataset_load(const char *data_dir, const char *name,
+                                          const sdg_mol3d_dataset_params *params,
+                                          sdg_mol3d_dataset **out);
+SDG_API void       sdg_mol3d_dataset_free(sdg_mol3d_dataset *d);   /* NULL is a no-op */
+
 #ifdef __cplusplus
 }
 #endif

@@ -74,13 +74,7 @@ sdg_status sdg_mol_list_read_xyz(const char *path, sdg_mol_list **out) {
             SDG_TRY(sdg_mol_add_atom(m, z, 0, &idx));
             memcpy(m->coords + 3 * idx, x, sizeof x);
         }
-        if (l->count == cap) {
-            cap = cap ? 2 * cap : 64;
-            sdg_mol **p = realloc(l->mols, cap * sizeof *p);
-            if (!p) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-            l->mols = p;
-        }
-        l->mols[l->count++] = m;
+        SDG_TRY(sdg_mol_list_push(l, &cap, m));
         m = NULL;
     }
     if (ferror(f)) SDG_FAIL(SDG_ERR_IO, "%s: read error", path);

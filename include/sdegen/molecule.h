@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "sdegen/core.h"
-#include "sdegen/graph.h"   /* sdg_gdss_model, for sdg_mol_sample */
+#include "sdegen/graph.h"   /* sdg_gdss_model, for sdg_mol_sample; nn.h */
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -217,6 +217,203 @@ SDG_API sdg_status sdg_mol_dataset_node_counts(const sdg_mol_dataset *d, int64_t
  * uniformly with replacement from rng (1 iff the atom has a bond). */
 SDG_API sdg_status sdg_mol_dataset_flags(const sdg_mol_dataset *d, sdg_rng *rng, int64_t B,
                                          float *flags);
+
+/* ---- 3-D molecules: evaluation (docs/molecules3d.md "Evaluation") ----
+ * Molecules with explicit hydrogens and 3-D coordinates (dim 3). Distances in Angstrom. */
+/* EDM's QM9 bond order (0 none, 1, 2, 3) of atoms z1, z2 at distance dist: single iff
+ * 100 dist < bonds1 + 10 pm, then double iff < bonds2 + 5, triple iff < bonds3 + 3 (EDM's
+ * get_bond_order, tables looked up as (z1, z2)); 0 for a pair the tables do not hold. O(1). */
+SDG_API int        sdg_mol_edm_bond_order(int z1, int z2, double dist);
+/* EDM rule: orders inferred for every pair i < j, atom stable iff its summed order equals
+ * EDM's allowed valence (H 1, C 4, N 3, O 2, F 1, P 3|5 ...; unknown elements unstable).
+ * *stable = all atoms stable. SDG_ERR_INVALID without 3-D coordinates. O(A^2). */
+SDG_API sdg_status sdg_mol_stability_edm(const sdg_mol *m, int64_t *stable_atoms, bool *stable);
+/* Charge-aware rule on m's own bonds and charges: valence allowed per (element, charge),
+ * PropMolFlow/FlowMol's table (N+ 2|3|4, O- 1, C 3|4 ...; docs/molecules3d.md). */
+SDG_API sdg_status sdg_mol_stability_charged(const sdg_mol *m, int64_t *stable_atoms, bool *stable);
+/* New molecule: m's atoms and coordinates, charges 0, bonds inferred by the EDM rule. */
+SDG_API sdg_status sdg_mol_bonds_from_distances(const sdg_mol *m, sdg_mol **out);
+/* Validity of m's bonds and charges: RDKit's valence rule (sdg_mol_max_valence, implicit H
+ * derived where hcount is -1), one fragment (or, with largest_fragment, the largest one kept,
+ * as EDM), Open Babel canonical SMILES (explicit H folded) that re-parses. *smiles (may be
+ * NULL) gets the canonical SMILES of a valid molecule, else NULL. Invalid is not an error. */
+SDG_API sdg_status sdg_mol_validate_3d(const sdg_mol *m, bool largest_fragment, bool *valid,
+                                       char **smiles);
+
+typedef struct sdg_mol3d_value {
+    double      value;       /* a fraction in [0, 1]; NaN when not computed / not applicable */
+    const char *protocol;    /* static text: the rule used                                  */
+} sdg_mol3d_value;
+typedef struct sdg_mol3d_metrics_params {
+    bool validity;           /* validity + uniqueness on the records' own bonds (Open Babel) */
+    bool validity_edm;       /* the same on EDM-inferred bonds, largest fragment (EDM)       */
+} sdg_mol3d_metrics_params;
+typedef struct sdg_mol3d_metrics {
+    size_t  n_mols, n_valid, n_unique, n_valid_edm, n_unique_edm;
+    int64_t n_atoms, n_bonds;
+    int64_t edm_stable_atoms, charged_stable_atoms;
+    size_t  edm_stable_mols, charged_stable_mols;
+    sdg_mol3d_value atom_stability_edm, mol_stability_edm;
+    sdg_mol3d_value atom_stability_charged, mol_stability_charged;  /* NaN when no record has bonds */
+    sdg_mol3d_value validity, uniqueness, validity_edm, uniqueness_edm;
+} sdg_mol3d_metrics;
+/* All of the above over n molecules (params NULL: everything). SDG_ERR_INVALID naming the
+ * record without coordinates. O(sum A^2) plus two Open Babel calls per molecule. */
+SDG_API sdg_status sdg_mol3d_metrics_compute(sdg_mol *const *mols, size_t n,
+                                             const sdg_mol3d_metrics_params *params,
+                                             sdg_mol3d_metrics *out);
+/* Reads every frame of a (multi-frame, optionally extended) XYZ file: atoms ("El x y z",
+ * symbols or atomic numbers), no bonds, charges 0; the title is the mol_id= value of the
+ * comment line, else the line. SDG_ERR_IO; SDG_ERR_FORMAT "path: frame F (line L): ...". */
+SDG_API sdg_status sdg_mol_list_read_xyz(const char *path, sdg_mol_list **out);
+
+/* ---- 3-D QM9 data (docs/molecules3d.md "Data") ----
+ * Properties in the CSVs' units (DeepChem): mu D, alpha Bohr^3, homo/lumo/gap Hartree, cv
+ * cal/(mol K). Split: test = molecules whose gdb row is in valid_idx_qm9.json (the GDSS/MoFlow
+ * QM9 test split), val = a seeded val_fraction of the others, train = the rest. */
+typedef enum sdg_qm9_prop {
+    SDG_QM9_PROP_MU, SDG_QM9_PROP_ALPHA, SDG_QM9_PROP_HOMO, SDG_QM9_PROP_LUMO, SDG_QM9_PROP_GAP,
+    SDG_QM9_PROP_CV, SDG_QM9_PROP_COUNT
+} sdg_qm9_prop;
+SDG_API const char *sdg_qm9_prop_name(sdg_qm9_prop p);   /* CSV column: "mu", ..., "cv" */
+SDG_API const char *sdg_qm9_prop_unit(sdg_qm9_prop p);
+SDG_API sdg_status  sdg_qm9_prop_find(const char *name, sdg_qm9_prop *out);  /* SDG_ERR_NOTFOUND */
+
+enum { SDG_MOL3D_SPLIT_TRAIN = 0, SDG_MOL3D_SPLIT_VAL = 1, SDG_MOL3D_SPLIT_TEST = 2 };
+typedef struct sdg_mol3d_dataset_params {
+    size_t   max_records;    /* 0 = all                                   */
+    double   val_fraction;   /* of the non-test molecules, default 0.1    */
+    uint64_t seed;           /* validation draw, default 42               */
+} sdg_mol3d_dataset_params;
+SDG_API sdg_mol3d_dataset_params sdg_mol3d_dataset_default_params(void);
+typedef struct sdg_mol3d_dataset {
+    size_t    count;
+    sdg_mol **mols;          /* (count) explicit H, 3-D; SDF bonds/charges, none for XYZ   */
+    int64_t  *gdb;           /* (count) k of the title gdb_k                               */
+    float    *props;         /* (count, SDG_QM9_PROP_COUNT), NaN where no CSV holds it     */
+    uint8_t  *split;         /* (count) SDG_MOL3D_SPLIT_*                                  */
+    bool     *propmolflow_a; /* (count) in PropMolFlow's train_a half (generator half)     */
+    size_t    n_split[3];    /* molecules per split                                        */
+    size_t    n_with_props;
+    size_t    max_atoms;
+} sdg_mol3d_dataset;
+/* Loads "qm9_conformers" (qm9/qm9_3d_conformers.sdf) or "qm9_dft" (qm9/qm9_3d_subset.xyz)
+ * from data_dir with both property CSVs, valid_idx_qm9.json and the PropMolFlow train_a list.
+ * SDG_ERR_NOTFOUND (name), SDG_ERR_IO, SDG_ERR_FORMAT naming file and record. */
+SDG_API sdg_status sdg_mol3d_dataset_load(const char *data_dir, const char *name,
+                                          const sdg_mol3d_dataset_params *params,
+                                          sdg_mol3d_dataset **out);
+SDG_API void       sdg_mol3d_dataset_free(sdg_mol3d_dataset *d);   /* NULL is a no-op */
+
+/* ---- 3-D generation: equivariant network and joint flow matching (docs/molecules3d.md) ----
+ * Batches are packed: B molecules, A atoms (concatenated), E = sum n(n-1) directed edges
+ * i != j within a molecule, P = E/2 unordered pairs (i < j, row by row per molecule).
+ * Positions in Angstrom, centred per molecule. Time: t = 0 data, t = 1 prior (the engine's
+ * convention, sdg_sde_linear): x_t = (1 - t) x_0 + t z, velocity dx/dt = (x_t - x_0) / t. */
+typedef struct sdg_mol3d_graph {
+    int64_t  B, A, E, P;
+    int64_t *atom_off;        /* (B + 1) first atom of each molecule                     */
+    int64_t *mol_of;          /* (A) molecule of each atom                               */
+    int64_t *src, *dst, *pair;/* (E) edge i -> j and its unordered pair                  */
+    int64_t *pair_i, *pair_j; /* (P) atoms of each pair, i < j                           */
+    float   *inv_deg;         /* (A) 1 / (n - 1), 0 for a lone atom                      */
+    float   *inv_n;           /* (B) 1 / n                                               */
+} sdg_mol3d_graph;
+/* SDG_ERR_INVALID for a molecule with < 1 atom. O(sum n^2) memory. */
+SDG_API sdg_status sdg_mol3d_graph_init(sdg_mol3d_graph *g, const int64_t *n_atoms, int64_t B);
+SDG_API void       sdg_mol3d_graph_destroy(sdg_mol3d_graph *g);   /* NULL is a no-op */
+/* x (A, 3) minus its molecule's mean (differentiable). */
+SDG_API sdg_tensor *sdg_mol3d_center(sdg_ctx *ctx, const sdg_mol3d_graph *g, sdg_tensor *x);
+
+typedef enum sdg_prop_combine {
+    SDG_PROP_COMBINE_SUM = 0,     /* h + e(prop)                     */
+    SDG_PROP_COMBINE_MULTIPLY,    /* h * (1 + e(prop))               */
+    SDG_PROP_COMBINE_CONCAT       /* Linear([h, e(prop)])            */
+} sdg_prop_combine;
+typedef struct sdg_egnn_params {
+    int   n_types, n_charges, n_bonds;   /* vocabularies: 5 (H C N O F), 3 (-1 0 +1), 4 (none 1 2 3) */
+    int   hidden, edge_hidden, message;  /* atom, edge and message widths: 128, 32, 64              */
+    int   layers;                        /* message-passing layers, 4                                */
+    int   rbf;                           /* radial basis functions on [0, rbf_max] A: 16, 6          */
+    float rbf_max;
+    float coord_range;                   /* bound of each coordinate-update weight (tanh): 3        */
+    bool  conditional;                   /* property embedding (standardised scalar)                */
+    int   prop_gauss;                    /* Gaussian expansion size on [-3, 3]; 0 = raw value: 16     */
+    sdg_prop_combine combine;
+    uint64_t seed;                       /* initialisation                                           */
+} sdg_egnn_params;
+SDG_API sdg_egnn_params sdg_egnn_default_params(void);
+typedef struct sdg_egnn sdg_egnn;
+SDG_API sdg_status  sdg_egnn_new(const sdg_egnn_params *params, sdg_egnn **out);
+SDG_API void        sdg_egnn_free(sdg_egnn *m);                   /* NULL is a no-op */
+SDG_API sdg_params *sdg_egnn_params_store(const sdg_egnn *m);
+SDG_API const sdg_egnn_params *sdg_egnn_get_params(const sdg_egnn *m);
+typedef struct sdg_egnn_input {
+    const sdg_mol3d_graph *g;
+    sdg_tensor  *x;          /* (A, 3) positions at time t (centred inside)          */
+    sdg_tensor  *types;      /* (A, n_types) continuous type state                   */
+    sdg_tensor  *charges;    /* (A, n_charges)                                       */
+    sdg_tensor  *bonds;      /* (P, n_bonds)                                         */
+    const float *t;          /* (B) times                                            */
+    const float *prop;       /* (B) standardised property, or NULL (unconditional)   */
+    const float *prop_mask;  /* (B) 1 = conditioned, 0 = dropped (CFG); NULL = all 1 */
+} sdg_egnn_input;
+typedef struct sdg_egnn_output {
+    sdg_tensor *x0;            /* (A, 3) predicted clean positions, centred: equivariant */
+    sdg_tensor *type_logits;   /* (A, n_types)   invariant                              */
+    sdg_tensor *charge_logits; /* (A, n_charges) invariant                              */
+    sdg_tensor *bond_logits;   /* (P, n_bonds)   invariant, symmetric in (i, j)         */
+} sdg_egnn_output;
+/* One forward pass in ctx (taped when grad mode is on). SDG_ERR_SHAPE for inputs that do not
+ * match g; SDG_ERR_INVALID for a property given to an unconditional model. O(E (M + He) M). */
+SDG_API sdg_status sdg_egnn_forward(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn_input *in,
+                                    sdg_egnn_output *out);
+
+/* Training data of B molecules in the QM9-with-H vocabulary (H C N O F; charges -1 0 +1;
+ * bond none/1/2/3): packed graph, centred positions, class indices. */
+typedef struct sdg_mol3d_batch {
+    sdg_mol3d_graph g;
+    float   *x0;             /* (A, 3) centred                                      */
+    int64_t *type, *charge;  /* (A) class indices                                   */
+    int64_t *bond;           /* (P) 0 none, 1..3                                    */
+    float   *prop;           /* (B) standardised property or NULL                   */
+} sdg_mol3d_batch;
+SDG_API extern const int32_t sdg_mol3d_qm9_types[5];   /* 1 6 7 8 9 */
+/* SDG_ERR_INVALID naming the molecule for an element or charge outside the vocabulary or
+ * missing coordinates. prop (B) may be NULL. */
+SDG_API sdg_status sdg_mol3d_batch_init(sdg_mol3d_batch *b, sdg_mol *const *mols, size_t B, const float *prop);
+SDG_API void       sdg_mol3d_batch_destroy(sdg_mol3d_batch *b);   /* NULL is a no-op */
+
+typedef struct sdg_flow3d_params {
+    float w_x, w_type, w_charge, w_bond;  /* loss weights: 3, 0.4, 1, 2 (FlowMol's)                 */
+    bool  ot_rotation;   /* rotate each prior draw onto its molecule (Kabsch), default true       */
+    float p_uncond;      /* conditional models: probability of dropping the property (CFG), 0.1  */
+    float prior_std;     /* position prior N(0, prior_std^2) centred, default 1 A                 */
+} sdg_flow3d_params;
+SDG_API sdg_flow3d_params sdg_flow3d_default_params(void);
+/* Joint flow-matching loss of batch b: t ~ U(0, 1) per molecule; positions MSE of x0 (mean
+ * over atoms of the squared error), types/charges/bonds cross-entropy of the logits against
+ * the data classes, continuous one-hot interpolants with Gaussian priors. *loss: (1) taped;
+ * parts (may be NULL) gets the 4 unweighted terms. */
+SDG_API sdg_status sdg_flow3d_loss(sdg_ctx *ctx, const sdg_egnn *m, const sdg_mol3d_batch *b,
+                                   const sdg_flow3d_params *p, sdg_rng *rng, sdg_tensor **loss,
+                                   float parts[4]);
+/* Rotation R (3x3 row-major) minimising sum |R z_i - x_i|^2 for centred z, x (n, 3): Kabsch
+ * through Horn's quaternion (4x4 Jacobi). */
+SDG_API void       sdg_kabsch_rotation(const float *z, const float *x, int64_t n, double R[9]);
+
+typedef struct sdg_flow3d_sample_params {
+    int      n_steps;        /* Euler steps from t = 1 to 0, default 100        */
+    uint64_t seed;           /* molecule i draws from sdg_rng_stream(seed, i)   */
+    size_t   chunk;          /* molecules per forward pass, default 64           */
+    float    prior_std;      /* as in training, default 1                       */
+} sdg_flow3d_sample_params;
+SDG_API sdg_flow3d_sample_params sdg_flow3d_sample_default_params(void);
+/* Generates n molecules of n_atoms[i] atoms (prop (n) standardised, or NULL) with the Euler
+ * ODE of the denoiser's velocity; out[i] gets a new molecule: argmax types, charges and bond
+ * orders, 3-D coordinates. Molecule i depends only on (seed, i, chunk). */
+SDG_API sdg_status sdg_flow3d_sample(const sdg_egnn *m, const int64_t *n_atoms, size_t n, const float *prop,
+                                     const sdg_flow3d_sample_params *p, sdg_mol **out);
 
 #ifdef __cplusplus
 }

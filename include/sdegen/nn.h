@@ -147,6 +147,10 @@ SDG_API sdg_tensor *sdg_scatter_add(sdg_ctx *ctx, sdg_tensor *x, const int64_t *
 /* Softmax over axis; mask (optional, broadcastable to x, 0 = excluded) gives excluded entries
  * probability 0; a row with nothing included is all 0. */
 SDG_API sdg_tensor *sdg_softmax(sdg_ctx *ctx, sdg_tensor *x, int axis, const sdg_tensor *mask);
+/* Mean cross-entropy of logits x (R, K) against class indices target (R entries in [0, K),
+ * -1 = row ignored) -> (1); 0 when every row is ignored. target is borrowed until backward.
+ * ref: torch.nn.functional.cross_entropy(x, target, ignore_index=-1) */
+SDG_API sdg_tensor *sdg_cross_entropy(sdg_ctx *ctx, sdg_tensor *x, const int64_t *target);
 
 /* Multiplies x (B, N, ...) by node flags (B, N) broadcast over trailing axes. flags get no
  * gradient and are borrowed: keep them alive until backward has run (also for mask_adj). */

@@ -6,6 +6,7 @@
 int    cli_demo(int argc, char **argv);
 int    cli_train(int argc, char **argv);   /* sdegen train graph ... */
 int    cli_eval(int argc, char **argv);   /* sdegen eval graphs ... */
+int    cli_eval_molecules3d(int argc, char **argv);   /* sdegen eval molecules3d (eval3d.c) */
 int    cli_convert(int argc, char **argv);
 int    cli_eval_crystals(int argc, char **argv);   /* sdegen eval crystals PATH ... (crystal.c) */
 int    cli_cif(int argc, char **argv);             /* sdegen cif IN OUT [--symmetrize]        */

@@ -25,7 +25,10 @@ static const char *eval_usage =
     "        correction) or .sdf/.sd/.mol (optional data field <valid_wo_correction>)\n"
     "  --dataset  training and test split of the dataset (GDSS's), from --data DIR or $SDEGEN_DATA\n"
     "  --test, --train  SMILES files (one per line, optional header) instead of a dataset\n"
-    "  --max-rows N  read only the first N rows of the dataset (quick checks)\n";
+    "  --max-rows N  read only the first N rows of the dataset (quick checks)\n"
+    "usage: sdegen eval molecules3d FILE   (3-D stability, validity; see sdegen eval molecules3d --help)\n"
+    "usage: sdegen eval crystals PATH [--symprec X] [--tables FILE] [--table OUT|-]\n"
+    "  PATH  a CIF file, a directory of CIFs or a CDVAE CSV (see docs/crystals.md)\n";
 
 /* Loads REF; *what describes it for the protocol line. Returns an exit code (0 ok). */
 static int load_ref(const char *ref, const char *data_opt, sdg_graph_list **out, char *what, size_t cap) {
@@ -346,7 +349,8 @@ int cli_eval(int argc, char **argv) {
     }
     if (strcmp(argv[1], "graphs") == 0) return eval_graphs(argc - 1, argv + 1);
     if (strcmp(argv[1], "molecules") == 0) return eval_molecules(argc - 1, argv + 1);
+    if (strcmp(argv[1], "molecules3d") == 0) return cli_eval_molecules3d(argc - 1, argv + 1);
     if (strcmp(argv[1], "crystals") == 0) return cli_eval_crystals(argc - 1, argv + 1);
-    fprintf(stderr, "sdegen eval: unknown kind '%s' (known: graphs, molecules, crystals)\n", argv[1]);
+    fprintf(stderr, "sdegen eval: unknown kind '%s' (known: graphs, molecules, molecules3d, crystals)\n", argv[1]);
     return 2;
 }

@@ -8,4 +8,6 @@ int sdg_mol_default_valences(int z, const int **list);
 /* RDKit's sanitisation valence rule: SDG_ERR_FORMAT (naming the atom) when an atom's bond
  * orders plus its hydrogens exceed sdg_mol_max_valence. */
 sdg_status sdg_mol_check_sane(const sdg_mol *m);
+/* Appends m to l (capacity *cap, doubled as needed; l takes m only on success). */
+sdg_status sdg_mol_list_push(sdg_mol_list *l, size_t *cap, sdg_mol *m);
 #endif

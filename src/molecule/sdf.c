@@ -104,6 +104,18 @@ void sdg_mol_list_free(sdg_mol_list *l) {
     free(l);
 }
 
+sdg_status sdg_mol_list_push(sdg_mol_list *l, size_t *cap, sdg_mol *m) {
+    if (l->count == *cap) {
+        size_t c = *cap ? 2 * *cap : 64;
+        sdg_mol **p = realloc(l->mols, c * sizeof *p);
+        if (!p) return SDG_ERROR(SDG_ERR_NOMEM, "out of memory");
+        l->mols = p;
+        *cap = c;
+    }
+    l->mols[l->count++] = m;
+    return SDG_OK;
+}
+
 /* ---- reading ---- */
 typedef struct reader {
     FILE  *f;
@@ -269,13 +281,7 @@ sdg_status sdg_mol_list_read_sdf(const char *path, sdg_mol_list **out) {
             }
             if (sdg_ob_kekulize(m) != SDG_OK) RFAIL("%s", sdg_errmsg());
         }
-        if ((l->count == cap)) {
-            cap = cap ? 2 * cap : 64;
-            sdg_mol **p = realloc(l->mols, cap * sizeof *p);
-            if (!p) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-            l->mols = p;
-        }
-        l->mols[l->count++] = m;
+        SDG_TRY(sdg_mol_list_push(l, &cap, m));
         m = NULL;
     }
     if (ferror(r.f)) SDG_FAIL(SDG_ERR_IO, "%s: read error", path);

@@ -206,6 +206,87 @@ SDG_API void sdg_crystal_scaler_apply(const sdg_crystal_matrix_params *p, const 
 SDG_API void sdg_crystal_scaler_invert(const sdg_crystal_matrix_params *p, const sdg_crystal_scaler *s,
                                        double *M, size_t n);
 
+
+/* ---- the denoiser: a 1-D U-Net over the matrix rows (docs/crystals.md "Model") ----
+ * Input and output (B, W, R): channels = matrix columns, length = matrix rows (the transpose of
+ * the (R, W) matrix). The length is padded internally to a multiple of 2^(levels-1) and masked.
+ * Channels per level: base * 2^l. Weight-standardised 3-tap convolutions, group norm, SiLU,
+ * residual blocks with the noise embedding, self-attention at the bottleneck. */
+#include "sdegen/nn.h"
+#include "sdegen/sde.h"
+typedef struct sdg_crystal_unet_params {
+    int64_t  width;      /* W, matrix columns                                     */
+    int64_t  rows;       /* R, matrix rows                                        */
+    int64_t  base;       /* channels at full resolution (64; a multiple of groups)*/
+    int      levels;     /* resolutions, 1..4 (2)                                 */
+    int      blocks;     /* residual blocks per level on the way down, 1..4 (1)   */
+    int      groups;     /* group-norm groups (8)                                 */
+    int64_t  emb;        /* noise/property embedding width (128)                  */
+    bool     attention;  /* self-attention at the bottleneck (true)               */
+    int      n_cond;     /* conditioning scalars: 0, or 1 (embedding + null)      */
+    uint64_t seed;       /* initialisation                                        */
+} sdg_crystal_unet_params;
+typedef struct sdg_crystal_unet sdg_crystal_unet;
+SDG_API sdg_crystal_unet_params sdg_crystal_unet_default_params(void);
+/* Builds the network with PyTorch-default initialisation from seed. SDG_ERR_INVALID naming
+ * the bad size. */
+SDG_API sdg_status sdg_crystal_unet_new(const sdg_crystal_unet_params *p, sdg_crystal_unet **out);
+SDG_API void       sdg_crystal_unet_free(sdg_crystal_unet *u);                     /* NULL is a no-op */
+SDG_API sdg_params *sdg_crystal_unet_params_store(const sdg_crystal_unet *u);
+SDG_API const sdg_crystal_unet_params *sdg_crystal_unet_get_params(const sdg_crystal_unet *u);
+/* R rounded up to a multiple of 2^(levels-1). */
+SDG_API int64_t    sdg_crystal_unet_padded_rows(const sdg_crystal_unet_params *p);
+/* F(x; c_noise, cond): x (B, W, R), c_noise (B) (EDM: ln(sigma)/4), cond (B, n_cond) scaled
+ * property values or NULL, keep (B): 1 = use cond, 0 = the null embedding (classifier-free
+ * dropout / unconditional pass); keep NULL = all 1. A conditioned net given cond NULL uses the
+ * null embedding. Returns (B, W, R), or NULL with the ctx failed (sticky errors). */
+SDG_API sdg_tensor *sdg_crystal_unet_forward(sdg_ctx *ctx, const sdg_crystal_unet *u, sdg_tensor *x,
+                                             const float *c_noise, const float *cond, const float *keep);
+
+/* ---- EDM training and the preconditioned denoiser (Karras et al. 2022) ---- */
+typedef struct sdg_crystal_train_params {
+    int64_t  batch;        /* 64                                                          */
+    float    lr;           /* Adam learning rate (5e-4)                                   */
+    float    grad_clip;    /* global L2 norm; 0 = none (1)                                */
+    float    ema_decay;    /* 0.999                                                       */
+    float    p_uncond;     /* probability of the null embedding when conditioned (0.1)    */
+    float    p_mean, p_std;/* ln sigma ~ N(p_mean, p_std^2) (-1.2, 1.2)                   */
+    float    sigma_data;   /* EDM sigma_data of the scaled matrices (1; the CLI measures) */
+    uint64_t seed;         /* epoch e draws from sdg_rng_stream(seed, 1 + e)             */
+} sdg_crystal_train_params;
+SDG_API sdg_crystal_train_params sdg_crystal_train_default_params(void);
+typedef struct sdg_crystal_trainer sdg_crystal_trainer;
+/* Trainer for net on n scaled matrices X (n, R*W) row-major (R, W), and for a conditioned net
+ * cond (n) scaled property values (NaN = missing: the null embedding). X and cond are borrowed.
+ * Adam on every parameter, EMA shadow, EDM loss of the engine (sde.h SDG_LOSS_KIND_EDM,
+ * reduce MEAN). SDG_ERR_INVALID for a bad option or shape. */
+SDG_API sdg_status sdg_crystal_trainer_new(sdg_crystal_unet *net, const float *X, const float *cond, size_t n,
+                                           const sdg_crystal_train_params *p, sdg_crystal_trainer **out);
+SDG_API void       sdg_crystal_trainer_free(sdg_crystal_trainer *t);               /* NULL is a no-op */
+/* One pass over the data in a shuffled order (the last partial batch included); *loss = the
+ * mean batch loss. Bit-identical for equal (params, epoch count, Adam, EMA) and one thread. */
+SDG_API sdg_status sdg_crystal_trainer_epoch(sdg_crystal_trainer *t, double *loss);
+SDG_API int64_t    sdg_crystal_trainer_epochs(const sdg_crystal_trainer *t);
+SDG_API void       sdg_crystal_trainer_set_epochs(sdg_crystal_trainer *t, int64_t epochs);
+SDG_API sdg_adam  *sdg_crystal_trainer_adam(sdg_crystal_trainer *t);
+SDG_API sdg_ema   *sdg_crystal_trainer_ema(sdg_crystal_trainer *t);
+SDG_API const sdg_crystal_train_params *sdg_crystal_trainer_params(const sdg_crystal_trainer *t);
+
+/* The preconditioned denoiser as an engine model (sdg_model.fn, kind SDG_PARAM_KIND_DENOISER):
+ * D(x; sigma) = c_skip x + c_out F(c_in x; c_noise) with sigma = the component's sde sigma(t)
+ * (EDM: t itself; VE: sigma_min (sigma_max/sigma_min)^t), so that the EDM Heun sampler and the
+ * VE PC / probability-flow samplers share one network. With cond set and guidance w:
+ * D = (1 + w) D(x | cond) - w D(x | null). One component of dim R*W. */
+typedef struct sdg_crystal_denoiser {
+    const sdg_crystal_unet *net;
+    sdg_ctx     *ctx;          /* scratch (no tape is recorded)                      */
+    float        sigma_data;
+    const float *cond;         /* (n) scaled property target per sample, or NULL     */
+    float        guidance;     /* w >= 0                                             */
+    double       flops;        /* accumulated network FLOPs                          */
+} sdg_crystal_denoiser;
+SDG_API sdg_status sdg_crystal_denoiser_fn(const sdg_model_call *call, void *params /* sdg_crystal_denoiser */);
+
 #ifdef __cplusplus
 }
 #endif

@@ -198,6 +198,38 @@ SDG_API sdg_status sdg_gdss_train_resume(const char *path, const sdg_graph_list 
 SDG_API sdg_status sdg_gdss_train_resume_dense(const char *path, const sdg_gdss_data *train,
                                                sdg_gdss_model **model, sdg_gdss_trainer **tr);
 
+
+/* ---- crystal models (crystal.h: sdg_crystal_unet; docs/crystals.md "Model") ---- */
+#include "sdegen/crystal.h"
+typedef struct sdg_crystal_model {
+    sdg_crystal_unet          *net;
+    sdg_crystal_matrix_params  mp;          /* E_max, N_max                                  */
+    sdg_crystal_scaler         scaler;      /* fitted on the training matrices               */
+    double                     sigma_data;  /* EDM sigma_data of the scaled matrices         */
+    char     dataset[32];                   /* perov_5, carbon_24, mp_20                     */
+    char     split[16];                     /* the split it was trained on                   */
+    char     cond[64];                      /* conditioning property, "" when none           */
+    double   cond_mean, cond_std;           /* its scaling (value - mean) / std              */
+    int64_t  epochs;                        /* training epochs done                          */
+    bool     weights_ema;                   /* loaded weights are the EMA shadow             */
+} sdg_crystal_model;
+SDG_API void       sdg_crystal_model_free(sdg_crystal_model *m);                /* NULL is a no-op */
+/* Saves m (and, with tr, Adam, EMA and the training parameters for --resume) atomically:
+ * /params, /ema, /adam, meta model = "crystal_unet", net.*, matrix.{e_max, n_max}, scaler.*
+ * (the 18 doubles), edm.sigma_data, dataset, split, cond.*, train.*; /buffers/scaler (18
+ * floats, a readable copy). Without tr the parameters are also stored as /ema. SDG_ERR_IO. */
+SDG_API sdg_status sdg_crystal_model_save(const char *path, const sdg_crystal_model *m, sdg_crystal_trainer *tr);
+/* Rebuilds the model of a file of sdg_crystal_model_save: EMA weights when ema is true (the
+ * sampling default), else the trained ones. SDG_ERR_FORMAT naming the file when it is not a
+ * crystal model. */
+SDG_API sdg_status sdg_crystal_model_load(const char *path, bool ema, sdg_crystal_model **out);
+/* True when path is an sdegen checkpoint with meta model = "crystal_unet" (no error set). */
+SDG_API bool       sdg_crystal_model_probe(const char *path);
+/* A trainer for m->net (loaded with ema = false) on X/cond (as sdg_crystal_trainer_new) with the
+ * file's training parameters, Adam, EMA and epoch count: continuing is bit-identical. */
+SDG_API sdg_status sdg_crystal_trainer_resume(const char *path, sdg_crystal_model *m, const float *X,
+                                              const float *cond, size_t n, sdg_crystal_trainer **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,9 @@
 
 int    cli_demo(int argc, char **argv);
 int    cli_train(int argc, char **argv);   /* sdegen train graph ... */
+int    cli_train_crystal(int argc, char **argv);   /* sdegen train crystal ... (train_crystal.c) */
+/* Forward FLOPs of the crystal U-Net for one matrix (train_crystal.c). */
+double cli_crystal_flops(const sdg_crystal_unet *net);
 int    cli_eval(int argc, char **argv);   /* sdegen eval graphs ... */
 int    cli_eval_molecules3d(int argc, char **argv);   /* sdegen eval molecules3d (eval3d.c) */
 int    cli_convert(int argc, char **argv);

@@ -230,6 +230,43 @@ SDG_API bool       sdg_crystal_model_probe(const char *path);
 SDG_API sdg_status sdg_crystal_trainer_resume(const char *path, sdg_crystal_model *m, const float *X,
                                               const float *cond, size_t n, sdg_crystal_trainer **out);
 
+
+/* ---- crystal files written by `sdegen sample` (docs/file-formats.md "sdegen-crystals") ----
+ * HDF5 "sdegen-crystals" v1: every generated crystal (undecodable ones too, decoded = 0) with
+ * its lattice, ragged sites, space group, validity flags and conditioning value; the run in
+ * root attributes; chunked, compressed datasets appended and flushed chunk by chunk, root
+ * attribute count = records committed, complete = 1 at the end; a killed run is continued by
+ * sdg_crystal_writer_resume without duplicates. */
+#define SDG_CRYSTALS_FORMAT         "sdegen-crystals"
+#define SDG_CRYSTALS_FORMAT_VERSION 1
+typedef struct sdg_crystal_run {   /* provenance, written into the file */
+    const char *model, *dataset, *sampler, *cond;   /* cond: "name=value (guidance w)" or "" */
+    uint64_t    seed;
+    int64_t     batch, threads, requested;
+    double      symprec;
+} sdg_crystal_run;
+typedef struct sdg_crystal_record {
+    int64_t            index;         /* position in the run                            */
+    const sdg_crystal *crystal;       /* NULL when undecodable                          */
+    const char        *reason;        /* why undecodable (or NULL)                      */
+    int                spacegroup;    /* 1..230, 0 = none (undecodable or spglib failed)*/
+    const char        *sg_symbol;     /* "Pm-3m", or NULL                               */
+    bool               structural, compositional, valid;
+    double             prop;          /* conditioning target, NaN when unconditioned    */
+} sdg_crystal_record;
+typedef struct sdg_crystal_writer sdg_crystal_writer;
+/* A new .h5 file (an existing one is replaced). SDG_ERR_INVALID (not .h5), SDG_ERR_IO. */
+SDG_API sdg_status sdg_crystal_writer_open(const char *path, const sdg_crystal_run *run, sdg_crystal_writer **out);
+/* Continues a file of an interrupted run: model, dataset, sampler, cond, seed, batch and
+ * requested must equal run's (SDG_ERR_INVALID naming the first that differs); rows past count
+ * are dropped; *done = records already in. SDG_ERR_FORMAT / SDG_ERR_VERSION / SDG_ERR_IO. */
+SDG_API sdg_status sdg_crystal_writer_resume(const char *path, const sdg_crystal_run *run,
+                                             sdg_crystal_writer **out, size_t *done);
+SDG_API sdg_status sdg_crystal_writer_append(sdg_crystal_writer *w, const sdg_crystal_record *recs, size_t count);
+/* complete = 1 once all requested are in (else SDG_ERR_INVALID); frees w. */
+SDG_API sdg_status sdg_crystal_writer_close(sdg_crystal_writer *w);
+SDG_API void       sdg_crystal_writer_free(sdg_crystal_writer *w);   /* abandons; NULL no-op */
+
 #ifdef __cplusplus
 }
 #endif

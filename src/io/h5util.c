@@ -308,3 +308,48 @@ cleanup:
     h5_close(d);
     return st;
 }
+
+/* ---- helpers of the resumable record files (mol_file.c, crystal_file.c) ---- */
+sdg_status h5_strtype(hid_t *out) {
+    sdg_status st = SDG_OK;
+    *out = H5Tcopy(H5T_C_S1);
+    if (*out < 0 || H5Tset_size(*out, H5T_VARIABLE) < 0 || H5Tset_cset(*out, H5T_CSET_UTF8) < 0)
+        H5_FAIL(SDG_ERR_DEPENDENCY, "cannot make a string type");
+cleanup:
+    return st;
+}
+
+sdg_status h5_set_count(hid_t file, int64_t count, int64_t complete) {
+    sdg_status st = SDG_OK;
+    const char *names[2] = {"count", "complete"};
+    int64_t v[2] = {count, complete};
+    for (int k = 0; k < 2; k++) {
+        hid_t a = H5Aopen(file, names[k], H5P_DEFAULT);
+        if (a < 0) H5_FAIL(SDG_ERR_IO, "cannot open attribute '%s'", names[k]);
+        herr_t rc = H5Awrite(a, H5T_NATIVE_INT64, &v[k]);
+        h5_close(a);
+        if (rc < 0) H5_FAIL(SDG_ERR_IO, "cannot update attribute '%s'", names[k]);
+    }
+    if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) H5_FAIL(SDG_ERR_IO, "cannot flush");
+cleanup:
+    return st;
+}
+
+sdg_status h5_check_str(hid_t file, const char *name, const char *want) {
+    sdg_status st = SDG_OK;
+    char *v = NULL;
+    SDG_TRY(attr_read_str(file, name, &v));
+    if (strcmp(v, want) != 0)
+        SDG_FAIL(SDG_ERR_INVALID, "the file's %s is '%.200s', this run's '%.200s'", name, v, want);
+cleanup:
+    free(v);
+    return st;
+}
+
+sdg_status h5_check_i64(hid_t file, const char *name, int64_t want) {
+    int64_t v = 0;
+    sdg_status st = attr_read_i64(file, name, &v);
+    if (st == SDG_OK && v != want)
+        st = SDG_ERROR(SDG_ERR_INVALID, "the file's %s is %lld, this run's %lld", name, (long long)v, (long long)want);
+    return st;
+}

@@ -51,6 +51,14 @@ sdg_status h5_grow_append(hid_t d, const char *name, hid_t mtype, int cols, hsiz
                           hsize_t rows);
 sdg_status h5_grow_open(hid_t loc, const char *name, int cols, hsize_t *rows, hid_t *out);
 sdg_status h5_read_i64(hid_t file, const char *name, int cols, hsize_t *rows, int64_t **out);
+/* Record files written chunk by chunk (mol_file.c, crystal_file.c): a variable-length UTF-8
+ * string type; the root attributes count and complete updated and the file flushed (a chunk
+ * counts only after this); a resumed run's string / integer root attribute compared with its
+ * own (SDG_ERR_INVALID naming the attribute and both values). */
+sdg_status h5_strtype(hid_t *out);
+sdg_status h5_set_count(hid_t file, int64_t count, int64_t complete);
+sdg_status h5_check_str(hid_t file, const char *name, const char *want);
+sdg_status h5_check_i64(hid_t file, const char *name, int64_t want);
 
 /* ---- GDSS models (gdss_file.c) ---- */
 /* The metadata and buffers sdg_gdss_model_save writes for m (both new; the buffers are NULL

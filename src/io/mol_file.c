@@ -99,15 +99,6 @@ cleanup:
     return st;
 }
 
-static sdg_status make_strtype(hid_t *out) {
-    sdg_status st = SDG_OK;
-    *out = H5Tcopy(H5T_C_S1);
-    if (*out < 0 || H5Tset_size(*out, H5T_VARIABLE) < 0 || H5Tset_cset(*out, H5T_CSET_UTF8) < 0)
-        H5_FAIL(SDG_ERR_DEPENDENCY, "cannot make a string type");
-cleanup:
-    return st;
-}
-
 static hid_t file_type(int k, hid_t strtype) {
     switch (k) {
     case D_SMILES: return strtype;
@@ -130,27 +121,11 @@ static hid_t mem_type(int k, hid_t strtype) {
     }
 }
 
-static sdg_status set_count(sdg_mol_writer *w, int64_t count, int64_t complete) {
-    sdg_status st = SDG_OK;
-    const char *names[2] = {"count", "complete"};
-    int64_t v[2] = {count, complete};
-    for (int k = 0; k < 2; k++) {
-        hid_t a = H5Aopen(w->file, names[k], H5P_DEFAULT);
-        if (a < 0) H5_FAIL(SDG_ERR_IO, "cannot open attribute '%s'", names[k]);
-        herr_t rc = H5Awrite(a, H5T_NATIVE_INT64, &v[k]);
-        h5_close(a);
-        if (rc < 0) H5_FAIL(SDG_ERR_IO, "cannot update attribute '%s'", names[k]);
-    }
-    if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) H5_FAIL(SDG_ERR_IO, "cannot flush");
-cleanup:
-    return st;
-}
-
 static sdg_status h5_create_file(sdg_mol_writer *w) {
     sdg_status st = SDG_OK;
     w->file = H5Fcreate(w->path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (w->file < 0) H5_FAIL(SDG_ERR_IO, "cannot create");
-    SDG_TRY(make_strtype(&w->strtype));
+    SDG_TRY(h5_strtype(&w->strtype));
     SDG_TRY(attr_write_str(w->file, "sdegen_format", SDG_MOLECULES_FORMAT));
     SDG_TRY(attr_write_i64(w->file, "sdegen_format_version", SDG_MOLECULES_FORMAT_VERSION));
     SDG_TRY(attr_write_str(w->file, "sdegen_version", sdg_version()));
@@ -168,7 +143,7 @@ static sdg_status h5_create_file(sdg_mol_writer *w) {
     int64_t zero = 0;
     SDG_TRY(h5_grow_append(w->d[D_ATOM_OFF], "atom_offsets", H5T_NATIVE_INT64, 1, &w->rows[D_ATOM_OFF], &zero, 1));
     SDG_TRY(h5_grow_append(w->d[D_BOND_OFF], "bond_offsets", H5T_NATIVE_INT64, 1, &w->rows[D_BOND_OFF], &zero, 1));
-    SDG_TRY(set_count(w, 0, 0));
+    SDG_TRY(h5_set_count(w->file, 0, 0));
 cleanup:
     return st;
 }
@@ -198,25 +173,6 @@ cleanup:
 }
 
 /* ---- resuming an .h5 file ---- */
-static sdg_status check_str(hid_t file, const char *name, const char *want) {
-    sdg_status st = SDG_OK;
-    char *v = NULL;
-    SDG_TRY(attr_read_str(file, name, &v));
-    if (strcmp(v, want) != 0)
-        SDG_FAIL(SDG_ERR_INVALID, "the file's %s is '%.200s', this run's '%.200s'", name, v, want);
-cleanup:
-    free(v);
-    return st;
-}
-
-static sdg_status check_i64(hid_t file, const char *name, int64_t want) {
-    int64_t v = 0;
-    sdg_status st = attr_read_i64(file, name, &v);
-    if (st == SDG_OK && v != want)
-        st = SDG_ERROR(SDG_ERR_INVALID, "the file's %s is %lld, this run's %lld", name, (long long)v, (long long)want);
-    return st;
-}
-
 static sdg_status h5_reopen(sdg_mol_writer *w, size_t *done) {
     sdg_status st = SDG_OK;
     hid_t probe = H5_NONE;
@@ -228,16 +184,16 @@ static sdg_status h5_reopen(sdg_mol_writer *w, size_t *done) {
     probe = H5_NONE;
     w->file = H5Fopen(w->path, H5F_ACC_RDWR, H5P_DEFAULT);
     if (w->file < 0) H5_FAIL(SDG_ERR_IO, "cannot open for writing");
-    SDG_TRY(make_strtype(&w->strtype));
-    SDG_TRY(check_str(w->file, "model", w->run.model));
-    SDG_TRY(check_str(w->file, "dataset", w->run.dataset));
-    SDG_TRY(check_str(w->file, "sampler", w->run.sampler));
+    SDG_TRY(h5_strtype(&w->strtype));
+    SDG_TRY(h5_check_str(w->file, "model", w->run.model));
+    SDG_TRY(h5_check_str(w->file, "dataset", w->run.dataset));
+    SDG_TRY(h5_check_str(w->file, "sampler", w->run.sampler));
     SDG_TRY(attr_read_scalar(w->file, "seed", H5T_INTEGER, "an integer", H5T_NATIVE_UINT64, &seed));
     if (seed != w->run.seed)
         SDG_FAIL(SDG_ERR_INVALID, "the file's seed is %llu, this run's %llu", (unsigned long long)seed,
                  (unsigned long long)w->run.seed);
-    SDG_TRY(check_i64(w->file, "batch", w->run.batch));
-    SDG_TRY(check_i64(w->file, "requested", w->run.requested));
+    SDG_TRY(h5_check_i64(w->file, "batch", w->run.batch));
+    SDG_TRY(h5_check_i64(w->file, "requested", w->run.requested));
     SDG_TRY(attr_read_i64(w->file, "count", &count));
     if (count < 0 || count > w->run.requested || (count % w->run.batch != 0 && count != w->run.requested))
         SDG_FAIL(SDG_ERR_FORMAT, "count %lld is not a whole number of chunks of %lld (of %lld)", (long long)count,
@@ -260,7 +216,7 @@ static sdg_status h5_reopen(sdg_mol_writer *w, size_t *done) {
         if (have > keep && H5Dset_extent(w->d[k], ext) < 0) H5_FAIL(SDG_ERR_IO, "cannot truncate /%s", d_names[k]);
         w->rows[k] = keep;
     }
-    SDG_TRY(set_count(w, count, 0));
+    SDG_TRY(h5_set_count(w->file, count, 0));
     w->done = (size_t)count;
     *done = (size_t)count;
 cleanup:
@@ -344,7 +300,7 @@ static sdg_status h5_append_recs(sdg_mol_writer *w, const sdg_mol_sample_record 
     w->atoms_so_far += (int64_t)ka;
     w->bonds_so_far += (int64_t)kb;
     /* the chunk counts only once every dataset holds it (a run killed before this keeps the last) */
-    SDG_TRY(set_count(w, (int64_t)(w->done + n), 0));
+    SDG_TRY(h5_set_count(w->file, (int64_t)(w->done + n), 0));
 cleanup:
     free(idx);
     free(aoff);
@@ -416,7 +372,7 @@ sdg_status sdg_mol_writer_close(sdg_mol_writer *w) {
         if (rename(w->part, w->path) != 0)
             SDG_FAIL(SDG_ERR_IO, "cannot rename %s to %s: %s", w->part, w->path, strerror(errno));
     } else {
-        if ((st = set_count(w, (int64_t)w->done, 1)) != SDG_OK) {
+        if ((st = h5_set_count(w->file, (int64_t)w->done, 1)) != SDG_OK) {
             sdg_error_prefix("%s", name);
             goto cleanup;
         }
@@ -464,7 +420,7 @@ static sdg_status read_smiles(hid_t file, size_t count, char **out) {
     if (type < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) <= 0)
         SDG_FAIL(SDG_ERR_FORMAT, "dataset /smiles is not of variable-length strings");
     h5_close(type);
-    SDG_TRY(make_strtype(&type));
+    SDG_TRY(h5_strtype(&type));
     buf = calloc(count, sizeof *buf);
     sp = H5Dget_space(d);
     ms = H5Screate_simple(1, &cnt, NULL);

@@ -61,6 +61,13 @@ typedef struct cli_sample_args {
     bool        coords_3d, resume;
     sdg_gdss_sample_params p;   /* parsed sampler options (no hook) */
 } cli_sample_args;
+/* Shipped model names (sample.c): 0 with the path in buf, 1 when arg is a path, 2 when not
+ * found (after a one-line error unless quiet). */
+int        cli_resolve_model(const char *arg, char *buf, size_t cap, bool quiet);
+/* sdegen sample with a crystal model (sample_crystal.c): -1 when the model argument is not a
+ * crystal model, else the exit status of cli_sample_crystal. */
+int        cli_sample_crystal_dispatch(int argc, char **argv);
+int        cli_sample_crystal(int argc, char **argv, const char *model_path);
 /* Samples molecules with model m (vocabulary v) into a .sdf, .smi or .h5 file and prints the
  * summary. Returns the exit status. */
 int        cli_sample_molecules(const cli_sample_args *a, const sdg_gdss_model *m, const sdg_mol_vocab *v);

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include "cli/cli.h"
 
-#define USAGE "usage: sdegen sample MODEL.h5|qm9|zinc250k -n N -o FILE [--seed S] [--sampler pc|s4|ode] " \
+#define USAGE "usage: sdegen sample MODEL.h5|qm9|zinc250k|perov5|carbon24 -n N -o FILE [--seed S] [--sampler pc|s4|ode] " \
               "[--steps K] [--snr X] [--scale-eps X] [--batch B] [--predictor reverse|euler] " \
               "[--corrector langevin|none] [--ode euler|heun|rk4|rk45] [--weights raw|ema] [--data DIR] " \
               "[--3d] [--resume]"
@@ -54,8 +54,8 @@ static sdg_status on_chunk(const sdg_graph_list *gl, size_t first, void *ud) {
 
 /* A shipped model name ("qm9") that is not a file: $SDEGEN_MODELS, the installed share
  * directory, then the source tree's data/models. 0 with the path in buf, 1 when arg is a path
- * (or a file), 2 after a one-line error. */
-static int resolve_model(const char *arg, char *buf, size_t cap) {
+ * (or a file), 2 after a one-line error (none when quiet). */
+int cli_resolve_model(const char *arg, char *buf, size_t cap, bool quiet) {
     struct stat sb;
     if (stat(arg, &sb) == 0 || strchr(arg, '/') || strchr(arg, '.') || !*arg) return 1;
     const char *env = getenv("SDEGEN_MODELS");
@@ -69,8 +69,9 @@ static int resolve_model(const char *arg, char *buf, size_t cap) {
         int w = snprintf(looked + used, sizeof looked - used, "%s%s", used ? ", " : "", buf);
         if (w > 0 && (size_t)w < sizeof looked - used) used += (size_t)w;
     }
-    fprintf(stderr, "sdegen sample: '%s' is neither a file nor a shipped model (looked for %s%s)\n", arg, looked,
-            env && *env ? "" : "; SDEGEN_MODELS is not set");
+    if (!quiet)
+        fprintf(stderr, "sdegen sample: '%s' is neither a file nor a shipped model (looked for %s%s)\n", arg, looked,
+                env && *env ? "" : "; SDEGEN_MODELS is not set");
     return 2;
 }
 
@@ -100,6 +101,8 @@ int cli_sample(int argc, char **argv) {
     double snr = -1, scale_eps = -1;
     bool coords_3d = false, resume = false;
     sdg_gdss_sample_params p = sdg_gdss_sample_default_params();
+    int crc = cli_sample_crystal_dispatch(argc, argv);   /* crystal models: sample_crystal.c */
+    if (crc >= 0) return crc;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -193,7 +196,7 @@ int cli_sample(int argc, char **argv) {
     size_t n_train = 0;
     memset(&stats, 0, sizeof stats);
     char shipped[1100];
-    int res = resolve_model(model_path, shipped, sizeof shipped);
+    int res = cli_resolve_model(model_path, shipped, sizeof shipped, false);
     if (res == 2) return 2;
     if (res == 0) model_path = shipped;
     if (sdg_gdss_model_load_weights(model_path, weights, &m) != SDG_OK) {

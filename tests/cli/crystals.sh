@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Crystal models end to end: bash crystals.sh SDEGEN SHARED CASE (77 = skipped).
+#   train   a short run on 50 perov_5 val crystals lowers the loss; 2 + 2 epochs with --resume
+#           equal 4 epochs bit for bit (h5dump of the parameters and Adam moments)
+#   sample  a tiny carbon model: every decoded crystal is one NNNNNN.cif the CIF reader reads
+#           back, summary.tsv has N rows, the .h5 has N rows (h5dump) and complete = 1; an .h5
+#           run killed after one chunk and resumed equals an uninterrupted run
+#   errors  unknown dataset, --cond on an unconditioned model, unwritable output: one line, exit != 0
+set -uo pipefail
+exe=$1; shared=$2; case=$3
+data=$shared/data
+[ -f "$data/crystals/perov_5/val.csv" ] || { echo "no crystal data: skipped"; exit 77; }
+tmp=$(mktemp -d /tmp/sdegen-crys-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export OMP_NUM_THREADS=1
+fail() { echo "FAIL: $*"; exit 1; }
+tiny_carbon() {   # a small model that decodes some crystals after a few seconds of training
+  "$exe" train crystal --dataset carbon_24 --data "$data" -o "$1" --epochs 300 --max-rows 8 --batch 8 --base 16 \
+    --levels 1 --lr 0.003 --threads 1 --ckpt-every 0 >/dev/null || fail "tiny training"
+}
+case $case in
+train)
+  "$exe" train crystal --dataset perov_5 --data "$data" -o "$tmp/a.h5" --epochs 6 --max-rows 50 --batch 25 --base 16 \
+    --threads 1 --ckpt-every 0 --seed 2 >"$tmp/out" || fail "training"
+  grep -q "val is the training set" "$tmp/out" || fail "no note on the val split"
+  first=$(awk 'NR==2{print $2}' "$tmp/a.h5.log"); last=$(awk 'END{print $2}' "$tmp/a.h5.log")
+  awk -v f="$first" -v l="$last" 'BEGIN{exit !(l < 0.9 * f)}' || fail "loss $first -> $last did not fall by 10 %"
+  for f in b c; do
+    "$exe" train crystal --dataset perov_5 --data "$data" -o "$tmp/$f.h5" --epochs $([ $f = b ] && echo 4 || echo 2) \
+      --max-rows 50 --batch 25 --base 16 --threads 1 --ckpt-every 0 --seed 2 >/dev/null || fail "training $f"
+  done
+  "$exe" train crystal --dataset perov_5 --data "$data" -o "$tmp/c.h5" --epochs 4 --max-rows 50 --threads 1 --resume \
+    >/dev/null || fail "resume"
+  for g in params ema adam; do
+    h5dump -g /$g "$tmp/b.h5" | sed 1d >"$tmp/b.$g"; h5dump -g /$g "$tmp/c.h5" | sed 1d >"$tmp/c.$g"
+    cmp -s "$tmp/b.$g" "$tmp/c.$g" || fail "/$g differs between 4 epochs and 2 + 2 resumed"
+  done
+  [ -s "$tmp/b.params" ] || fail "h5dump read nothing" ;;
+sample)
+  command -v h5dump >/dev/null || { echo "no h5dump: skipped"; exit 77; }
+  tiny_carbon "$tmp/m.h5"
+  "$exe" sample "$tmp/m.h5" -n 12 -o "$tmp/d/" --steps 25 --batch 5 --threads 1 >"$tmp/out" || fail "sample dir"
+  rows=$(($(wc -l <"$tmp/d/summary.tsv") - 1)); [ "$rows" = 12 ] || fail "summary.tsv has $rows rows"
+  dec=$(awk -F'\t' 'NR>1 && $5==1' "$tmp/d/summary.tsv" | wc -l)
+  ncif=$(ls "$tmp/d" | grep -c '\.cif$'); [ "$dec" = "$ncif" ] && [ "$ncif" -gt 0 ] || fail "$ncif CIFs for $dec decoded"
+  for f in "$tmp"/d/*.cif; do "$exe" cif "$f" "$tmp/back.cif" >/dev/null 2>&1 || fail "CIF reader rejects $f"; done
+  "$exe" sample "$tmp/m.h5" -n 12 -o "$tmp/full.h5" --steps 25 --batch 5 --threads 1 >/dev/null || fail "sample h5"
+  n=$(h5dump -d /index "$tmp/full.h5" | grep -o 'DATASPACE  SIMPLE { ( [0-9]*' | grep -o '[0-9]*$')
+  [ "$n" = 12 ] || fail "/index has $n rows"
+  h5dump -a /complete "$tmp/full.h5" | grep -q '(0): 1' || fail "complete != 1"
+  # the same run killed after its first chunk, then resumed
+  "$exe" sample "$tmp/m.h5" -n 12 -o "$tmp/part.h5" --steps 25 --batch 5 --threads 1 >/dev/null &
+  pid=$!
+  for _ in $(seq 1 200); do
+    c=$(h5dump -a /count "$tmp/part.h5" 2>/dev/null | grep -o '(0): [0-9]*' | grep -o '[0-9]*$')
+    [ "${c:-0}" -ge 5 ] && break; sleep 0.05
+  done
+  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  "$exe" sample "$tmp/m.h5" -n 12 -o "$tmp/part.h5" --steps 25 --batch 5 --threads 1 --resume >"$tmp/rout" ||
+    fail "resume"
+  for d in index decoded lattice species frac spacegroup valid site_offsets; do
+    h5dump -d /$d "$tmp/full.h5" | sed 1d >"$tmp/x"; h5dump -d /$d "$tmp/part.h5" | sed 1d >"$tmp/y"
+    cmp -s "$tmp/x" "$tmp/y" || fail "/$d differs after resume"
+  done ;;
+errors)
+  check1() {   # expected failure with a one-line message
+    local want=$1; shift
+    "$exe" "$@" >/dev/null 2>"$tmp/err" && fail "'$*' succeeded"
+    [ "$(wc -l <"$tmp/err")" = 1 ] || fail "'$*' wrote $(wc -l <"$tmp/err") lines: $(cat "$tmp/err")"
+    grep -q "$want" "$tmp/err" || fail "'$*': $(cat "$tmp/err")"
+  }
+  check1 "unknown dataset 'perov_6'" train crystal --dataset perov_6 --data "$data" -o "$tmp/x.h5"
+  tiny_carbon "$tmp/m.h5"
+  check1 "unconditioned model" sample "$tmp/m.h5" -n 2 -o "$tmp/o/" --cond band_gap=1
+  check1 "cannot" sample "$tmp/m.h5" -n 2 -o /proc/nonexistent/x.cif --steps 2 ;;
+*) echo "unknown case $case"; exit 2 ;;
+esac
+echo ok

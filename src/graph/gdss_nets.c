@@ -920,13 +920,30 @@ lane_attn(const fast_net *fn, int l, const int *kidx, const float *x, int64_t di
     const float alpha = 1.0f / sqrtf((float)nh), sym = 0.5f / (float)H;
     for (int64_t c = 0; c < C; c++) {
         lane_gcn_norm(ac_in + c * PL, N, kidx, ahat);
-        for (int64_t d = 0; d < din; d++)   /* Â X */
-            for (int64_t i = 0; i < N; i++) {
+        for (int64_t i = 0; i < N; i++) {   /* Â X, four features at a time (independent sums) */
+            int64_t d = 0;
+            for (; d + 4 <= din; d += 4) {
+                lane_v a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+                for (int64_t j = 0; j < N; j++) {
+                    const lane_v w = LV(ahat + (i * N + j) * LANES);
+                    const float *xj = x + d * NL + j * LANES;
+                    a0 += w * LV(xj);
+                    a1 += w * LV(xj + NL);
+                    a2 += w * LV(xj + 2 * NL);
+                    a3 += w * LV(xj + 3 * NL);
+                }
+                LV(ax + d * NL + i * LANES) = a0;
+                LV(ax + (d + 1) * NL + i * LANES) = a1;
+                LV(ax + (d + 2) * NL + i * LANES) = a2;
+                LV(ax + (d + 3) * NL + i * LANES) = a3;
+            }
+            for (; d < din; d++) {
                 lane_v acc = {0};
                 for (int64_t j = 0; j < N; j++)
                     acc += LV(ahat + (i * N + j) * LANES) * LV(x + d * NL + j * LANES);
                 LV(ax + d * NL + i * LANES) = acc;
             }
+        }
         /* [Q | K]^T (2a, NL) = W_qk^T (Â X)^T + b, V^T likewise into its rows of vcat */
         sdg_gemm_desc g = gemm(2 * a, NL, din, W->wcat + c * D, C * D, ax, NL, qk, NL);
         g.ta = true;

@@ -148,8 +148,11 @@ static void test_presets(void) {
     CU_ASSERT_STRING_EQUAL(s.predictor, "S4");
     CU_ASSERT_FATAL(sdg_gdss_preset("grid", &hx, &ha, &s, &tp) == SDG_OK);
     CU_ASSERT(hx.F == 5 && ha.N == 361 && tp.batch == 8 && s.sde_adj.lo == 0.2 && s.sde_adj.hi == 0.8);
-    CU_ASSERT(sdg_gdss_preset("qm9", &hx, &ha, &s, &tp) == SDG_ERR_NOTFOUND);
-    CU_ASSERT(strstr(sdg_errmsg(), "qm9") != NULL);
+    CU_ASSERT_FATAL(sdg_gdss_preset("qm9", &hx, &ha, &s, &tp) == SDG_OK);   /* README 7 */
+    CU_ASSERT(hx.F == 4 && ha.N == 9 && hx.depth == 2 && hx.nhid == 16 && ha.num_layers == 3 &&
+              ha.num_linears == 3 && tp.batch == 1024 && tp.lr == 0.005);
+    CU_ASSERT(sdg_gdss_preset("qm10", &hx, &ha, &s, &tp) == SDG_ERR_NOTFOUND);
+    CU_ASSERT(strstr(sdg_errmsg(), "qm10") != NULL);
 }
 
 /* ---- the loss against an independent evaluation of README section 9 ---- */

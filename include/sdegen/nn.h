@@ -144,6 +144,13 @@ SDG_API sdg_tensor *sdg_gather(sdg_ctx *ctx, sdg_tensor *x, const int64_t *idx, 
 /* out (n_out, F) zero, then out[idx[i]] += x[i] for x (n, F): edge messages to nodes. */
 SDG_API sdg_tensor *sdg_scatter_add(sdg_ctx *ctx, sdg_tensor *x, const int64_t *idx, int64_t n_out);
 
+/* The upper triangle i <= j of each (N, N) matrix of a (B, C, N, N) as rows (B P, C),
+ * P = N (N + 1) / 2, row b P + k for graph b's k-th pair in row order (pack); and rows
+ * (B P, C) back to a symmetric (B, C, N, N), row k to both (i, j) and (j, i) (unpack). For
+ * channel MLPs on symmetric edge features; pack gives the lower triangle no gradient. */
+SDG_API sdg_tensor *sdg_edges_pack(sdg_ctx *ctx, sdg_tensor *a);
+SDG_API sdg_tensor *sdg_edges_unpack(sdg_ctx *ctx, sdg_tensor *rows, int64_t N);
+
 /* Softmax over axis; mask (optional, broadcastable to x, 0 = excluded) gives excluded entries
  * probability 0; a row with nothing included is all 0. */
 SDG_API sdg_tensor *sdg_softmax(sdg_ctx *ctx, sdg_tensor *x, int axis, const sdg_tensor *mask);

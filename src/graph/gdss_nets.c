@@ -399,50 +399,32 @@ static sdg_tensor *adj_powers(sdg_ctx *ctx, sdg_tensor *adj, int c) {
  * symmetric and needs no gradient (training's perturbed adjacencies are: A and z_A both
  * symmetric), every edge feature is exactly symmetric, so an edge MLP gives Y_ij = Y_ji and
  * the network is the same function of the parameters when the edge and final MLPs run on the
- * N (N + 1) / 2 edges i <= j only and their outputs are mirrored: Y + Y^T = 2 Y. Parameter
- * gradients are those of that function (about half the MLP work). With an input gradient
- * on adj, or an asymmetric adj, the full path runs (its partial derivatives with respect to
- * single entries of adj differ). pidx: rows b N^2 + i N + j (i <= j) of the (B N^2) edge
- * rows; fidx: for every edge row, its packed row b P + k(min(i, j), max(i, j)). Both from the
- * ctx arena: alive until backward has run. */
-typedef struct edge_pack {
-    const int64_t *pidx, *fidx;
-    int64_t        P;
-} edge_pack;
-
+ * N (N + 1) / 2 edges i <= j only (sdg_edges_pack) and their outputs are mirrored
+ * (sdg_edges_unpack): Y + Y^T = 2 Y. Parameter gradients are those of that function, with
+ * about half the MLP work and no permutes. With an input gradient on adj, or an asymmetric
+ * adj, the full path runs (its partial derivatives with respect to single entries of adj
+ * differ). */
 static bool block_symmetric(const float *adj, int64_t G, int64_t N);
 
-static bool edge_pack_make(sdg_ctx *ctx, const sdg_tensor *adj, edge_pack *ep) {
-    const int64_t B = adj->shape[0], N = adj->shape[1], NN = N * N, P = N * (N + 1) / 2;
-    if (adj->grad || !block_symmetric(adj->data, B, N)) return false;
-    int64_t *pidx = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)(B * (P + NN)) * sizeof(int64_t));
-    if (!pidx) return false;   /* the full path then runs (and fails on memory if it must) */
-    int64_t *fidx = pidx + B * P;
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t i = 0, k = 0; i < N; i++)
-            for (int64_t j = i; j < N; j++, k++) {
-                pidx[b * P + k] = b * NN + i * N + j;
-                fidx[b * NN + i * N + j] = fidx[b * NN + j * N + i] = b * P + k;
-            }
-    *ep = (edge_pack){pidx, fidx, P};
-    return true;
+static bool edges_symmetric(const sdg_tensor *adj) {
+    return !adj->grad && block_symmetric(adj->data, adj->shape[0], adj->shape[1]);
 }
 
-/* An edge MLP over the rows of e (B, N, N, f) -> (B N N, out): on all rows, or (ep) on the
- * packed upper triangle, mirrored back. */
+/* An edge MLP over the channels of e (B, f, N, N) -> (B, out, N, N): on all N^2 edges
+ * (channel-last rows), or (sym) on the upper triangle, mirrored. */
 static sdg_tensor *edge_mlp(sdg_ctx *ctx, const mlp *m, sdg_tensor *e, int64_t B, int64_t N,
-                            int64_t f, const edge_pack *ep) {
-    e = reshape(ctx, e, 2, B * N * N, f, 0, 0);
-    if (!ep) return mlp_forward(ctx, m, e);
-    return sdg_gather(ctx, mlp_forward(ctx, m, sdg_gather(ctx, e, ep->pidx, B * ep->P)), ep->fidx,
-                      B * N * N);
+                            int64_t f, bool sym) {
+    const int64_t out = m->lin[m->n - 1].out;
+    if (sym) return sdg_edges_unpack(ctx, mlp_forward(ctx, m, sdg_edges_pack(ctx, e)), N);
+    e = reshape(ctx, permute(ctx, e, 0, 2, 3, 1), 2, B * N * N, f, 0, 0);
+    return permute(ctx, reshape(ctx, mlp_forward(ctx, m, e), 4, B, N, N, out), 0, 3, 1, 2);
 }
 
 /* One AttentionLayer (README 4): x (B, N, din), ac (B, Cin, N, N) -> *x_out (B, N, nhid),
- * returns ac' (B, Cout, N, N); ep: the upper-triangle edge path, or NULL. */
+ * returns ac' (B, Cout, N, N); sym: the upper-triangle edge path. */
 static sdg_tensor *attn_layer_forward(sdg_ctx *ctx, const sdg_gdss_params *hp, const attn_layer *L,
                                       sdg_tensor *x, sdg_tensor *ac, const sdg_tensor *flags,
-                                      const edge_pack *ep, sdg_tensor **x_out) {
+                                      bool sym, sdg_tensor **x_out) {
     *x_out = NULL;
     if (!x || !ac) return NULL;
     const int64_t B = x->shape[0], N = x->shape[1], C = L->cin, a = L->attn_dim, nh = hp->nhid;
@@ -477,10 +459,9 @@ static sdg_tensor *attn_layer_forward(sdg_ctx *ctx, const sdg_gdss_params *hp, c
     *x_out = sdg_tanh(ctx, sdg_mask_nodes(ctx, mlp_forward(ctx, &L->multi_channel, vcat), flags));
     /* edges: E = (S_0..S_{C-1}, Ac_0..Ac_{C-1}) channel-last -> mlp -> Y + Y^T, masked */
     sdg_tensor *parts[2] = {reshape(ctx, sc, 4, B, C, N, N), ac};
-    sdg_tensor *e = permute(ctx, sdg_concat(ctx, parts, 2, 1), 0, 2, 3, 1);    /* (B, N, N, 2C) */
-    sdg_tensor *y = edge_mlp(ctx, &L->edge, e, B, N, 2 * C, ep);                 /* (B N N, Cout) */
-    y = permute(ctx, reshape(ctx, y, 4, B, N, N, L->cout), 0, 3, 1, 2);         /* (B, Cout, N, N) */
-    if (ep) return sdg_mask_adj(ctx, sdg_scale(ctx, y, 2.0f, 0.0f), flags);     /* Y + Y^T = 2 Y */
+    sdg_tensor *e = sdg_concat(ctx, parts, 2, 1);                               /* (B, 2C, N, N) */
+    sdg_tensor *y = edge_mlp(ctx, &L->edge, e, B, N, 2 * C, sym);               /* (B, Cout, N, N) */
+    if (sym) return sdg_mask_adj(ctx, sdg_scale(ctx, y, 2.0f, 0.0f), flags);    /* Y + Y^T = 2 Y */
     return sdg_mask_adj(ctx, sdg_add(ctx, y, sdg_transpose(ctx, y, 2, 3)), flags);
 }
 
@@ -496,10 +477,9 @@ static sdg_tensor *forward_x(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor *
         for (int l = 0; l < n; l++) hs[l + 1] = h = sdg_tanh(ctx, gcn_forward(ctx, &net->gcns[l], ahat, h));
     } else {
         sdg_tensor *ac = adj_powers(ctx, adj, hp->c_init), *h = x;
-        edge_pack pk;
-        const edge_pack *ep = edge_pack_make(ctx, adj, &pk) ? &pk : NULL;
+        const bool sym = edges_symmetric(adj);
         for (int l = 0; l < n; l++) {
-            ac = attn_layer_forward(ctx, hp, &net->layers[l], h, ac, flags, ep, &h);
+            ac = attn_layer_forward(ctx, hp, &net->layers[l], h, ac, flags, sym, &h);
             hs[l + 1] = sdg_tanh(ctx, h);
         }
     }
@@ -516,15 +496,14 @@ static sdg_tensor *forward_adj(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor
     int n = net->n_layers;
     if (n > 64) return sdg_ctx_fail(ctx, SDG_ERROR(SDG_ERR_INVALID, "gdss: num_layers %d > 64", n));
     acs[0] = adj_powers(ctx, adj, hp->c_init);
-    edge_pack pk;
-    const edge_pack *ep = edge_pack_make(ctx, adj, &pk) ? &pk : NULL;
+    const bool sym = edges_symmetric(adj);
     sdg_tensor *h = x;
-    for (int l = 0; l < n; l++) acs[l + 1] = attn_layer_forward(ctx, hp, &net->layers[l], h, acs[l], flags, ep, &h);
+    for (int l = 0; l < n; l++) acs[l + 1] = attn_layer_forward(ctx, hp, &net->layers[l], h, acs[l], flags, sym, &h);
     for (int l = 0; l <= n; l++)
         if (!acs[l]) return NULL;
     const int64_t f = net->final.lin[0].in;
-    sdg_tensor *e = permute(ctx, sdg_concat(ctx, acs, n + 1, 1), 0, 2, 3, 1);   /* (B, N, N, f) */
-    sdg_tensor *s = reshape(ctx, edge_mlp(ctx, &net->final, e, B, N, f, ep), 3, B, N, N, 0);
+    sdg_tensor *e = sdg_concat(ctx, acs, n + 1, 1);                               /* (B, f, N, N) */
+    sdg_tensor *s = reshape(ctx, edge_mlp(ctx, &net->final, e, B, N, f, sym), 3, B, N, N, 0);
     sdg_tensor *offdiag = sdg_tensor_new(ctx, 2, (int64_t[]){N, N});
     if (!offdiag) return NULL;
     for (int64_t i = 0; i < N; i++)

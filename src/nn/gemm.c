@@ -500,6 +500,35 @@ static void gemm_tasks(int64_t count, bool ta, bool tb, int64_t M, int64_t N, in
     }
 }
 
+/* Tall, skinny products (M large, N and K small: linear layers over the B N^2 edge rows of
+ * GDSS and their dx = dy W) go to the register kernel in fixed blocks of SKINNY_ROWS rows,
+ * B (transposed B packed once, at most SKINNY_KN floats) re-read from L1/L2 by every block:
+ * OpenBLAS packs all of A for a K of 16 to 64 (its copy routines were about 10 % of a QM9
+ * training step). Blocks are a function of the shape; each element is reduced over K in
+ * order by one call: the same bits for any thread count. Not on the plain path (BLAS). */
+#define SKINNY_ROWS 192
+#define SKINNY_KN 8192
+static bool gemm_skinny(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A,
+                        int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    const int path = gemm_path();
+    if (ta || path == PATH_PLAIN || M < 4 * SKINNY_ROWS || N > 512 || K > 64 || K * N > SKINNY_KN)
+        return false;
+    float packed[SKINNY_KN] __attribute__((aligned(64)));
+    if (tb) pack_transpose(N, K, B, ldb, packed);
+    const int64_t blocks = (M + SKINNY_ROWS - 1) / SKINNY_ROWS;
+    const bool par = !omp_in_parallel() && omp_get_max_threads() > 1;
+    #pragma omp parallel for schedule(dynamic, 4) if (par)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        const int64_t lo = blk * SKINNY_ROWS, rows = M - lo < SKINNY_ROWS ? M - lo : SKINNY_ROWS;
+        small_job j = {.M = rows, .N = N, .K = K, .A = A + lo * lda, .ars = lda, .acs = 1,
+                       .B = tb ? packed : B, .ldb = tb ? N : ldb, .C = C + lo * ldc, .ldc = ldc,
+                       .acc = beta != 0.0f};
+        if (path == PATH_AVX512) small_avx512(&j);
+        else small_avx2(&j);
+    }
+    return true;
+}
+
 void nn_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
              const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     if (M == 0 || N == 0) return;
@@ -507,6 +536,7 @@ void nn_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, 
         zero_or_keep(M, N, beta, C, ldc);
         return;
     }
+    if (gemm_skinny(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc)) return;
     gemm_tasks(1, ta, tb, M, N, K, A, 0, lda, B, 0, ldb, beta, C, 0, ldc);
 }
 

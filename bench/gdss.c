@@ -16,28 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
+#include "bench_util.h"
 #include "sdegen/sdegen.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-/* CPU time of the whole process (all threads): the work, whatever the load. */
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+static double now(void) { return bench_clock(CLOCK_MONOTONIC); }
+static double cpu_now(void) { return bench_clock(CLOCK_PROCESS_CPUTIME_ID); }
+#define median bench_median
 
 /* The cheapest possible model: score = -x. What remains is the engine's own work. */
 static sdg_status free_model(const sdg_model_call *call, void *params) {

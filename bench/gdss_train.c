@@ -9,22 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include "bench_util.h"
 #include "sdegen/sdegen.h"
-
-static double clock_s(clockid_t id) {
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 int main(int argc, char **argv) {
     const char *ds = argc > 1 ? argv[1] : "qm9";
@@ -66,16 +52,16 @@ int main(int argc, char **argv) {
     double wall[1000], cpu[1000], lx = 0, la = 0;
     for (int s = -2; s < steps; s++) {
         for (int k = 0; k < tp.batch; k++) idx[k] = (size_t)sdg_rng_uint(rng, (uint64_t)G);
-        double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        double w0 = bench_clock(CLOCK_MONOTONIC), c0 = bench_clock(CLOCK_PROCESS_CPUTIME_ID);
         if (sdg_gdss_trainer_step(tr, idx, (size_t)tp.batch, &lx, &la)) {
             fprintf(stderr, "bench_gdss_train: %s\n", sdg_errmsg());
             return 1;
         }
         if (s < 0) continue;
-        wall[s] = 1e3 * (clock_s(CLOCK_MONOTONIC) - w0);
-        cpu[s] = 1e3 * (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0);
+        wall[s] = 1e3 * (bench_clock(CLOCK_MONOTONIC) - w0);
+        cpu[s] = 1e3 * (bench_clock(CLOCK_PROCESS_CPUTIME_ID) - c0);
     }
-    double mw = median(wall, steps), mc = median(cpu, steps);
+    double mw = bench_median(wall, steps), mc = bench_median(cpu, steps);
     printf("# bench_gdss_train: %s preset (N %lld, F %lld), batch %d, %d steps (medians), %d threads\n",
            ds, (long long)N, (long long)F, tp.batch, steps, sdg_num_threads());
     printf("step wall %9.1f ms  %8.0f samples/s\n", mw, tp.batch / (mw * 1e-3));

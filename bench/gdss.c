@@ -21,7 +21,6 @@
 
 static double now(void) { return bench_clock(CLOCK_MONOTONIC); }
 static double cpu_now(void) { return bench_clock(CLOCK_PROCESS_CPUTIME_ID); }
-#define median bench_median
 
 /* The cheapest possible model: score = -x. What remains is the engine's own work. */
 static sdg_status free_model(const sdg_model_call *call, void *params) {
@@ -76,7 +75,7 @@ static double sgemm_gflops(sdg_ctx *ctx, sdg_rng *rng, int reps) {
         if (r >= 0) t[r] = dt;
     }
     sdg_ctx_reset(ctx);
-    return 2.0 * 1024 * 1024 * 1024 / median(t, reps) * 1e-9;
+    return 2.0 * 1024 * 1024 * 1024 / bench_median(t, reps) * 1e-9;
 }
 
 /* Sampling batch of README section 7 (QM9: 1000, the batch of the 40 s target below;
@@ -163,7 +162,7 @@ int main(int argc, char **argv) {
         net[r] = tx[r] + ta[r];
     }
     double gemm1 = sgemm_gflops(ref, rng, 5), gemm = gemm0 > gemm1 ? gemm0 : gemm1;
-    double mx = median(tx, reps), ma = median(ta, reps), mn = median(net, reps), f = fx + fa;
+    double mx = bench_median(tx, reps), ma = bench_median(ta, reps), mn = bench_median(net, reps), f = fx + fa;
     double peak = (double)sdg_arena_peak(sdg_ctx_arena(ctx)) / (1 << 20), gfs = f * 1e-9 / (mn * 1e-3);
     printf("# bench_gdss: %s weights (N %lld, F %lld), batch %lld, %d reps (medians), %d threads\n",
            ds, (long long)N, (long long)F, (long long)B, reps, sdg_num_threads());
@@ -174,7 +173,7 @@ int main(int argc, char **argv) {
     printf("network X+A forward      %9.2f ms  %.3f GFLOP  %.1f GFLOP/s  arena peak %.1f MiB\n", mn,
            f * 1e-9, gfs, peak);
     printf("network X+A CPU time     %9.2f ms  (all threads; the work, whatever the load)\n",
-           median(cpu, reps));
+           bench_median(cpu, reps));
     printf("sgemm 1024^3 same run    %9.1f GFLOP/s (before %.1f, after %.1f)\n", gemm, gemm0, gemm1);
     printf("ratio network / sgemm    %9.3f\n", gfs / gemm);
     printf("TSV\t%s\t%lld\t%.2f\t%.3f\t%.1f\t%.1f\t%.3f\t%.1f\n", ds, (long long)B, mn, f * 1e-9, gfs,
@@ -195,7 +194,7 @@ int main(int argc, char **argv) {
         }
         free(xs);
         free(as);
-        double mpc = median(pc, reps), ms4 = median(s4, reps);
+        double mpc = bench_median(pc, reps), ms4 = bench_median(s4, reps);
         printf("engine per call, PC      %9.3f ms  = %.2f %% of a network call\n", mpc, 100 * mpc / mn);
         printf("engine per call, S4      %9.3f ms  = %.2f %% of a network call\n", ms4, 100 * ms4 / mn);
     }

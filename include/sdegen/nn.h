@@ -129,7 +129,8 @@ SDG_API sdg_tensor *sdg_mean(sdg_ctx *ctx, sdg_tensor *x, int axis, bool keepdim
 SDG_API sdg_tensor *sdg_norm_last(sdg_ctx *ctx, sdg_tensor *x, float eps);
 
 /* Shape ops (gradients flow back through them). All copy except reshape, whose output shares
- * x's data (a view: do not write into either while the other is in use). */
+ * x's data (a view: do not write into either while the other is in use) and, when x is an
+ * op's output, x's .grad buffer too (seed one of the two, or add into both). */
 SDG_API sdg_tensor *sdg_concat(sdg_ctx *ctx, sdg_tensor *const *xs, int n, int axis);
 /* start < 0 counts from the end (torch.narrow); perm entries < 0 likewise count from the end. */
 SDG_API sdg_tensor *sdg_slice(sdg_ctx *ctx, sdg_tensor *x, int axis, int64_t start, int64_t len);

@@ -930,6 +930,36 @@ lane_gcn_norm(const float *a, int64_t N, const int *kidx, float *ahat) {
     }
 }
 
+/* ax (din, N LANES) = Â x for x (din, N LANES): four features at a time (independent sums). */
+static inline __attribute__((always_inline)) void
+lane_ahat_x(const float *ahat, const float *x, int64_t din, int64_t N, float *ax) {
+    const int64_t NL = N * LANES;
+    for (int64_t i = 0; i < N; i++) {
+        int64_t d = 0;
+        for (; d + 4 <= din; d += 4) {
+            lane_v a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            for (int64_t j = 0; j < N; j++) {
+                const lane_v w = LV(ahat + (i * N + j) * LANES);
+                const float *xj = x + d * NL + j * LANES;
+                a0 += w * LV(xj);
+                a1 += w * LV(xj + NL);
+                a2 += w * LV(xj + 2 * NL);
+                a3 += w * LV(xj + 3 * NL);
+            }
+            LV(ax + d * NL + i * LANES) = a0;
+            LV(ax + (d + 1) * NL + i * LANES) = a1;
+            LV(ax + (d + 2) * NL + i * LANES) = a2;
+            LV(ax + (d + 3) * NL + i * LANES) = a3;
+        }
+        for (; d < din; d++) {
+            lane_v acc = {0};
+            for (int64_t j = 0; j < N; j++)
+                acc += LV(ahat + (i * N + j) * LANES) * LV(x + d * NL + j * LANES);
+            LV(ax + d * NL + i * LANES) = acc;
+        }
+    }
+}
+
 /* One AttentionLayer (README 4) on a block: x (din, N LANES) at row stride NL; ac_in (C, PL)
  * -> xo (nhid, NL) or NULL (unused), ac_out (cout, PL). */
 static inline __attribute__((always_inline)) void
@@ -949,30 +979,7 @@ lane_attn(const fast_net *fn, int l, const int *kidx, const float *x, int64_t di
     const float alpha = 1.0f / sqrtf((float)nh), sym = 0.5f / (float)H;
     for (int64_t c = 0; c < C; c++) {
         lane_gcn_norm(ac_in + c * PL, N, kidx, ahat);
-        for (int64_t i = 0; i < N; i++) {   /* Â X, four features at a time (independent sums) */
-            int64_t d = 0;
-            for (; d + 4 <= din; d += 4) {
-                lane_v a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-                for (int64_t j = 0; j < N; j++) {
-                    const lane_v w = LV(ahat + (i * N + j) * LANES);
-                    const float *xj = x + d * NL + j * LANES;
-                    a0 += w * LV(xj);
-                    a1 += w * LV(xj + NL);
-                    a2 += w * LV(xj + 2 * NL);
-                    a3 += w * LV(xj + 3 * NL);
-                }
-                LV(ax + d * NL + i * LANES) = a0;
-                LV(ax + (d + 1) * NL + i * LANES) = a1;
-                LV(ax + (d + 2) * NL + i * LANES) = a2;
-                LV(ax + (d + 3) * NL + i * LANES) = a3;
-            }
-            for (; d < din; d++) {
-                lane_v acc = {0};
-                for (int64_t j = 0; j < N; j++)
-                    acc += LV(ahat + (i * N + j) * LANES) * LV(x + d * NL + j * LANES);
-                LV(ax + d * NL + i * LANES) = acc;
-            }
-        }
+        lane_ahat_x(ahat, x, din, N, ax);
         /* [Q | K]^T (2a, NL) = W_qk^T (Â X)^T + b, V^T likewise into its rows of vcat */
         sdg_gemm_desc g = gemm(2 * a, NL, din, W->wcat + c * D, C * D, ax, NL, qk, NL);
         g.ta = true;
@@ -1047,11 +1054,12 @@ static size_t lane_block_scratch(const fast_net *fn) {
     return n + attn + 16 * 16;   /* + alignment of each part, at most 15 floats per take */
 }
 
-/* True when the lane path applies: ScoreNetworkA, small graphs, A and A^2 as its powers,
- * and an exactly symmetric batch. */
+/* True when the lane path applies: small graphs, and ScoreNetworkX, or ScoreNetworkA with A
+ * and A^2 as its powers on an exactly symmetric batch. */
 static bool lane_ok(const sdg_gdss_net *net, const float *adj, int64_t B, int64_t N) {
-    return net->hp.kind == SDG_GDSS_NET_KIND_A && N <= LANE_N_MAX && net->hp.c_init <= 2 &&
-           block_symmetric(adj, B, N);
+    if (N > LANE_N_MAX) return false;
+    if (net->hp.kind == SDG_GDSS_NET_KIND_X) return true;
+    return net->hp.kind == SDG_GDSS_NET_KIND_A && net->hp.c_init <= 2 && block_symmetric(adj, B, N);
 }
 
 /* One block of nv <= LANES graphs: x (nv N, F), adj (nv N, N), flags (nv N) -> out (nv N, N). */
@@ -1110,6 +1118,66 @@ LANE_FN static void lane_block(const fast_net *fn, int64_t nv, const float *x, c
             }
     }
     fl.misc += 3.0 * (double)NN * LANES;
+    const double w = (double)nv / LANES;
+    flo->mm += w * fl.mm;
+    flo->lin += w * fl.lin;
+    flo->act += w * fl.act;
+    flo->misc += w * fl.misc;
+}
+
+/* Floats of scratch one ScoreNetworkX lane block takes (as carved in lane_block_x). */
+static size_t lane_x_scratch(const fast_net *fn) {
+    const int64_t N = fn->N, NL = N * LANES, nh = fn->net->hp.nhid;
+    const int64_t din = fn->F > nh ? fn->F : nh;
+    return (size_t)(2 * N * NL + NL + fn->f_node * NL + din * NL + fn->F * NL +
+                    2 * fn->lane_hid * FAST_TILE) + 16 * 8;
+}
+
+/* ScoreNetworkX (README 3) on a block of nv <= LANES graphs: x (nv N, F), adj (nv N, N),
+ * flags (nv N) -> out (nv N, F). Â from the full adjacency (no symmetry needed); the GCNs as
+ * tanh((Â h) W + b), the final MLP over the block's columns of [X | h_1 | ...]. */
+LANE_FN static void lane_block_x(const fast_net *fn, int64_t nv, const float *x, const float *adj,
+                                 const float *flags, float *out, float *scratch, fast_flops *flo) {
+    const sdg_gdss_net *net = fn->net;
+    const int64_t N = fn->N, F = fn->F, NN = fn->NN, NL = N * LANES, nh = net->hp.nhid;
+    fast_scratch sc = {scratch};
+    fast_flops fl = {0};
+    int kidx[LANE_N_MAX * LANE_N_MAX];
+    for (int k = 0; k < NN; k++) kidx[k] = k;   /* the full matrix, row-major */
+    float *af = take(&sc, (size_t)(NN * LANES)), *ahat = take(&sc, (size_t)(NN * LANES));
+    float *mn = take(&sc, (size_t)NL), *cat = take(&sc, (size_t)(fn->f_node * NL));
+    float *ax = take(&sc, (size_t)((F > nh ? F : nh) * NL)), *y = take(&sc, (size_t)(F * NL));
+    float *h0 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE)), *h1 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE));
+    for (int64_t g = 0; g < LANES; g++) {   /* into lanes; padding lanes are zero */
+        const bool in = g < nv;
+        for (int64_t n = 0; n < N; n++) {
+            mn[n * LANES + g] = in ? flags[g * N + n] : 0.0f;
+            for (int64_t f = 0; f < F; f++) cat[f * NL + n * LANES + g] = in ? x[(g * N + n) * F + f] : 0.0f;
+        }
+        for (int64_t k = 0; k < NN; k++) af[k * LANES + g] = in ? adj[g * NN + k] : 0.0f;
+    }
+    lane_gcn_norm(af, N, kidx, ahat);
+    fl.misc += 3.0 * (double)NN * LANES;
+    for (int l = 0; l < net->n_gcn; l++) {   /* h_l = tanh((Â h_{l-1}) W + b) into cat */
+        const int64_t din = l == 0 ? F : nh;
+        const float *h = cat + (l == 0 ? 0 : F + (l - 1) * nh) * NL;
+        lane_ahat_x(ahat, h, din, N, ax);
+        sdg_gemm_desc g = gemm(nh, NL, din, net->gcns[l].w->data, nh, ax, NL, cat + (F + l * nh) * NL, NL);
+        g.ta = true;
+        g.bias = net->gcns[l].b->data;
+        g.bias_rows = true;
+        g.act = SDG_UNARY_TANH;
+        sdg_gemm_run(&g);
+        fl.mm += 2.0 * (double)(NN * din + N * din * nh) * LANES;
+        fl.lin += (double)(N * nh) * LANES;
+        fl.act += (double)(N * nh) * LANES;
+    }
+    fast_mlp_cols(&net->final, cat, NL, NL, y, NL, SDG_UNARY_NONE, h0, h1, &fl);
+    for (int64_t g = 0; g < nv; g++)   /* mask_x, out of the lanes */
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t f = 0; f < F; f++)
+                out[(g * N + n) * F + f] = y[f * NL + n * LANES + g] * mn[n * LANES + g];
+    fl.misc += (double)(N * F) * LANES;
     const double w = (double)nv / LANES;
     flo->mm += w * fl.mm;
     flo->lin += w * fl.lin;
@@ -1312,7 +1380,7 @@ static bool fast_prepare(sdg_ctx *ctx, const sdg_gdss_net *net, int64_t B, int64
             if (w > fn->lane_hid) fn->lane_hid = w;
             if (v > fn->lane_hid) fn->lane_hid = v;
         }
-        fn->scratch = lane_block_scratch(fn);
+        fn->scratch = hp->kind == SDG_GDSS_NET_KIND_X ? lane_x_scratch(fn) : lane_block_scratch(fn);
         return true;
     }
     fn->scratch = fast_block_scratch(fn, G);
@@ -1344,7 +1412,10 @@ static sdg_tensor *forward_fast(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tenso
         #pragma omp for schedule(dynamic, 1)
         for (int64_t k = 0; k < blocks; k++) {
             const int64_t b0 = k * G, nb = B - b0 < G ? B - b0 : G;
-            if (fn->lanes)
+            if (fn->lanes && net->hp.kind == SDG_GDSS_NET_KIND_X)
+                lane_block_x(fn, nb, x->data + b0 * N * F, adj->data + b0 * N * N, flags->data + b0 * N,
+                             out->data + b0 * each, mine, &fls[t]);
+            else if (fn->lanes)
                 lane_block(fn, nb, x->data + b0 * N * F, adj->data + b0 * N * N, flags->data + b0 * N,
                            out->data + b0 * each, mine, &fls[t]);
             else

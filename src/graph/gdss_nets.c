@@ -911,7 +911,33 @@ static inline __attribute__((always_inline)) void lane_tanh(float *v) {
     LV(v) = x * p / q;
 }
 
-/* Â of one channel: a packed (P, LANES) -> ahat (N N, LANES), as fast_gcn_norm. */
+/* A block of nv <= LANES graphs into lanes (padding lanes zero): flags -> mn (N LANES),
+ * x (nv N, F) -> xl (F, N LANES), adj (nv N, N) -> af (N N, LANES). */
+static inline __attribute__((always_inline)) void
+lane_load(int64_t nv, int64_t N, int64_t F, const float *x, const float *adj, const float *flags,
+          float *mn, float *xl, float *af) {
+    const int64_t NL = N * LANES, NN = N * N;
+    for (int64_t g = 0; g < LANES; g++) {
+        const bool in = g < nv;
+        for (int64_t n = 0; n < N; n++) {
+            mn[n * LANES + g] = in ? flags[g * N + n] : 0.0f;
+            for (int64_t f = 0; f < F; f++) xl[f * NL + n * LANES + g] = in ? x[(g * N + n) * F + f] : 0.0f;
+        }
+        for (int64_t k = 0; k < NN; k++) af[k * LANES + g] = in ? adj[g * NN + k] : 0.0f;
+    }
+}
+
+/* A block's counts (made for all LANES lanes) added for its nv real graphs. */
+static void lane_flops_add(fast_flops *to, const fast_flops *fl, int64_t nv) {
+    const double w = (double)nv / LANES;
+    to->mm += w * fl->mm;
+    to->lin += w * fl->lin;
+    to->act += w * fl->act;
+    to->misc += w * fl->misc;
+}
+
+/* Â of one channel: a (entry (i, j) at row kidx[i N + j] of LANES floats: the packed upper
+ * triangle or the full matrix) -> ahat (N N, LANES), as fast_gcn_norm. */
 static inline __attribute__((always_inline)) void
 lane_gcn_norm(const float *a, int64_t N, const int *kidx, float *ahat) {
     float s[LANE_N_MAX * LANES] __attribute__((aligned(64)));
@@ -1078,14 +1104,7 @@ LANE_FN static void lane_block(const fast_net *fn, int64_t nv, const float *x, c
     float *xa = take(&sc, (size_t)(nh * NL)), *xb = take(&sc, (size_t)(nh * NL));
     float *af = take(&sc, (size_t)(NN * LANES)), *sv = take(&sc, (size_t)PL);
     float *h0 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE)), *h1 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE));
-    for (int64_t g = 0; g < LANES; g++) {   /* into lanes; padding lanes are zero */
-        const bool in = g < nv;
-        for (int64_t n = 0; n < N; n++) {
-            mn[n * LANES + g] = in ? flags[g * N + n] : 0.0f;
-            for (int64_t f = 0; f < F; f++) x0[f * NL + n * LANES + g] = in ? x[(g * N + n) * F + f] : 0.0f;
-        }
-        for (int64_t k = 0; k < NN; k++) af[k * LANES + g] = in ? adj[g * NN + k] : 0.0f;
-    }
+    lane_load(nv, N, F, x, adj, flags, mn, x0, af);
     for (int64_t i = 0; i < N; i++)   /* edge masks, A, A^2 = A A (exactly symmetric) */
         for (int64_t j = i; j < N; j++) {
             const int64_t k = kidx[i * N + j];
@@ -1118,11 +1137,7 @@ LANE_FN static void lane_block(const fast_net *fn, int64_t nv, const float *x, c
             }
     }
     fl.misc += 3.0 * (double)NN * LANES;
-    const double w = (double)nv / LANES;
-    flo->mm += w * fl.mm;
-    flo->lin += w * fl.lin;
-    flo->act += w * fl.act;
-    flo->misc += w * fl.misc;
+    lane_flops_add(flo, &fl, nv);
 }
 
 /* Floats of scratch one ScoreNetworkX lane block takes (as carved in lane_block_x). */
@@ -1148,14 +1163,7 @@ LANE_FN static void lane_block_x(const fast_net *fn, int64_t nv, const float *x,
     float *mn = take(&sc, (size_t)NL), *cat = take(&sc, (size_t)(fn->f_node * NL));
     float *ax = take(&sc, (size_t)((F > nh ? F : nh) * NL)), *y = take(&sc, (size_t)(F * NL));
     float *h0 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE)), *h1 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE));
-    for (int64_t g = 0; g < LANES; g++) {   /* into lanes; padding lanes are zero */
-        const bool in = g < nv;
-        for (int64_t n = 0; n < N; n++) {
-            mn[n * LANES + g] = in ? flags[g * N + n] : 0.0f;
-            for (int64_t f = 0; f < F; f++) cat[f * NL + n * LANES + g] = in ? x[(g * N + n) * F + f] : 0.0f;
-        }
-        for (int64_t k = 0; k < NN; k++) af[k * LANES + g] = in ? adj[g * NN + k] : 0.0f;
-    }
+    lane_load(nv, N, F, x, adj, flags, mn, cat, af);
     lane_gcn_norm(af, N, kidx, ahat);
     fl.misc += 3.0 * (double)NN * LANES;
     for (int l = 0; l < net->n_gcn; l++) {   /* h_l = tanh((Â h_{l-1}) W + b) into cat */
@@ -1178,11 +1186,7 @@ LANE_FN static void lane_block_x(const fast_net *fn, int64_t nv, const float *x,
             for (int64_t f = 0; f < F; f++)
                 out[(g * N + n) * F + f] = y[f * NL + n * LANES + g] * mn[n * LANES + g];
     fl.misc += (double)(N * F) * LANES;
-    const double w = (double)nv / LANES;
-    flo->mm += w * fl.mm;
-    flo->lin += w * fl.lin;
-    flo->act += w * fl.act;
-    flo->misc += w * fl.misc;
+    lane_flops_add(flo, &fl, nv);
 }
 
 /* One block of G graphs: x (G N, F), adj (G N, N), flags (G N) -> out (G N, F or N). */

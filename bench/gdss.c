@@ -7,30 +7,20 @@
  * over [max(2, N/4), N] in 8 steps (like the /fixture batches); x and adj are N(0, 1), masked,
  * adj symmetric with a zero diagonal.
  * Prints medians over reps: network X, A and X+A forward ms, GFLOP (ctx FLOP counter), GFLOP/s,
- * arena peak MiB, the same-run sgemm GFLOP/s (the faster of one run before and one after the
+ * arena peak MiB, the process CPU time per X+A call (all threads), the same-run sgemm GFLOP/s (the faster of one run before and one after the
  * network calls: sdg_matmul with grad mode off, as bench_nn) and the ratio. For QM9 also the
  * targets: one X+A call at batch 1000 in <= 20 ms, i.e. 1000 molecules with the full
- * 1000-step predictor-corrector sampler (2000 calls of each network) in <= 40 s. */
+ * 1000-step predictor-corrector sampler (2000 calls of each network) in <= 40 s.
+ * BENCH_GDSS_NO_ENGINE=1 skips the engine measurement (for profiling the networks alone). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
+#include "bench_util.h"
 #include "sdegen/sdegen.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+static double now(void) { return bench_clock(CLOCK_MONOTONIC); }
+static double cpu_now(void) { return bench_clock(CLOCK_PROCESS_CPUTIME_ID); }
 
 /* The cheapest possible model: score = -x. What remains is the engine's own work. */
 static sdg_status free_model(const sdg_model_call *call, void *params) {
@@ -85,7 +75,7 @@ static double sgemm_gflops(sdg_ctx *ctx, sdg_rng *rng, int reps) {
         if (r >= 0) t[r] = dt;
     }
     sdg_ctx_reset(ctx);
-    return 2.0 * 1024 * 1024 * 1024 / median(t, reps) * 1e-9;
+    return 2.0 * 1024 * 1024 * 1024 / bench_median(t, reps) * 1e-9;
 }
 
 /* Sampling batch of README section 7 (QM9: 1000, the batch of the 40 s target below;
@@ -140,11 +130,11 @@ int main(int argc, char **argv) {
             }
     }
     sdg_ctx_set_grad(ctx, false);
-    double tx[100], ta[100], net[100], fx = 0, fa = 0;
+    double tx[100], ta[100], net[100], cpu[100], fx = 0, fa = 0;
     size_t peak_x = 0, peak_a = 0;
     for (int r = -1; r < reps; r++) {   /* r = -1: warm-up (the arena reaches its peak) */
         sdg_tensor *o[2] = {NULL, NULL};
-        double dt[2], fl_net[2];
+        double dt[2], fl_net[2], c0 = cpu_now();
         for (int k = 0; k < 2; k++) {
             sdg_ctx_reset(ctx);
             sdg_ctx_flops_clear(ctx);
@@ -166,12 +156,13 @@ int main(int argc, char **argv) {
         fx = fl_net[0];
         fa = fl_net[1];
         if (r < 0) continue;
+        cpu[r] = 1e3 * (cpu_now() - c0);
         tx[r] = 1e3 * dt[0];
         ta[r] = 1e3 * dt[1];
         net[r] = tx[r] + ta[r];
     }
     double gemm1 = sgemm_gflops(ref, rng, 5), gemm = gemm0 > gemm1 ? gemm0 : gemm1;
-    double mx = median(tx, reps), ma = median(ta, reps), mn = median(net, reps), f = fx + fa;
+    double mx = bench_median(tx, reps), ma = bench_median(ta, reps), mn = bench_median(net, reps), f = fx + fa;
     double peak = (double)sdg_arena_peak(sdg_ctx_arena(ctx)) / (1 << 20), gfs = f * 1e-9 / (mn * 1e-3);
     printf("# bench_gdss: %s weights (N %lld, F %lld), batch %lld, %d reps (medians), %d threads\n",
            ds, (long long)N, (long long)F, (long long)B, reps, sdg_num_threads());
@@ -181,6 +172,8 @@ int main(int argc, char **argv) {
            fa * 1e-9, fa * 1e-9 / (ma * 1e-3), (double)peak_a / (1 << 20));
     printf("network X+A forward      %9.2f ms  %.3f GFLOP  %.1f GFLOP/s  arena peak %.1f MiB\n", mn,
            f * 1e-9, gfs, peak);
+    printf("network X+A CPU time     %9.2f ms  (all threads; the work, whatever the load)\n",
+           bench_median(cpu, reps));
     printf("sgemm 1024^3 same run    %9.1f GFLOP/s (before %.1f, after %.1f)\n", gemm, gemm0, gemm1);
     printf("ratio network / sgemm    %9.3f\n", gfs / gemm);
     printf("TSV\t%s\t%lld\t%.2f\t%.3f\t%.1f\t%.1f\t%.3f\t%.1f\n", ds, (long long)B, mn, f * 1e-9, gfs,
@@ -192,7 +185,7 @@ int main(int argc, char **argv) {
         printf("TSV_QM9\t%lld\t%.2f\t%.1f\t%s\n", (long long)B, mn, 2000.0 * mn * 1e-3,
                B == 1000 && mn <= 20.0 ? "met" : "not_met");
     }
-    if (strcasecmp(ds, "QM9") == 0) {   /* the SDE engine's own work next to a network call */
+    if (strcasecmp(ds, "QM9") == 0 && !getenv("BENCH_GDSS_NO_ENGINE")) {   /* the SDE engine's own work next to a network call */
         double pc[100], s4[100];
         float *xs = malloc((size_t)(B * N * F) * 4), *as = malloc((size_t)(B * N * N) * 4);
         for (int r = 0; r < reps; r++) {
@@ -201,7 +194,7 @@ int main(int argc, char **argv) {
         }
         free(xs);
         free(as);
-        double mpc = median(pc, reps), ms4 = median(s4, reps);
+        double mpc = bench_median(pc, reps), ms4 = bench_median(s4, reps);
         printf("engine per call, PC      %9.3f ms  = %.2f %% of a network call\n", mpc, 100 * mpc / mn);
         printf("engine per call, S4      %9.3f ms  = %.2f %% of a network call\n", ms4, 100 * ms4 / mn);
     }

@@ -129,7 +129,8 @@ SDG_API sdg_tensor *sdg_mean(sdg_ctx *ctx, sdg_tensor *x, int axis, bool keepdim
 SDG_API sdg_tensor *sdg_norm_last(sdg_ctx *ctx, sdg_tensor *x, float eps);
 
 /* Shape ops (gradients flow back through them). All copy except reshape, whose output shares
- * x's data (a view: do not write into either while the other is in use). */
+ * x's data (a view: do not write into either while the other is in use) and, when x is an
+ * op's output, x's .grad buffer too (seed one of the two, or add into both). */
 SDG_API sdg_tensor *sdg_concat(sdg_ctx *ctx, sdg_tensor *const *xs, int n, int axis);
 /* start < 0 counts from the end (torch.narrow); perm entries < 0 likewise count from the end. */
 SDG_API sdg_tensor *sdg_slice(sdg_ctx *ctx, sdg_tensor *x, int axis, int64_t start, int64_t len);
@@ -143,6 +144,13 @@ SDG_API sdg_tensor *sdg_transpose(sdg_ctx *ctx, sdg_tensor *x, int axis0, int ax
 SDG_API sdg_tensor *sdg_gather(sdg_ctx *ctx, sdg_tensor *x, const int64_t *idx, int64_t n);
 /* out (n_out, F) zero, then out[idx[i]] += x[i] for x (n, F): edge messages to nodes. */
 SDG_API sdg_tensor *sdg_scatter_add(sdg_ctx *ctx, sdg_tensor *x, const int64_t *idx, int64_t n_out);
+
+/* The upper triangle i <= j of each (N, N) matrix of a (B, C, N, N) as rows (B P, C),
+ * P = N (N + 1) / 2, row b P + k for graph b's k-th pair in row order (pack); and rows
+ * (B P, C) back to a symmetric (B, C, N, N), row k to both (i, j) and (j, i) (unpack). For
+ * channel MLPs on symmetric edge features; pack gives the lower triangle no gradient. */
+SDG_API sdg_tensor *sdg_edges_pack(sdg_ctx *ctx, sdg_tensor *a);
+SDG_API sdg_tensor *sdg_edges_unpack(sdg_ctx *ctx, sdg_tensor *rows, int64_t N);
 
 /* Softmax over axis; mask (optional, broadcastable to x, 0 = excluded) gives excluded entries
  * probability 0; a row with nothing included is all 0. */

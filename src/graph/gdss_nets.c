@@ -395,11 +395,36 @@ static sdg_tensor *adj_powers(sdg_ctx *ctx, sdg_tensor *adj, int c) {
     return c == 1 ? pw[0] : sdg_concat(ctx, pw, c, 1);
 }
 
+/* The upper-triangle edge path of the op path (training). When the adjacency is exactly
+ * symmetric and needs no gradient (training's perturbed adjacencies are: A and z_A both
+ * symmetric), every edge feature is exactly symmetric, so an edge MLP gives Y_ij = Y_ji and
+ * the network is the same function of the parameters when the edge and final MLPs run on the
+ * N (N + 1) / 2 edges i <= j only (sdg_edges_pack) and their outputs are mirrored
+ * (sdg_edges_unpack): Y + Y^T = 2 Y. Parameter gradients are those of that function, with
+ * about half the MLP work and no permutes. With an input gradient on adj, or an asymmetric
+ * adj, the full path runs (its partial derivatives with respect to single entries of adj
+ * differ). */
+static bool block_symmetric(const float *adj, int64_t G, int64_t N);
+
+static bool edges_symmetric(const sdg_tensor *adj) {
+    return !adj->grad && block_symmetric(adj->data, adj->shape[0], adj->shape[1]);
+}
+
+/* An edge MLP over the channels of e (B, f, N, N) -> (B, out, N, N): on all N^2 edges
+ * (channel-last rows), or (sym) on the upper triangle, mirrored. */
+static sdg_tensor *edge_mlp(sdg_ctx *ctx, const mlp *m, sdg_tensor *e, int64_t B, int64_t N,
+                            int64_t f, bool sym) {
+    const int64_t out = m->lin[m->n - 1].out;
+    if (sym) return sdg_edges_unpack(ctx, mlp_forward(ctx, m, sdg_edges_pack(ctx, e)), N);
+    e = reshape(ctx, permute(ctx, e, 0, 2, 3, 1), 2, B * N * N, f, 0, 0);
+    return permute(ctx, reshape(ctx, mlp_forward(ctx, m, e), 4, B, N, N, out), 0, 3, 1, 2);
+}
+
 /* One AttentionLayer (README 4): x (B, N, din), ac (B, Cin, N, N) -> *x_out (B, N, nhid),
- * returns ac' (B, Cout, N, N). */
+ * returns ac' (B, Cout, N, N); sym: the upper-triangle edge path. */
 static sdg_tensor *attn_layer_forward(sdg_ctx *ctx, const sdg_gdss_params *hp, const attn_layer *L,
                                       sdg_tensor *x, sdg_tensor *ac, const sdg_tensor *flags,
-                                      sdg_tensor **x_out) {
+                                      bool sym, sdg_tensor **x_out) {
     *x_out = NULL;
     if (!x || !ac) return NULL;
     const int64_t B = x->shape[0], N = x->shape[1], C = L->cin, a = L->attn_dim, nh = hp->nhid;
@@ -434,8 +459,9 @@ static sdg_tensor *attn_layer_forward(sdg_ctx *ctx, const sdg_gdss_params *hp, c
     *x_out = sdg_tanh(ctx, sdg_mask_nodes(ctx, mlp_forward(ctx, &L->multi_channel, vcat), flags));
     /* edges: E = (S_0..S_{C-1}, Ac_0..Ac_{C-1}) channel-last -> mlp -> Y + Y^T, masked */
     sdg_tensor *parts[2] = {reshape(ctx, sc, 4, B, C, N, N), ac};
-    sdg_tensor *e = permute(ctx, sdg_concat(ctx, parts, 2, 1), 0, 2, 3, 1);    /* (B, N, N, 2C) */
-    sdg_tensor *y = permute(ctx, mlp_forward(ctx, &L->edge, e), 0, 3, 1, 2);  /* (B, Cout, N, N) */
+    sdg_tensor *e = sdg_concat(ctx, parts, 2, 1);                               /* (B, 2C, N, N) */
+    sdg_tensor *y = edge_mlp(ctx, &L->edge, e, B, N, 2 * C, sym);               /* (B, Cout, N, N) */
+    if (sym) return sdg_mask_adj(ctx, sdg_scale(ctx, y, 2.0f, 0.0f), flags);    /* Y + Y^T = 2 Y */
     return sdg_mask_adj(ctx, sdg_add(ctx, y, sdg_transpose(ctx, y, 2, 3)), flags);
 }
 
@@ -451,8 +477,9 @@ static sdg_tensor *forward_x(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor *
         for (int l = 0; l < n; l++) hs[l + 1] = h = sdg_tanh(ctx, gcn_forward(ctx, &net->gcns[l], ahat, h));
     } else {
         sdg_tensor *ac = adj_powers(ctx, adj, hp->c_init), *h = x;
+        const bool sym = edges_symmetric(adj);
         for (int l = 0; l < n; l++) {
-            ac = attn_layer_forward(ctx, hp, &net->layers[l], h, ac, flags, &h);
+            ac = attn_layer_forward(ctx, hp, &net->layers[l], h, ac, flags, sym, &h);
             hs[l + 1] = sdg_tanh(ctx, h);
         }
     }
@@ -469,12 +496,14 @@ static sdg_tensor *forward_adj(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tensor
     int n = net->n_layers;
     if (n > 64) return sdg_ctx_fail(ctx, SDG_ERROR(SDG_ERR_INVALID, "gdss: num_layers %d > 64", n));
     acs[0] = adj_powers(ctx, adj, hp->c_init);
+    const bool sym = edges_symmetric(adj);
     sdg_tensor *h = x;
-    for (int l = 0; l < n; l++) acs[l + 1] = attn_layer_forward(ctx, hp, &net->layers[l], h, acs[l], flags, &h);
+    for (int l = 0; l < n; l++) acs[l + 1] = attn_layer_forward(ctx, hp, &net->layers[l], h, acs[l], flags, sym, &h);
     for (int l = 0; l <= n; l++)
         if (!acs[l]) return NULL;
-    sdg_tensor *e = permute(ctx, sdg_concat(ctx, acs, n + 1, 1), 0, 2, 3, 1);   /* (B, N, N, f) */
-    sdg_tensor *s = reshape(ctx, mlp_forward(ctx, &net->final, e), 3, B, N, N, 0);
+    const int64_t f = net->final.lin[0].in;
+    sdg_tensor *e = sdg_concat(ctx, acs, n + 1, 1);                               /* (B, f, N, N) */
+    sdg_tensor *s = reshape(ctx, edge_mlp(ctx, &net->final, e, B, N, f, sym), 3, B, N, N, 0);
     sdg_tensor *offdiag = sdg_tensor_new(ctx, 2, (int64_t[]){N, N});
     if (!offdiag) return NULL;
     for (int64_t i = 0; i < N; i++)
@@ -523,6 +552,8 @@ typedef struct fast_net {
     int64_t             f_edge;        /* channels of the edge buffer */
     int64_t             f_node;        /* columns of the node concat buffer (X, X_GMH) */
     size_t              scratch;       /* floats per block */
+    bool                lanes;         /* blocks of LANES graphs across vector lanes (lane_block) */
+    int64_t             lane_hid;      /* widest hidden layer of any MLP (lane path scratch) */
 } fast_net;
 
 static float *transpose_alloc(sdg_ctx *ctx, const float *w, int64_t rows, int64_t cols) {
@@ -601,10 +632,11 @@ static void fast_mlp_rows(const mlp *m, float *const *wt, const float *x, int64_
     }
 }
 
-/* Edge MLP over columns: x (in, cols) at row stride ldx -> y (out, cols) at stride ldy, in
- * tiles of FAST_TILE columns; h0, h1 (hid, FAST_TILE) scratch. */
+/* MLP over columns: x (in, cols) at row stride ldx -> y (out, cols) at stride ldy, in tiles
+ * of FAST_TILE columns, ELU between linears, last_act after the last; h0, h1 (hid, FAST_TILE)
+ * scratch. */
 static void fast_mlp_cols(const mlp *m, const float *x, int64_t ldx, int64_t cols, float *y,
-                          int64_t ldy, float *h0, float *h1, fast_flops *fl) {
+                          int64_t ldy, sdg_unary last_act, float *h0, float *h1, fast_flops *fl) {
     for (int64_t t0 = 0; t0 < cols; t0 += FAST_TILE) {
         const int64_t tc = cols - t0 < FAST_TILE ? cols - t0 : FAST_TILE;
         const float *in = x + t0;
@@ -617,7 +649,7 @@ static void fast_mlp_cols(const mlp *m, const float *x, int64_t ldx, int64_t col
             sdg_gemm_desc g = gemm(L->out, tc, L->in, L->weight->data, L->in, in, ldin, out, ldo);
             g.bias = L->bias->data;
             g.bias_rows = true;
-            g.act = last ? SDG_UNARY_NONE : SDG_UNARY_ELU;
+            g.act = last ? last_act : SDG_UNARY_ELU;
             sdg_gemm_run(&g);
             in = out;
             ldin = ldo;
@@ -626,7 +658,7 @@ static void fast_mlp_cols(const mlp *m, const float *x, int64_t ldx, int64_t col
     for (int k = 0; k < m->n; k++) {
         const sdg_linear *L = &m->lin[k];
         fl->lin += (2.0 * (double)L->in + 1.0) * (double)(cols * L->out);
-        if (k < m->n - 1) fl->act += (double)(cols * L->out);
+        if (k < m->n - 1 || last_act != SDG_UNARY_NONE) fl->act += (double)(cols * L->out);
     }
 }
 
@@ -766,7 +798,7 @@ static void fast_attn(const fast_net *fn, int l, int64_t G, bool sym_in, const f
         fl->misc += (double)(GN * nh);
     }
     if (ac_out) {   /* Ac' = mask_adj(Y + Y^T), Y = mlp(S_0.., Ac_0..) over the channel axis */
-        fast_mlp_cols(&L->edge, ein, PS, PS, y, PS, h0, h1, fl);
+        fast_mlp_cols(&L->edge, ein, PS, PS, y, PS, SDG_UNARY_NONE, h0, h1, fl);
         for (int64_t co = 0; co < L->cout; co++)
             for (int64_t b = 0; b < G; b++) {
                 const float *Y = y + co * PS + b * CP, *m = flags + b * N;
@@ -833,6 +865,328 @@ static bool block_symmetric(const float *adj, int64_t G, int64_t N) {
                 if (u != v) return false;
             }
     return true;
+}
+
+/* ---- small graphs (QM9): one graph per vector lane ----
+ * ScoreNetworkA on graphs of at most LANE_N_MAX nodes, when the whole batch is exactly
+ * symmetric (sampling's always is) and c_init <= 2: blocks of LANES graphs stored lane-minor.
+ * A node tensor is (feature, N LANES) with graph g's node n in column n LANES + g; an edge
+ * tensor is (channel, P LANES) over the P = N (N + 1) / 2 upper-triangle edges (i <= j, row
+ * order), edge k of graph g in column k LANES + g (every edge feature is then exactly
+ * symmetric: see block_symmetric). The per-graph work (GCN normalisation, Â X, the heads'
+ * Q K^T, head sums, symmetrisation, masks) is element-wise across lanes, one full vector per
+ * operation however small N is, and every linear is one product over all the block's columns,
+ * W (out, in) @ (in, columns), by sdg_gemm_run with bias and activation fused. The GCN is
+ * computed as (Â X) W + b: the same maths as Â (X W) + b, other rounding, fewer flops
+ * (din < 2 attn_dim + nhid). Each lane runs its graph through the same instruction sequence,
+ * so results do not depend on the block, the lane or the thread count. Padding lanes (a last,
+ * partial block) hold zeros; their work is not counted. */
+#define LANES 16
+#define LANE_N_MAX 16
+typedef float lane_v __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t lane_i __attribute__((vector_size(LANES * sizeof(int32_t))));
+#define LV(p) (*(lane_v *)(p))   /* p 64-byte aligned: take() and offsets of LANES floats */
+#define LANE_FN __attribute__((target_clones("avx512f", "avx2", "default")))
+
+/* tanh x as a rational function of x (Eigen's ptanh_float: odd degree 13 over even degree
+ * 6 on |x| <= 7.9053, where tanh rounds to +-1), with +, *, / only: max abs error 4e-7
+ * against tanh in double on [-10, 10], about the vectorised tanh's; NaN stays NaN. In place
+ * on one vector (by pointer: vectors passed by value change the ABI without AVX-512). */
+static inline __attribute__((always_inline)) void lane_tanh(float *v) {
+    lane_v x = LV(v);
+    const lane_v hi = (lane_v){0} + 7.90531110763549805f, lo = -hi;
+    lane_i up = x > hi, dn = x < lo;   /* -1 where true */
+    x = (lane_v)((up & (lane_i)hi) | (~up & (lane_i)x));
+    x = (lane_v)((dn & (lane_i)lo) | (~dn & (lane_i)x));
+    const lane_v x2 = x * x;
+    lane_v p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+    p = p * x2 + -8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    lane_v q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    LV(v) = x * p / q;
+}
+
+/* A block of nv <= LANES graphs into lanes (padding lanes zero): flags -> mn (N LANES),
+ * x (nv N, F) -> xl (F, N LANES), adj (nv N, N) -> af (N N, LANES). */
+static inline __attribute__((always_inline)) void
+lane_load(int64_t nv, int64_t N, int64_t F, const float *x, const float *adj, const float *flags,
+          float *mn, float *xl, float *af) {
+    const int64_t NL = N * LANES, NN = N * N;
+    for (int64_t g = 0; g < LANES; g++) {
+        const bool in = g < nv;
+        for (int64_t n = 0; n < N; n++) {
+            mn[n * LANES + g] = in ? flags[g * N + n] : 0.0f;
+            for (int64_t f = 0; f < F; f++) xl[f * NL + n * LANES + g] = in ? x[(g * N + n) * F + f] : 0.0f;
+        }
+        for (int64_t k = 0; k < NN; k++) af[k * LANES + g] = in ? adj[g * NN + k] : 0.0f;
+    }
+}
+
+/* A block's counts (made for all LANES lanes) added for its nv real graphs. */
+static void lane_flops_add(fast_flops *to, const fast_flops *fl, int64_t nv) {
+    const double w = (double)nv / LANES;
+    to->mm += w * fl->mm;
+    to->lin += w * fl->lin;
+    to->act += w * fl->act;
+    to->misc += w * fl->misc;
+}
+
+/* Â of one channel: a (entry (i, j) at row kidx[i N + j] of LANES floats: the packed upper
+ * triangle or the full matrix) -> ahat (N N, LANES), as fast_gcn_norm. */
+static inline __attribute__((always_inline)) void
+lane_gcn_norm(const float *a, int64_t N, const int *kidx, float *ahat) {
+    float s[LANE_N_MAX * LANES] __attribute__((aligned(64)));
+    for (int64_t i = 0; i < N; i++) {   /* d_i = 1 + sum_{j != i} a_ij, clamped below at 1 */
+        lane_v d = {0};
+        d += 1.0f;
+        for (int64_t j = 0; j < N; j++)
+            if (j != i) d += LV(a + kidx[i * N + j] * LANES);
+        for (int g = 0; g < LANES; g++) s[i * LANES + g] = 1.0f / sqrtf(d[g] >= 1.0f ? d[g] : 1.0f);
+    }
+    for (int64_t i = 0; i < N; i++) {
+        const lane_v si = LV(s + i * LANES);
+        for (int64_t j = 0; j < N; j++)
+            LV(ahat + (i * N + j) * LANES) =
+                i == j ? si * si : (si * LV(a + kidx[i * N + j] * LANES)) * LV(s + j * LANES);
+    }
+}
+
+/* ax (din, N LANES) = Â x for x (din, N LANES): four features at a time (independent sums). */
+static inline __attribute__((always_inline)) void
+lane_ahat_x(const float *ahat, const float *x, int64_t din, int64_t N, float *ax) {
+    const int64_t NL = N * LANES;
+    for (int64_t i = 0; i < N; i++) {
+        int64_t d = 0;
+        for (; d + 4 <= din; d += 4) {
+            lane_v a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            for (int64_t j = 0; j < N; j++) {
+                const lane_v w = LV(ahat + (i * N + j) * LANES);
+                const float *xj = x + d * NL + j * LANES;
+                a0 += w * LV(xj);
+                a1 += w * LV(xj + NL);
+                a2 += w * LV(xj + 2 * NL);
+                a3 += w * LV(xj + 3 * NL);
+            }
+            LV(ax + d * NL + i * LANES) = a0;
+            LV(ax + (d + 1) * NL + i * LANES) = a1;
+            LV(ax + (d + 2) * NL + i * LANES) = a2;
+            LV(ax + (d + 3) * NL + i * LANES) = a3;
+        }
+        for (; d < din; d++) {
+            lane_v acc = {0};
+            for (int64_t j = 0; j < N; j++)
+                acc += LV(ahat + (i * N + j) * LANES) * LV(x + d * NL + j * LANES);
+            LV(ax + d * NL + i * LANES) = acc;
+        }
+    }
+}
+
+/* One AttentionLayer (README 4) on a block: x (din, N LANES) at row stride NL; ac_in (C, PL)
+ * -> xo (nhid, NL) or NULL (unused), ac_out (cout, PL). */
+static inline __attribute__((always_inline)) void
+lane_attn(const fast_net *fn, int l, const int *kidx, const float *x, int64_t din,
+          const float *ac_in, float *xo, float *ac_out, const float *mn, const float *maske,
+          fast_scratch sc, fast_flops *fl) {
+    const sdg_gdss_params *hp = &fn->net->hp;
+    const attn_layer *L = &fn->net->layers[l];
+    const fast_layer *W = &fn->layers[l];
+    const int64_t N = fn->N, NN = fn->NN, P = N * (N + 1) / 2, PL = P * LANES, NL = N * LANES;
+    const int64_t C = L->cin, a = L->attn_dim, nh = hp->nhid, H = hp->heads, s = a / H;
+    const int64_t D = 2 * a + nh;
+    float *ahat = take(&sc, (size_t)(NN * LANES)), *ax = take(&sc, (size_t)(din * NL));
+    float *qk = take(&sc, (size_t)(2 * a * NL)), *tt = take(&sc, (size_t)(H * NN * LANES));
+    float *vcat = take(&sc, (size_t)(C * nh * NL)), *ein = take(&sc, (size_t)(2 * C * PL));
+    float *h0 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE)), *h1 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE));
+    const float alpha = 1.0f / sqrtf((float)nh), sym = 0.5f / (float)H;
+    for (int64_t c = 0; c < C; c++) {
+        lane_gcn_norm(ac_in + c * PL, N, kidx, ahat);
+        lane_ahat_x(ahat, x, din, N, ax);
+        /* [Q | K]^T (2a, NL) = W_qk^T (Â X)^T + b, V^T likewise into its rows of vcat */
+        sdg_gemm_desc g = gemm(2 * a, NL, din, W->wcat + c * D, C * D, ax, NL, qk, NL);
+        g.ta = true;
+        g.bias = W->bcat + c * D;
+        g.bias_rows = true;
+        sdg_gemm_run(&g);
+        if (xo) {
+            g = gemm(nh, NL, din, W->wcat + c * D + 2 * a, C * D, ax, NL, vcat + c * nh * NL, NL);
+            g.ta = true;
+            g.bias = W->bcat + c * D + 2 * a;
+            g.bias_rows = true;
+            sdg_gemm_run(&g);
+        }
+        for (int64_t h = 0; h < H; h++)   /* T_h = tanh(alpha Q_h K_h^T) */
+            for (int64_t i = 0; i < N; i++)
+                for (int64_t j = 0; j < N; j++) {
+                    lane_v acc = {0};
+                    for (int64_t k = h * s; k < (h + 1) * s; k++)
+                        acc += LV(qk + k * NL + i * LANES) * LV(qk + (a + k) * NL + j * LANES);
+                    float *t = tt + ((h * N + i) * N + j) * LANES;
+                    LV(t) = alpha * acc;
+                    lane_tanh(t);
+                }
+        for (int64_t i = 0; i < N; i++)   /* head sums and symmetrisation, packed */
+            for (int64_t j = i; j < N; j++) {
+                lane_v x0 = LV(tt + (i * N + j) * LANES), x1 = LV(tt + (j * N + i) * LANES);
+                for (int64_t h = 1; h < H; h++) {
+                    x0 += LV(tt + ((h * N + i) * N + j) * LANES);
+                    x1 += LV(tt + ((h * N + j) * N + i) * LANES);
+                }
+                LV(ein + c * PL + kidx[i * N + j] * LANES) = (x0 + x1) * sym;
+            }
+        memcpy(ein + (C + c) * PL, ac_in + c * PL, (size_t)PL * sizeof(float));
+    }
+    /* counts for all LANES graphs, like fast_mlp_cols's; the caller scales them */
+    fl->misc += (3.0 * (double)(C * NN) + (double)C * (double)(H + 1) * (double)NN) * LANES;
+    fl->mm += 2.0 * (double)C * (double)(NN * din + N * din * 2 * a + NN * a) * LANES;
+    fl->lin += (double)(C * N * 2 * a) * LANES;
+    fl->act += (double)(C * H * NN) * LANES;
+    if (xo) {   /* tanh(mask(multi_channel([V_0 | ...]))) */
+        fl->mm += 2.0 * (double)(C * N * din * nh) * LANES;
+        fl->lin += (double)(C * N * nh) * LANES;
+        fast_mlp_cols(&L->multi_channel, vcat, NL, NL, xo, NL, SDG_UNARY_TANH, h0, h1, fl);
+        for (int64_t d = 0; d < nh; d++)
+            for (int64_t n = 0; n < N; n++) LV(xo + d * NL + n * LANES) *= LV(mn + n * LANES);
+        fl->misc += (double)(N * nh) * LANES;
+    }
+    /* Ac' = mask_adj(Y + Y^T) = 2 Y masked (Y exactly symmetric), Y = mlp(S_0.., Ac_0..) */
+    fast_mlp_cols(&L->edge, ein, PL, PL, ac_out, PL, SDG_UNARY_NONE, h0, h1, fl);
+    for (int64_t co = 0; co < L->cout; co++)
+        for (int64_t k = 0; k < P; k++) {
+            lane_v y = LV(ac_out + co * PL + k * LANES);
+            LV(ac_out + co * PL + k * LANES) = (y + y) * LV(maske + k * LANES);
+        }
+    fl->misc += 3.0 * (double)(L->cout * P) * LANES;
+}
+
+/* Floats of scratch one lane block takes (as carved in lane_block and lane_attn). */
+static size_t lane_block_scratch(const fast_net *fn) {
+    const sdg_gdss_params *hp = &fn->net->hp;
+    const int64_t N = fn->N, NN = fn->NN, PL = N * (N + 1) / 2 * LANES, NL = N * LANES;
+    const int64_t nh = hp->nhid, hid = fn->lane_hid * FAST_TILE;
+    size_t n = (size_t)(fn->f_edge * PL + PL + NL + fn->F * NL + 2 * nh * NL + NN * LANES +
+                        2 * hid + PL), attn = 0;
+    for (int l = 0; l < fn->n_layers; l++) {
+        const attn_layer *L = &fn->net->layers[l];
+        const int64_t din = L->din, a = L->attn_dim, C = L->cin;
+        size_t t = (size_t)(NN * LANES + din * NL + 2 * a * NL + hp->heads * NN * LANES +
+                            C * nh * NL + 2 * C * PL + 2 * hid);
+        if (t > attn) attn = t;
+    }
+    return n + attn + 16 * 16;   /* + alignment of each part, at most 15 floats per take */
+}
+
+/* True when the lane path applies: small graphs, and ScoreNetworkX, or ScoreNetworkA with A
+ * and A^2 as its powers on an exactly symmetric batch. */
+static bool lane_ok(const sdg_gdss_net *net, const float *adj, int64_t B, int64_t N) {
+    if (N > LANE_N_MAX) return false;
+    if (net->hp.kind == SDG_GDSS_NET_KIND_X) return true;
+    return net->hp.kind == SDG_GDSS_NET_KIND_A && net->hp.c_init <= 2 && block_symmetric(adj, B, N);
+}
+
+/* One block of nv <= LANES graphs: x (nv N, F), adj (nv N, N), flags (nv N) -> out (nv N, N). */
+LANE_FN static void lane_block(const fast_net *fn, int64_t nv, const float *x, const float *adj,
+                               const float *flags, float *out, float *scratch, fast_flops *flo) {
+    const sdg_gdss_net *net = fn->net;
+    const int64_t N = fn->N, F = fn->F, NN = fn->NN, P = N * (N + 1) / 2, PL = P * LANES;
+    const int64_t NL = N * LANES, nh = net->hp.nhid;
+    fast_scratch sc = {scratch};
+    fast_flops fl = {0};
+    int kidx[LANE_N_MAX * LANE_N_MAX];
+    for (int64_t i = 0, k = 0; i < N; i++)
+        for (int64_t j = i; j < N; j++, k++) kidx[i * N + j] = kidx[j * N + i] = (int)k;
+    float *e = take(&sc, (size_t)(fn->f_edge * PL)), *maske = take(&sc, (size_t)PL);
+    float *mn = take(&sc, (size_t)NL), *x0 = take(&sc, (size_t)(F * NL));
+    float *xa = take(&sc, (size_t)(nh * NL)), *xb = take(&sc, (size_t)(nh * NL));
+    float *af = take(&sc, (size_t)(NN * LANES)), *sv = take(&sc, (size_t)PL);
+    float *h0 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE)), *h1 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE));
+    lane_load(nv, N, F, x, adj, flags, mn, x0, af);
+    for (int64_t i = 0; i < N; i++)   /* edge masks, A, A^2 = A A (exactly symmetric) */
+        for (int64_t j = i; j < N; j++) {
+            const int64_t k = kidx[i * N + j];
+            LV(maske + k * LANES) = LV(mn + i * LANES) * LV(mn + j * LANES);
+            LV(e + k * LANES) = LV(af + (i * N + j) * LANES);
+            if (net->hp.c_init < 2) continue;
+            lane_v acc = {0};
+            for (int64_t m = 0; m < N; m++)
+                acc += LV(af + (i * N + m) * LANES) * LV(af + (m * N + j) * LANES);
+            LV(e + PL + k * LANES) = acc;
+        }
+    if (net->hp.c_init == 2) fl.mm += 2.0 * (double)(NN * N) * LANES;
+    const float *xin = x0;
+    int64_t din = F, off = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const attn_layer *L = &net->layers[l];
+        float *xo = l == net->n_layers - 1 ? NULL : l % 2 ? xb : xa;
+        lane_attn(fn, l, kidx, xin, din, e + off * PL, xo, e + (off + L->cin) * PL, mn, maske, sc, &fl);
+        xin = xo;
+        din = nh;
+        off += L->cin;
+    }
+    fast_mlp_cols(&net->final, e, PL, PL, sv, PL, SDG_UNARY_NONE, h0, h1, &fl);
+    for (int64_t g = 0; g < nv; g++) {   /* s (1 - I), masked, out of the lanes */
+        float *O = out + g * NN;
+        for (int64_t i = 0; i < N; i++)
+            for (int64_t j = 0; j < N; j++) {
+                const int64_t k = kidx[i * N + j] * LANES + g;
+                O[i * N + j] = i == j ? 0.0f : sv[k] * maske[k];
+            }
+    }
+    fl.misc += 3.0 * (double)NN * LANES;
+    lane_flops_add(flo, &fl, nv);
+}
+
+/* Floats of scratch one ScoreNetworkX lane block takes (as carved in lane_block_x). */
+static size_t lane_x_scratch(const fast_net *fn) {
+    const int64_t N = fn->N, NL = N * LANES, nh = fn->net->hp.nhid;
+    const int64_t din = fn->F > nh ? fn->F : nh;
+    return (size_t)(2 * N * NL + NL + fn->f_node * NL + din * NL + fn->F * NL +
+                    2 * fn->lane_hid * FAST_TILE) + 16 * 8;
+}
+
+/* ScoreNetworkX (README 3) on a block of nv <= LANES graphs: x (nv N, F), adj (nv N, N),
+ * flags (nv N) -> out (nv N, F). Â from the full adjacency (no symmetry needed); the GCNs as
+ * tanh((Â h) W + b), the final MLP over the block's columns of [X | h_1 | ...]. */
+LANE_FN static void lane_block_x(const fast_net *fn, int64_t nv, const float *x, const float *adj,
+                                 const float *flags, float *out, float *scratch, fast_flops *flo) {
+    const sdg_gdss_net *net = fn->net;
+    const int64_t N = fn->N, F = fn->F, NN = fn->NN, NL = N * LANES, nh = net->hp.nhid;
+    fast_scratch sc = {scratch};
+    fast_flops fl = {0};
+    int kidx[LANE_N_MAX * LANE_N_MAX];
+    for (int k = 0; k < NN; k++) kidx[k] = k;   /* the full matrix, row-major */
+    float *af = take(&sc, (size_t)(NN * LANES)), *ahat = take(&sc, (size_t)(NN * LANES));
+    float *mn = take(&sc, (size_t)NL), *cat = take(&sc, (size_t)(fn->f_node * NL));
+    float *ax = take(&sc, (size_t)((F > nh ? F : nh) * NL)), *y = take(&sc, (size_t)(F * NL));
+    float *h0 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE)), *h1 = take(&sc, (size_t)(fn->lane_hid * FAST_TILE));
+    lane_load(nv, N, F, x, adj, flags, mn, cat, af);
+    lane_gcn_norm(af, N, kidx, ahat);
+    fl.misc += 3.0 * (double)NN * LANES;
+    for (int l = 0; l < net->n_gcn; l++) {   /* h_l = tanh((Â h_{l-1}) W + b) into cat */
+        const int64_t din = l == 0 ? F : nh;
+        const float *h = cat + (l == 0 ? 0 : F + (l - 1) * nh) * NL;
+        lane_ahat_x(ahat, h, din, N, ax);
+        sdg_gemm_desc g = gemm(nh, NL, din, net->gcns[l].w->data, nh, ax, NL, cat + (F + l * nh) * NL, NL);
+        g.ta = true;
+        g.bias = net->gcns[l].b->data;
+        g.bias_rows = true;
+        g.act = SDG_UNARY_TANH;
+        sdg_gemm_run(&g);
+        fl.mm += 2.0 * (double)(NN * din + N * din * nh) * LANES;
+        fl.lin += (double)(N * nh) * LANES;
+        fl.act += (double)(N * nh) * LANES;
+    }
+    fast_mlp_cols(&net->final, cat, NL, NL, y, NL, SDG_UNARY_NONE, h0, h1, &fl);
+    for (int64_t g = 0; g < nv; g++)   /* mask_x, out of the lanes */
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t f = 0; f < F; f++)
+                out[(g * N + n) * F + f] = y[f * NL + n * LANES + g] * mn[n * LANES + g];
+    fl.misc += (double)(N * F) * LANES;
+    lane_flops_add(flo, &fl, nv);
 }
 
 /* One block of G graphs: x (G N, F), adj (G N, N), flags (G N) -> out (G N, F or N). */
@@ -913,7 +1267,7 @@ static void fast_block(const fast_net *fn, int64_t G, const float *x, const floa
         }
         for (int64_t k = 0; k < f; k++)
             for (int64_t b = 0; b < G; b++) pack_edges(e + k * CS + b * NN, N, sym, ep + k * PS + b * CP);
-        fast_mlp_cols(&net->final, ep, PS, PS, sv, PS, h0, h1, fl);
+        fast_mlp_cols(&net->final, ep, PS, PS, sv, PS, SDG_UNARY_NONE, h0, h1, fl);
         for (int64_t b = 0; b < G; b++) {   /* s (1 - I), masked */
             const float *m = flags + b * N, *S = sv + b * CP;
             float *O = out + b * NN;
@@ -963,7 +1317,14 @@ static size_t fast_block_scratch(const fast_net *fn, int64_t G) {
     return n + attn;
 }
 
-static bool fast_prepare(sdg_ctx *ctx, const sdg_gdss_net *net, int64_t B, int64_t N,
+static int64_t mlp_hidden(const mlp *m) {
+    int64_t w = 0;
+    for (int k = 0; k + 1 < m->n; k++)
+        if (m->lin[k].out > w) w = m->lin[k].out;
+    return w;
+}
+
+static bool fast_prepare(sdg_ctx *ctx, const sdg_gdss_net *net, int64_t B, int64_t N, bool lanes,
                          fast_net *fn) {
     const sdg_gdss_params *hp = &net->hp;
     memset(fn, 0, sizeof *fn);
@@ -1014,6 +1375,18 @@ static bool fast_prepare(sdg_ctx *ctx, const sdg_gdss_net *net, int64_t B, int64
             if (!(W->mc_wt[k] = transpose_alloc(ctx, M->weight->data, M->out, M->in))) return false;
         }
     }
+    fn->lanes = lanes;
+    if (lanes) {
+        fn->G = LANES;
+        fn->lane_hid = mlp_hidden(&net->final);
+        for (int l = 0; l < net->n_layers; l++) {
+            int64_t w = mlp_hidden(&net->layers[l].edge), v = mlp_hidden(&net->layers[l].multi_channel);
+            if (w > fn->lane_hid) fn->lane_hid = w;
+            if (v > fn->lane_hid) fn->lane_hid = v;
+        }
+        fn->scratch = hp->kind == SDG_GDSS_NET_KIND_X ? lane_x_scratch(fn) : lane_block_scratch(fn);
+        return true;
+    }
     fn->scratch = fast_block_scratch(fn, G);
     return true;
 }
@@ -1028,7 +1401,8 @@ static sdg_tensor *forward_fast(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tenso
     sdg_tensor *out = sdg_tensor_new(ctx, 3, (int64_t[]){B, N, is_a ? N : F});
     if (!fn || !out) return sdg_ctx_fail(ctx, SDG_ERR_NOMEM);
     if (B == 0) return out;
-    if (!fast_prepare(ctx, net, B, N, fn)) return sdg_ctx_fail(ctx, SDG_ERR_NOMEM);
+    if (!fast_prepare(ctx, net, B, N, lane_ok(net, adj->data, B, N), fn))
+        return sdg_ctx_fail(ctx, SDG_ERR_NOMEM);
     const int64_t G = fn->G, blocks = (B + G - 1) / G;
     const int nt = omp_get_max_threads() < blocks ? omp_get_max_threads() : (int)blocks;
     float *scratch = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)nt * fn->scratch * sizeof(float));
@@ -1042,8 +1416,15 @@ static sdg_tensor *forward_fast(sdg_ctx *ctx, const sdg_gdss_net *net, sdg_tenso
         #pragma omp for schedule(dynamic, 1)
         for (int64_t k = 0; k < blocks; k++) {
             const int64_t b0 = k * G, nb = B - b0 < G ? B - b0 : G;
-            fast_block(fn, nb, x->data + b0 * N * F, adj->data + b0 * N * N, flags->data + b0 * N,
-                       out->data + b0 * each, mine, &fls[t]);
+            if (fn->lanes && net->hp.kind == SDG_GDSS_NET_KIND_X)
+                lane_block_x(fn, nb, x->data + b0 * N * F, adj->data + b0 * N * N, flags->data + b0 * N,
+                             out->data + b0 * each, mine, &fls[t]);
+            else if (fn->lanes)
+                lane_block(fn, nb, x->data + b0 * N * F, adj->data + b0 * N * N, flags->data + b0 * N,
+                           out->data + b0 * each, mine, &fls[t]);
+            else
+                fast_block(fn, nb, x->data + b0 * N * F, adj->data + b0 * N * N, flags->data + b0 * N,
+                           out->data + b0 * each, mine, &fls[t]);
         }
     }
     fast_flops tot = {0};

@@ -500,6 +500,56 @@ static void gemm_tasks(int64_t count, bool ta, bool tb, int64_t M, int64_t N, in
     }
 }
 
+/* Tall, skinny products go to the register kernel instead of OpenBLAS, which packs all of
+ * the long operand for a short inner dimension (its copy routines were about 10 % of a QM9
+ * training step): (1) M large, N and K small (linear layers over the B N^2 edge rows of GDSS,
+ * dx = dy W), in fixed blocks of SKINNY_ROWS rows, B (a transposed B packed once) re-read
+ * from L1/L2; (2) op(A) = A^T with M and N small and K large (dW = dy^T x), in SKINNY_PARTS
+ * fixed slices of K whose partial products are added in order. Blocks and slices are
+ * functions of the shape and each element is reduced in a fixed order: the same bits for any
+ * thread count. Not on the plain path (BLAS). */
+#define SKINNY_ROWS 192
+#define SKINNY_KN 8192
+#define SKINNY_PARTS 4
+static bool gemm_skinny(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A,
+                        int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    const int path = gemm_path();
+    const bool par = !omp_in_parallel() && omp_get_max_threads() > 1;
+    if (path == PATH_PLAIN || N > 512) return false;
+    if (ta && !tb && M * N <= SKINNY_KN && K >= SKINNY_PARTS * 1024) {   /* (2) */
+        float part[SKINNY_PARTS][SKINNY_KN] __attribute__((aligned(64)));
+        #pragma omp parallel for schedule(static, 1) if (par)
+        for (int p = 0; p < SKINNY_PARTS; p++) {
+            const int64_t k0 = K * p / SKINNY_PARTS, k1 = K * (p + 1) / SKINNY_PARTS;
+            small_job j = {.M = M, .N = N, .K = k1 - k0, .A = A + k0 * lda, .ars = 1, .acs = lda,
+                           .B = B + k0 * ldb, .ldb = ldb, .C = part[p], .ldc = N, .acc = false};
+            if (path == PATH_AVX512) small_avx512(&j);
+            else small_avx2(&j);
+        }
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t n = 0; n < N; n++) {
+                float v = beta != 0.0f ? C[i * ldc + n] : 0.0f;
+                for (int p = 0; p < SKINNY_PARTS; p++) v += part[p][i * N + n];
+                C[i * ldc + n] = v;
+            }
+        return true;
+    }
+    if (ta || M < 4 * SKINNY_ROWS || K > 512 || K * N > SKINNY_KN) return false;   /* (1) */
+    float packed[SKINNY_KN] __attribute__((aligned(64)));
+    if (tb) pack_transpose(N, K, B, ldb, packed);
+    const int64_t blocks = (M + SKINNY_ROWS - 1) / SKINNY_ROWS;
+    #pragma omp parallel for schedule(dynamic, 4) if (par)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        const int64_t lo = blk * SKINNY_ROWS, rows = M - lo < SKINNY_ROWS ? M - lo : SKINNY_ROWS;
+        small_job j = {.M = rows, .N = N, .K = K, .A = A + lo * lda, .ars = lda, .acs = 1,
+                       .B = tb ? packed : B, .ldb = tb ? N : ldb, .C = C + lo * ldc, .ldc = ldc,
+                       .acc = beta != 0.0f};
+        if (path == PATH_AVX512) small_avx512(&j);
+        else small_avx2(&j);
+    }
+    return true;
+}
+
 void nn_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
              const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     if (M == 0 || N == 0) return;
@@ -507,6 +557,7 @@ void nn_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, 
         zero_or_keep(M, N, beta, C, ldc);
         return;
     }
+    if (gemm_skinny(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc)) return;
     gemm_tasks(1, ta, tb, M, N, K, A, 0, lda, B, 0, ldb, beta, C, 0, ldc);
 }
 

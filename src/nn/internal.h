@@ -55,8 +55,10 @@ bool        nn_ok(sdg_ctx *ctx, int n, ...);
 bool        nn_wants_grad(sdg_ctx *ctx, int n, ...);
 /* Output tensor; gets a zeroed .grad when nn_wants_grad over the n inputs. */
 sdg_tensor *nn_out(sdg_ctx *ctx, int ndim, const int64_t *shape, int n, ...);
-/* A tensor over existing data (a view of x's elements, e.g. reshape): no copy; gets a zeroed
- * .grad of its own when x needs a gradient. */
+/* A tensor over existing data (a view of x's elements, e.g. reshape): no copy. When x needs a
+ * gradient, a view of all of an op's output x shares x's .grad buffer (its gradient
+ * accumulates straight into x's, same element order); a view of a leaf or of part of x gets a
+ * zeroed .grad of its own. */
 sdg_tensor *nn_view(sdg_ctx *ctx, int ndim, const int64_t *shape, float *data, sdg_tensor *x);
 /* Records a tape node with the n inputs in n->in[0..n-1] (NULLs kept) when out has a grad. */
 sdg_node   *nn_record(sdg_ctx *ctx, sdg_op op, sdg_backward_fn bw, sdg_tensor *out, int n, ...);

@@ -1,6 +1,7 @@
 /* Axis permutation (and transpose), which copies, and reshape, which is a view: the output
- * shares x's data (every tensor is contiguous, so the element order is the same) and has a
- * gradient buffer of its own.
+ * shares x's data (every tensor is contiguous, so the element order is the same) and, when x
+ * is an op's output, its gradient buffer, so that its backward has nothing left to do (a
+ * reshaped leaf gets a gradient buffer of its own, copied back).
  * ref: torch.permute / torch.transpose / torch.reshape
  * FLOPs: a copy counts 0 (noted under the op with 0); a backward accumulation counts 1 per
  * element added into a gradient.
@@ -175,7 +176,7 @@ sdg_tensor *sdg_transpose(sdg_ctx *ctx, sdg_tensor *x, int axis0, int axis1) {
 /* ---- reshape: same elements in the same order, new shape ---- */
 static void reshape_backward(sdg_ctx *ctx, sdg_node *nd) {
     sdg_tensor *x = nd->in[0];
-    if (!x->grad) return;
+    if (!x->grad || nd->out->grad == x->grad) return;   /* shared buffer: already in x's */
     copy_flat(nd->out->grad, x->size, x->grad, true);
     sdg_ctx_add_flops(ctx, SDG_OP_RESHAPE, (double)x->size);
 }

@@ -160,7 +160,14 @@ static sdg_tensor *tensor_alloc(sdg_ctx *ctx, int ndim, const int64_t *shape, bo
 }
 
 sdg_tensor *nn_view(sdg_ctx *ctx, int ndim, const int64_t *shape, float *data, sdg_tensor *x) {
-    return tensor_make(ctx, ndim, shape, nn_wants_grad(ctx, 1, x), data);
+    sdg_tensor *t = tensor_make(ctx, ndim, shape, false, data);
+    /* the whole of an op's output: its gradient buffer too (nothing to copy back). Not for a
+     * leaf, whose .grad may already hold gradients that a seed written into t must not touch. */
+    if (t && nn_wants_grad(ctx, 1, x) && x->node && data == x->data && nn_numel(ndim, shape) == x->size)
+        t->grad = x->grad;
+    else if (t && nn_wants_grad(ctx, 1, x))
+        return tensor_make(ctx, ndim, shape, true, data);
+    return t;
 }
 
 sdg_tensor *nn_out(sdg_ctx *ctx, int ndim, const int64_t *shape, int n, ...) {

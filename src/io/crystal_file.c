@@ -29,174 +29,88 @@ static const char *const d_names[D_NSETS] = {"index", "decoded", "reason", "latt
                                              "site_offsets", "species", "frac", "spacegroup", "spacegroup_symbol",
                                              "structural", "compositional", "valid", "property"};
 static const int d_cols[D_NSETS] = {1, 1, 1, 6, 9, 1, 1, 3, 1, 1, 1, 1, 1, 1};
-#define CHUNK_ROWS 1024
+static const int d_rows_of[D_NSETS] = {
+    [D_INDEX] = H5_ROWS_RECORD, [D_DECODED] = H5_ROWS_RECORD, [D_REASON] = H5_ROWS_RECORD,
+    [D_LAT] = H5_ROWS_RECORD, [D_LATM] = H5_ROWS_RECORD, [D_OFF] = H5_ROWS_OFFSETS, [D_SPECIES] = D_OFF,
+    [D_FRAC] = D_OFF, [D_SG] = H5_ROWS_RECORD, [D_SGSYM] = H5_ROWS_RECORD, [D_STRUCT] = H5_ROWS_RECORD,
+    [D_COMP] = H5_ROWS_RECORD, [D_VALID] = H5_ROWS_RECORD, [D_PROP] = H5_ROWS_RECORD};
+
+/* Dataset k's type in the file, or in memory when native. */
+static hid_t dtype(int k, hid_t str, bool native) {
+    switch (k) {
+    case D_REASON: case D_SGSYM: return str;
+    case D_DECODED: case D_STRUCT: case D_COMP: case D_VALID: return native ? H5T_NATIVE_UINT8 : H5T_STD_U8LE;
+    case D_SPECIES: case D_SG: return native ? H5T_NATIVE_INT32 : H5T_STD_I32LE;
+    case D_LAT: case D_LATM: case D_FRAC: case D_PROP: return native ? H5T_NATIVE_DOUBLE : H5T_IEEE_F64LE;
+    default: return native ? H5T_NATIVE_INT64 : H5T_STD_I64LE;
+    }
+}
+static hid_t ftype(int k, hid_t str) { return dtype(k, str, false); }
+
+static const h5_records layout = {D_NSETS, d_names, d_cols, d_rows_of, 1024, ftype};
 
 struct sdg_crystal_writer {
-    char   *path;
-    size_t  total, done;
-    hid_t   file, d[D_NSETS], strtype;
-    hsize_t rows[D_NSETS];
-    int64_t sites_so_far;
+    char      *path;
+    size_t     total, done;
+    h5_recfile h;
+    int64_t    sites_so_far;
 };
-
-static hid_t ftype(int k, hid_t str) {
-    switch (k) {
-    case D_REASON: case D_SGSYM: return str;
-    case D_DECODED: case D_STRUCT: case D_COMP: case D_VALID: return H5T_STD_U8LE;
-    case D_SPECIES: case D_SG: return H5T_STD_I32LE;
-    case D_LAT: case D_LATM: case D_FRAC: case D_PROP: return H5T_IEEE_F64LE;
-    default: return H5T_STD_I64LE;
-    }
-}
-static hid_t mtype(int k, hid_t str) {
-    switch (k) {
-    case D_REASON: case D_SGSYM: return str;
-    case D_DECODED: case D_STRUCT: case D_COMP: case D_VALID: return H5T_NATIVE_UINT8;
-    case D_SPECIES: case D_SG: return H5T_NATIVE_INT32;
-    case D_LAT: case D_LATM: case D_FRAC: case D_PROP: return H5T_NATIVE_DOUBLE;
-    default: return H5T_NATIVE_INT64;
-    }
-}
 
 void sdg_crystal_writer_free(sdg_crystal_writer *w) {
     if (!w) return;
-    for (int k = 0; k < D_NSETS; k++) h5_close(w->d[k]);
-    h5_close(w->strtype);
-    h5_close(w->file);
+    h5_recfile_close(&w->h);
     free(w->path);
     free(w);
 }
 
-static sdg_status writer_new(const char *path, const sdg_crystal_run *run, sdg_crystal_writer **out) {
+/* Creates the file (done == NULL) or reopens it to continue (*done = records already in). */
+static sdg_status writer_start(const char *path, const sdg_crystal_run *run, size_t *done, sdg_crystal_writer **out) {
+    sdg_status st = SDG_OK;
+    sdg_crystal_writer *w = NULL;
     size_t n = strlen(path);
-    *out = NULL;
+    int64_t count = 0;
     if (!run->model || !run->dataset || !run->sampler || !run->cond || run->requested < 1 || run->batch < 1)
         return SDG_ERROR(SDG_ERR_INVALID, "crystal writer: incomplete run description");
     if (n < 4 || strcasecmp(path + n - 3, ".h5") != 0)
         return SDG_ERROR(SDG_ERR_INVALID, "%s: crystal datasets are .h5 files", path);
-    sdg_crystal_writer *w = calloc(1, sizeof *w);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
         free(w);
         return SDG_ERROR(SDG_ERR_NOMEM, "out of memory");
     }
-    w->file = w->strtype = H5_NONE;
-    for (int k = 0; k < D_NSETS; k++) w->d[k] = H5_NONE;
+    h5_recfile_init(&w->h);
     w->total = (size_t)run->requested;
+    const h5_run hr = {SDG_CRYSTALS_FORMAT, SDG_CRYSTALS_FORMAT_VERSION, "sdegen crystal file", run->model,
+                       run->dataset, run->sampler, run->cond, run->seed, run->batch, run->threads, run->requested,
+                       true, run->symprec};
+    st = done ? h5_records_reopen(path, &hr, &layout, &w->h, &count) : h5_records_create(path, &hr, &layout, &w->h);
+    if (st != SDG_OK) {
+        sdg_error_prefix("%s", path);
+        goto cleanup;
+    }
+    w->sites_so_far = (int64_t)w->h.rows[D_SPECIES];
+    w->done = (size_t)count;
+    if (done) *done = (size_t)count;
     *out = w;
-    return SDG_OK;
-}
-
-static sdg_status create_file(sdg_crystal_writer *w, const sdg_crystal_run *run) {
-    sdg_status st = SDG_OK;
-    w->file = H5Fcreate(w->path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (w->file < 0) H5_FAIL(SDG_ERR_IO, "cannot create");
-    SDG_TRY(h5_strtype(&w->strtype));
-    SDG_TRY(attr_write_str(w->file, "sdegen_format", SDG_CRYSTALS_FORMAT));
-    SDG_TRY(attr_write_i64(w->file, "sdegen_format_version", SDG_CRYSTALS_FORMAT_VERSION));
-    SDG_TRY(attr_write_str(w->file, "sdegen_version", sdg_version()));
-    SDG_TRY(attr_write_str(w->file, "model", run->model));
-    SDG_TRY(attr_write_str(w->file, "dataset", run->dataset));
-    SDG_TRY(attr_write_str(w->file, "sampler", run->sampler));
-    SDG_TRY(attr_write_str(w->file, "cond", run->cond));
-    SDG_TRY(attr_write(w->file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &run->seed));
-    SDG_TRY(attr_write_i64(w->file, "batch", run->batch));
-    SDG_TRY(attr_write_i64(w->file, "threads", run->threads));
-    SDG_TRY(attr_write_i64(w->file, "requested", run->requested));
-    SDG_TRY(attr_write_f64(w->file, "symprec", run->symprec));
-    SDG_TRY(attr_write_i64(w->file, "count", 0));
-    SDG_TRY(attr_write_i64(w->file, "complete", 0));
-    for (int k = 0; k < D_NSETS; k++)
-        SDG_TRY(h5_grow_create(w->file, d_names[k], ftype(k, w->strtype), d_cols[k], CHUNK_ROWS, &w->d[k]));
-    int64_t zero = 0;
-    SDG_TRY(h5_grow_append(w->d[D_OFF], "site_offsets", H5T_NATIVE_INT64, 1, &w->rows[D_OFF], &zero, 1));
-    SDG_TRY(h5_set_count(w->file, 0, 0));
+    w = NULL;
 cleanup:
+    sdg_crystal_writer_free(w);
     return st;
 }
 
 sdg_status sdg_crystal_writer_open(const char *path, const sdg_crystal_run *run, sdg_crystal_writer **out) {
-    sdg_status st = SDG_OK;
-    sdg_crystal_writer *w = NULL;
     if (!path || !run || !out) return SDG_ERROR(SDG_ERR_INVALID, "sdg_crystal_writer_open: NULL argument");
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    SDG_TRY(writer_new(path, run, &w));
-    if ((st = create_file(w, run)) != SDG_OK) {
-        sdg_error_prefix("%s", path);
-        goto cleanup;
-    }
-    *out = w;
-    w = NULL;
-cleanup:
-    sdg_crystal_writer_free(w);
-    return st;
-}
-
-static sdg_status reopen(sdg_crystal_writer *w, const sdg_crystal_run *run, size_t *done) {
-    sdg_status st = SDG_OK;
-    hid_t probe = H5_NONE;
-    int64_t *off = NULL, count = 0;
-    hsize_t n_off = 0;
-    uint64_t seed = 0;
-    SDG_TRY(h5_open_format(w->path, SDG_CRYSTALS_FORMAT, SDG_CRYSTALS_FORMAT_VERSION, "sdegen crystal file", &probe));
-    h5_close(probe);
-    probe = H5_NONE;
-    w->file = H5Fopen(w->path, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (w->file < 0) H5_FAIL(SDG_ERR_IO, "cannot open for writing");
-    SDG_TRY(h5_strtype(&w->strtype));
-    SDG_TRY(h5_check_str(w->file, "model", run->model));
-    SDG_TRY(h5_check_str(w->file, "dataset", run->dataset));
-    SDG_TRY(h5_check_str(w->file, "sampler", run->sampler));
-    SDG_TRY(h5_check_str(w->file, "cond", run->cond));
-    SDG_TRY(attr_read_scalar(w->file, "seed", H5T_INTEGER, "an integer", H5T_NATIVE_UINT64, &seed));
-    if (seed != run->seed)
-        SDG_FAIL(SDG_ERR_INVALID, "the file's seed is %llu, this run's %llu", (unsigned long long)seed,
-                 (unsigned long long)run->seed);
-    SDG_TRY(h5_check_i64(w->file, "batch", run->batch));
-    SDG_TRY(h5_check_i64(w->file, "requested", run->requested));
-    SDG_TRY(attr_read_i64(w->file, "count", &count));
-    if (count < 0 || count > run->requested || (count % run->batch != 0 && count != run->requested))
-        SDG_FAIL(SDG_ERR_FORMAT, "count %lld is not a whole number of chunks of %lld (of %lld)", (long long)count,
-                 (long long)run->batch, (long long)run->requested);
-    SDG_TRY(h5_read_i64(w->file, "site_offsets", 1, &n_off, &off));
-    if (n_off < (hsize_t)count + 1) SDG_FAIL(SDG_ERR_FORMAT, "/site_offsets is shorter than count %lld + 1", (long long)count);
-    w->sites_so_far = off[count];
-    for (int k = 0; k < D_NSETS; k++) {
-        hsize_t have = 0, keep = (hsize_t)count + (k == D_OFF);
-        if (k == D_SPECIES || k == D_FRAC) keep = (hsize_t)w->sites_so_far;
-        SDG_TRY(h5_grow_open(w->file, d_names[k], d_cols[k], &have, &w->d[k]));
-        if (have < keep)
-            SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has %llu rows, fewer than the %llu committed", d_names[k],
-                     (unsigned long long)have, (unsigned long long)keep);
-        hsize_t ext[2] = {keep, (hsize_t)d_cols[k]};   /* drop the rows of an unfinished chunk */
-        if (have > keep && H5Dset_extent(w->d[k], ext) < 0) H5_FAIL(SDG_ERR_IO, "cannot truncate /%s", d_names[k]);
-        w->rows[k] = keep;
-    }
-    SDG_TRY(h5_set_count(w->file, count, 0));
-    w->done = (size_t)count;
-    *done = (size_t)count;
-cleanup:
-    h5_close(probe);
-    free(off);
-    return st;
+    *out = NULL;
+    return writer_start(path, run, NULL, out);
 }
 
 sdg_status sdg_crystal_writer_resume(const char *path, const sdg_crystal_run *run, sdg_crystal_writer **out,
                                      size_t *done) {
-    sdg_status st = SDG_OK;
-    sdg_crystal_writer *w = NULL;
     if (!path || !run || !out || !done) return SDG_ERROR(SDG_ERR_INVALID, "sdg_crystal_writer_resume: NULL argument");
+    *out = NULL;
     *done = 0;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    SDG_TRY(writer_new(path, run, &w));
-    if ((st = reopen(w, run, done)) != SDG_OK) {
-        sdg_error_prefix("%s", path);
-        goto cleanup;
-    }
-    *out = w;
-    w = NULL;
-cleanup:
-    sdg_crystal_writer_free(w);
-    return st;
+    return writer_start(path, run, done, out);
 }
 
 sdg_status sdg_crystal_writer_append(sdg_crystal_writer *w, const sdg_crystal_record *recs, size_t n) {
@@ -240,10 +154,10 @@ sdg_status sdg_crystal_writer_append(sdg_crystal_writer *w, const sdg_crystal_re
     const void *buf[D_NSETS] = {idx, dec, why, lat, latm, off, spc, frac, sg, sym, u8[0], u8[1], u8[2], prop};
     for (int k = 0; k < D_NSETS; k++) {
         hsize_t cnt = (k == D_SPECIES || k == D_FRAC) ? ks : n;
-        SDG_TRY(h5_grow_append(w->d[k], d_names[k], mtype(k, w->strtype), d_cols[k], &w->rows[k], buf[k], cnt));
+        SDG_TRY(h5_grow_append(w->h.d[k], d_names[k], dtype(k, w->h.strtype, true), d_cols[k], &w->h.rows[k], buf[k], cnt));
     }
     w->sites_so_far += (int64_t)ks;
-    SDG_TRY(h5_set_count(w->file, (int64_t)(w->done + n), 0));   /* the chunk counts from here on */
+    SDG_TRY(h5_set_count(w->h.file, (int64_t)(w->done + n), 0));   /* the chunk counts from here on */
     w->done += n;
 cleanup:
     if (st != SDG_OK) sdg_error_prefix("%s", w->path);
@@ -258,17 +172,7 @@ sdg_status sdg_crystal_writer_close(sdg_crystal_writer *w) {
     if (!w) return SDG_ERROR(SDG_ERR_INVALID, "sdg_crystal_writer_close: NULL writer");
     if (w->done != w->total)
         SDG_FAIL(SDG_ERR_INVALID, "%s: %zu of %zu crystals written; the file stays incomplete", w->path, w->done, w->total);
-    if ((st = h5_set_count(w->file, (int64_t)w->done, 1)) != SDG_OK) {
-        sdg_error_prefix("%s", w->path);
-        goto cleanup;
-    }
-    for (int k = 0; k < D_NSETS; k++) {
-        h5_close(w->d[k]);
-        w->d[k] = H5_NONE;
-    }
-    herr_t rc = H5Fclose(w->file);
-    w->file = H5_NONE;
-    if (rc < 0) H5_FAIL(SDG_ERR_IO, "%s: cannot finish writing", w->path);
+    if ((st = h5_records_finish(&w->h, &layout, (int64_t)w->done)) != SDG_OK) sdg_error_prefix("%s", w->path);
 cleanup:
     sdg_crystal_writer_free(w);
     return st;

@@ -1,6 +1,7 @@
 /* HDF5 helpers shared by the io module: closing any id, errors that carry HDF5's innermost
  * description, creation-ordered groups, scalar attributes, and opening a file of a named
- * sdegen format after checking its format name and version. */
+ * sdegen format after checking its format name and version; the run header, growable datasets
+ * and create / resume / finish steps of the resumable record files (mol_file.c, crystal_file.c). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -351,5 +352,137 @@ sdg_status h5_check_i64(hid_t file, const char *name, int64_t want) {
     sdg_status st = attr_read_i64(file, name, &v);
     if (st == SDG_OK && v != want)
         st = SDG_ERROR(SDG_ERR_INVALID, "the file's %s is %lld, this run's %lld", name, (long long)v, (long long)want);
+    return st;
+}
+
+/* ---- the run header and datasets of the resumable record files ---- */
+sdg_status h5_run_write(hid_t file, const h5_run *run) {
+    sdg_status st = SDG_OK;
+    SDG_TRY(attr_write_str(file, "sdegen_format", run->format));
+    SDG_TRY(attr_write_i64(file, "sdegen_format_version", run->version));
+    SDG_TRY(attr_write_str(file, "sdegen_version", sdg_version()));
+    SDG_TRY(attr_write_str(file, "model", run->model));
+    SDG_TRY(attr_write_str(file, "dataset", run->dataset));
+    SDG_TRY(attr_write_str(file, "sampler", run->sampler));
+    if (run->cond) SDG_TRY(attr_write_str(file, "cond", run->cond));
+    SDG_TRY(attr_write(file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &run->seed));
+    SDG_TRY(attr_write_i64(file, "batch", run->batch));
+    SDG_TRY(attr_write_i64(file, "threads", run->threads));
+    SDG_TRY(attr_write_i64(file, "requested", run->requested));
+    if (run->has_symprec) SDG_TRY(attr_write_f64(file, "symprec", run->symprec));
+    SDG_TRY(attr_write_i64(file, "count", 0));
+    SDG_TRY(attr_write_i64(file, "complete", 0));
+cleanup:
+    return st;
+}
+
+sdg_status h5_run_check(hid_t file, const h5_run *run, int64_t *count) {
+    sdg_status st = SDG_OK;
+    uint64_t seed = 0;
+    *count = 0;
+    SDG_TRY(h5_check_str(file, "model", run->model));
+    SDG_TRY(h5_check_str(file, "dataset", run->dataset));
+    SDG_TRY(h5_check_str(file, "sampler", run->sampler));
+    if (run->cond) SDG_TRY(h5_check_str(file, "cond", run->cond));
+    SDG_TRY(attr_read_scalar(file, "seed", H5T_INTEGER, "an integer", H5T_NATIVE_UINT64, &seed));
+    if (seed != run->seed)
+        SDG_FAIL(SDG_ERR_INVALID, "the file's seed is %llu, this run's %llu", (unsigned long long)seed,
+                 (unsigned long long)run->seed);
+    SDG_TRY(h5_check_i64(file, "batch", run->batch));
+    SDG_TRY(h5_check_i64(file, "requested", run->requested));
+    SDG_TRY(attr_read_i64(file, "count", count));
+    if (*count < 0 || *count > run->requested || (*count % run->batch != 0 && *count != run->requested))
+        SDG_FAIL(SDG_ERR_FORMAT, "count %lld is not a whole number of chunks of %lld (of %lld)", (long long)*count,
+                 (long long)run->batch, (long long)run->requested);
+cleanup:
+    return st;
+}
+
+void h5_recfile_init(h5_recfile *h) {
+    memset(h, 0, sizeof *h);
+    h->file = h->strtype = H5_NONE;
+    for (int k = 0; k < H5_RECORDS_MAX; k++) h->d[k] = H5_NONE;
+}
+
+void h5_recfile_close(h5_recfile *h) {
+    for (int k = 0; k < H5_RECORDS_MAX; k++) h5_close(h->d[k]);
+    h5_close(h->strtype);
+    h5_close(h->file);
+    h5_recfile_init(h);
+}
+
+sdg_status h5_records_create(const char *path, const h5_run *run, const h5_records *r, h5_recfile *h) {
+    sdg_status st = SDG_OK;
+    h->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (h->file < 0) H5_FAIL(SDG_ERR_IO, "cannot create");
+    SDG_TRY(h5_strtype(&h->strtype));
+    SDG_TRY(h5_run_write(h->file, run));
+    for (int k = 0; k < r->n; k++)
+        SDG_TRY(h5_grow_create(h->file, r->names[k], r->ftype(k, h->strtype), r->cols[k], r->chunk_rows, &h->d[k]));
+    int64_t zero = 0;
+    for (int k = 0; k < r->n; k++)
+        if (r->rows_of[k] == H5_ROWS_OFFSETS)
+            SDG_TRY(h5_grow_append(h->d[k], r->names[k], H5T_NATIVE_INT64, 1, &h->rows[k], &zero, 1));
+    SDG_TRY(h5_set_count(h->file, 0, 0));
+cleanup:
+    return st;
+}
+
+sdg_status h5_records_reopen(const char *path, const h5_run *run, const h5_records *r, h5_recfile *h,
+                             int64_t *count) {
+    sdg_status st = SDG_OK;
+    hid_t probe = H5_NONE;
+    int64_t *off[H5_RECORDS_MAX] = {0}, items[H5_RECORDS_MAX] = {0};
+    hsize_t n_off[H5_RECORDS_MAX] = {0};
+    int n_offsets = 0, short_k = -1;
+    *count = 0;
+    SDG_TRY(h5_open_format(path, run->format, run->version, run->what, &probe));
+    h5_close(probe);
+    probe = H5_NONE;
+    h->file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (h->file < 0) H5_FAIL(SDG_ERR_IO, "cannot open for writing");
+    SDG_TRY(h5_strtype(&h->strtype));
+    SDG_TRY(h5_run_check(h->file, run, count));
+    for (int k = 0; k < r->n; k++)   /* the items committed, from each offsets dataset */
+        if (r->rows_of[k] == H5_ROWS_OFFSETS) {
+            SDG_TRY(h5_read_i64(h->file, r->names[k], 1, &n_off[k], &off[k]));
+            n_offsets++;
+            if (n_off[k] < (hsize_t)*count + 1 && short_k < 0) short_k = k;
+        }
+    if (short_k >= 0 && n_offsets == 1)
+        SDG_FAIL(SDG_ERR_FORMAT, "/%s is shorter than count %lld + 1", r->names[short_k], (long long)*count);
+    if (short_k >= 0) SDG_FAIL(SDG_ERR_FORMAT, "the offsets are shorter than count %lld + 1", (long long)*count);
+    for (int k = 0; k < r->n; k++)
+        if (off[k]) items[k] = off[k][*count];
+    for (int k = 0; k < r->n; k++) {
+        hsize_t have = 0, keep = (hsize_t)*count;
+        if (r->rows_of[k] == H5_ROWS_OFFSETS) keep = (hsize_t)*count + 1;
+        else if (r->rows_of[k] >= 0) keep = (hsize_t)items[r->rows_of[k]];
+        SDG_TRY(h5_grow_open(h->file, r->names[k], r->cols[k], &have, &h->d[k]));
+        if (have < keep)
+            SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has %llu rows, fewer than the %llu committed", r->names[k],
+                     (unsigned long long)have, (unsigned long long)keep);
+        hsize_t ext[2] = {keep, (hsize_t)r->cols[k]};   /* drop the rows of an unfinished chunk */
+        if (have > keep && H5Dset_extent(h->d[k], ext) < 0) H5_FAIL(SDG_ERR_IO, "cannot truncate /%s", r->names[k]);
+        h->rows[k] = keep;
+    }
+    SDG_TRY(h5_set_count(h->file, *count, 0));
+cleanup:
+    h5_close(probe);
+    for (int k = 0; k < r->n; k++) free(off[k]);
+    return st;
+}
+
+sdg_status h5_records_finish(h5_recfile *h, const h5_records *r, int64_t count) {
+    sdg_status st = SDG_OK;
+    SDG_TRY(h5_set_count(h->file, count, 1));
+    for (int k = 0; k < r->n; k++) {
+        h5_close(h->d[k]);
+        h->d[k] = H5_NONE;
+    }
+    herr_t rc = H5Fclose(h->file);
+    h->file = H5_NONE;
+    if (rc < 0) H5_FAIL(SDG_ERR_IO, "cannot finish writing");
+cleanup:
     return st;
 }

@@ -60,6 +60,61 @@ sdg_status h5_set_count(hid_t file, int64_t count, int64_t complete);
 sdg_status h5_check_str(hid_t file, const char *name, const char *want);
 sdg_status h5_check_i64(hid_t file, const char *name, int64_t want);
 
+/* The run header of a record file, the root attributes in this order: sdegen_format,
+ * sdegen_format_version, sdegen_version, model, dataset, sampler, cond (when cond != NULL),
+ * seed, batch, threads, requested, symprec (when has_symprec), count, complete.
+ * h5_run_write writes them (count = complete = 0). h5_run_check compares a resumed run's
+ * model, dataset, sampler, cond, seed, batch and requested with the file's (SDG_ERR_INVALID
+ * naming the first that differs) and returns the file's count, checked to be a whole number
+ * of batches of requested (SDG_ERR_FORMAT). */
+typedef struct h5_run {
+    const char *format;       /* "sdegen-molecules"                              */
+    int64_t     version;      /* sdegen_format_version                           */
+    const char *what;         /* the kind of file in messages ("sdegen molecule file") */
+    const char *model, *dataset, *sampler;
+    const char *cond;         /* NULL: no cond attribute                         */
+    uint64_t    seed;
+    int64_t     batch, threads, requested;
+    bool        has_symprec;
+    double      symprec;
+} h5_run;
+sdg_status h5_run_write(hid_t file, const h5_run *run);
+sdg_status h5_run_check(hid_t file, const h5_run *run, int64_t *count);
+
+/* The growable datasets of a record file, in creation order. rows_of[k] says how many rows
+ * dataset k holds: H5_ROWS_RECORD one a record, H5_ROWS_OFFSETS count + 1 (row 0 = 0; row
+ * k + 1 = items of records 0..k), or the index j of an offsets dataset: offsets j [count] rows
+ * (the atoms, bonds, sites of the records). ftype gives dataset k's file type (strtype: the
+ * file's string type). */
+#define H5_RECORDS_MAX 16
+enum { H5_ROWS_RECORD = -1, H5_ROWS_OFFSETS = -2 };
+typedef struct h5_records {
+    int                n;             /* datasets, <= H5_RECORDS_MAX */
+    const char *const *names;
+    const int         *cols;
+    const int         *rows_of;
+    hsize_t            chunk_rows;
+    hid_t            (*ftype)(int k, hid_t strtype);
+} h5_records;
+/* An open record file: its datasets and their committed rows. */
+typedef struct h5_recfile {
+    hid_t   file, strtype;
+    hid_t   d[H5_RECORDS_MAX];
+    hsize_t rows[H5_RECORDS_MAX];
+} h5_recfile;
+void       h5_recfile_init(h5_recfile *h);    /* every id H5_NONE, no rows */
+void       h5_recfile_close(h5_recfile *h);   /* closes what is open (abandons the file) */
+/* Creates path (replacing it) with run's header and r's datasets, empty but for the 0 of each
+ * offsets dataset, and flushes it. */
+sdg_status h5_records_create(const char *path, const h5_run *run, const h5_records *r, h5_recfile *h);
+/* Reopens path to continue it: checks its format and version, then run (h5_run_check),
+ * truncates every dataset to the rows of the count committed records and sets *count. */
+sdg_status h5_records_reopen(const char *path, const h5_run *run, const h5_records *r, h5_recfile *h,
+                             int64_t *count);
+/* Marks the file complete with count records, flushes and closes it (ids set to H5_NONE).
+ * Messages do not name the path (callers prefix it). */
+sdg_status h5_records_finish(h5_recfile *h, const h5_records *r, int64_t count);
+
 /* ---- GDSS models (gdss_file.c) ---- */
 /* The metadata and buffers sdg_gdss_model_save writes for m (both new; the buffers are NULL
  * when the model has no flag table). Shared with the training checkpoints. */

@@ -25,7 +25,8 @@ enum { D_INDEX, D_SMILES, D_VALID, D_VALID_WO, D_ATOM_OFF, D_ATOMS, D_BOND_OFF, 
 static const char *const d_names[D_NSETS] = {"index", "smiles", "valid", "valid_wo_correction",
                                              "atom_offsets", "atoms", "bond_offsets", "bonds"};
 static const int d_cols[D_NSETS] = {1, 1, 1, 1, 1, 2, 1, 3};
-#define CHUNK_ROWS 4096
+static const int d_rows_of[D_NSETS] = {H5_ROWS_RECORD, H5_ROWS_RECORD, H5_ROWS_RECORD, H5_ROWS_RECORD,
+                                       H5_ROWS_OFFSETS, D_ATOM_OFF,     H5_ROWS_OFFSETS, D_BOND_OFF};
 
 static bool has_ext(const char *path, const char *ext) {
     size_t n = strlen(path), e = strlen(ext);
@@ -47,17 +48,14 @@ struct sdg_mol_writer {
     sdg_mol_run run;        /* strings owned (copies)                        */
     char    seed_s[32], batch_s[32], threads_s[32];   /* SDF field values    */
     FILE   *f;              /* SDF, SMILES                                    */
-    hid_t   file, d[D_NSETS], strtype;
-    hsize_t rows[D_NSETS];
+    h5_recfile h;           /* .h5                                            */
     int64_t atoms_so_far, bonds_so_far;
 };
 
 static void writer_release(sdg_mol_writer *w) {
     if (!w) return;
     if (w->f) fclose(w->f);
-    for (int k = 0; k < D_NSETS; k++) h5_close(w->d[k]);
-    h5_close(w->strtype);
-    h5_close(w->file);
+    h5_recfile_close(&w->h);
     free((char *)w->run.model);
     free((char *)w->run.dataset);
     free((char *)w->run.sampler);
@@ -74,8 +72,7 @@ static sdg_status writer_new(const char *path, const sdg_mol_run *run, sdg_mol_w
     sdg_mol_writer *w  = calloc(1, sizeof *w);
     *out = NULL;
     if (!w) return SDG_ERROR(SDG_ERR_NOMEM, "out of memory");
-    w->file = w->strtype = H5_NONE;
-    for (int k = 0; k < D_NSETS; k++) w->d[k] = H5_NONE;
+    h5_recfile_init(&w->h);
     SDG_TRY(kind_of(path, &w->kind));
     for (const char *c = run->model; *c; c++)
         if (*c == '\n') SDG_FAIL(SDG_ERR_INVALID, "%s: the model name holds a newline", path);
@@ -121,31 +118,13 @@ static hid_t mem_type(int k, hid_t strtype) {
     }
 }
 
-static sdg_status h5_create_file(sdg_mol_writer *w) {
-    sdg_status st = SDG_OK;
-    w->file = H5Fcreate(w->path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (w->file < 0) H5_FAIL(SDG_ERR_IO, "cannot create");
-    SDG_TRY(h5_strtype(&w->strtype));
-    SDG_TRY(attr_write_str(w->file, "sdegen_format", SDG_MOLECULES_FORMAT));
-    SDG_TRY(attr_write_i64(w->file, "sdegen_format_version", SDG_MOLECULES_FORMAT_VERSION));
-    SDG_TRY(attr_write_str(w->file, "sdegen_version", sdg_version()));
-    SDG_TRY(attr_write_str(w->file, "model", w->run.model));
-    SDG_TRY(attr_write_str(w->file, "dataset", w->run.dataset));
-    SDG_TRY(attr_write_str(w->file, "sampler", w->run.sampler));
-    SDG_TRY(attr_write(w->file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &w->run.seed));
-    SDG_TRY(attr_write_i64(w->file, "batch", w->run.batch));
-    SDG_TRY(attr_write_i64(w->file, "threads", w->run.threads));
-    SDG_TRY(attr_write_i64(w->file, "requested", w->run.requested));
-    SDG_TRY(attr_write_i64(w->file, "count", 0));
-    SDG_TRY(attr_write_i64(w->file, "complete", 0));
-    for (int k = 0; k < D_NSETS; k++)
-        SDG_TRY(h5_grow_create(w->file, d_names[k], file_type(k, w->strtype), d_cols[k], CHUNK_ROWS, &w->d[k]));
-    int64_t zero = 0;
-    SDG_TRY(h5_grow_append(w->d[D_ATOM_OFF], "atom_offsets", H5T_NATIVE_INT64, 1, &w->rows[D_ATOM_OFF], &zero, 1));
-    SDG_TRY(h5_grow_append(w->d[D_BOND_OFF], "bond_offsets", H5T_NATIVE_INT64, 1, &w->rows[D_BOND_OFF], &zero, 1));
-    SDG_TRY(h5_set_count(w->file, 0, 0));
-cleanup:
-    return st;
+static const h5_records layout = {D_NSETS, d_names, d_cols, d_rows_of, 4096, file_type};
+
+/* The header of w's run (its strings are w's copies). */
+static h5_run h5_run_of(const sdg_mol_writer *w) {
+    return (h5_run){SDG_MOLECULES_FORMAT, SDG_MOLECULES_FORMAT_VERSION, "sdegen molecule file", w->run.model,
+                    w->run.dataset, w->run.sampler, NULL, w->run.seed, w->run.batch, w->run.threads,
+                    w->run.requested, false, 0.0};
 }
 
 sdg_status sdg_mol_writer_open(const char *path, const sdg_mol_run *run, sdg_mol_writer **out) {
@@ -157,7 +136,8 @@ sdg_status sdg_mol_writer_open(const char *path, const sdg_mol_run *run, sdg_mol
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     SDG_TRY(writer_new(path, run, &w));
     if (w->kind == MF_H5) {
-        if ((st = h5_create_file(w)) != SDG_OK) {
+        const h5_run hr = h5_run_of(w);
+        if ((st = h5_records_create(path, &hr, &layout, &w->h)) != SDG_OK) {
             sdg_error_prefix("%s", path);
             goto cleanup;
         }
@@ -175,54 +155,14 @@ cleanup:
 /* ---- resuming an .h5 file ---- */
 static sdg_status h5_reopen(sdg_mol_writer *w, size_t *done) {
     sdg_status st = SDG_OK;
-    hid_t probe = H5_NONE;
-    int64_t *aoff = NULL, *boff = NULL, count = 0;
-    hsize_t n_aoff = 0, n_boff = 0;
-    uint64_t seed = 0;
-    SDG_TRY(h5_open_format(w->path, SDG_MOLECULES_FORMAT, SDG_MOLECULES_FORMAT_VERSION, "sdegen molecule file", &probe));
-    h5_close(probe);
-    probe = H5_NONE;
-    w->file = H5Fopen(w->path, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (w->file < 0) H5_FAIL(SDG_ERR_IO, "cannot open for writing");
-    SDG_TRY(h5_strtype(&w->strtype));
-    SDG_TRY(h5_check_str(w->file, "model", w->run.model));
-    SDG_TRY(h5_check_str(w->file, "dataset", w->run.dataset));
-    SDG_TRY(h5_check_str(w->file, "sampler", w->run.sampler));
-    SDG_TRY(attr_read_scalar(w->file, "seed", H5T_INTEGER, "an integer", H5T_NATIVE_UINT64, &seed));
-    if (seed != w->run.seed)
-        SDG_FAIL(SDG_ERR_INVALID, "the file's seed is %llu, this run's %llu", (unsigned long long)seed,
-                 (unsigned long long)w->run.seed);
-    SDG_TRY(h5_check_i64(w->file, "batch", w->run.batch));
-    SDG_TRY(h5_check_i64(w->file, "requested", w->run.requested));
-    SDG_TRY(attr_read_i64(w->file, "count", &count));
-    if (count < 0 || count > w->run.requested || (count % w->run.batch != 0 && count != w->run.requested))
-        SDG_FAIL(SDG_ERR_FORMAT, "count %lld is not a whole number of chunks of %lld (of %lld)", (long long)count,
-                 (long long)w->run.batch, (long long)w->run.requested);
-    SDG_TRY(h5_read_i64(w->file, "atom_offsets", 1, &n_aoff, &aoff));
-    SDG_TRY(h5_read_i64(w->file, "bond_offsets", 1, &n_boff, &boff));
-    if (n_aoff < (hsize_t)count + 1 || n_boff < (hsize_t)count + 1)
-        SDG_FAIL(SDG_ERR_FORMAT, "the offsets are shorter than count %lld + 1", (long long)count);
-    w->atoms_so_far = aoff[count];
-    w->bonds_so_far = boff[count];
-    for (int k = 0; k < D_NSETS; k++) {
-        hsize_t have = 0, keep = (hsize_t)count + (k == D_ATOM_OFF || k == D_BOND_OFF);
-        if (k == D_ATOMS) keep = (hsize_t)w->atoms_so_far;
-        if (k == D_BONDS) keep = (hsize_t)w->bonds_so_far;
-        SDG_TRY(h5_grow_open(w->file, d_names[k], d_cols[k], &have, &w->d[k]));
-        if (have < keep)
-            SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has %llu rows, fewer than the %llu committed", d_names[k],
-                     (unsigned long long)have, (unsigned long long)keep);
-        hsize_t ext[2] = {keep, (hsize_t)d_cols[k]};   /* drop the rows of an unfinished chunk */
-        if (have > keep && H5Dset_extent(w->d[k], ext) < 0) H5_FAIL(SDG_ERR_IO, "cannot truncate /%s", d_names[k]);
-        w->rows[k] = keep;
-    }
-    SDG_TRY(h5_set_count(w->file, count, 0));
+    int64_t count = 0;
+    const h5_run hr = h5_run_of(w);
+    SDG_TRY(h5_records_reopen(w->path, &hr, &layout, &w->h, &count));
+    w->atoms_so_far = (int64_t)w->h.rows[D_ATOMS];
+    w->bonds_so_far = (int64_t)w->h.rows[D_BONDS];
     w->done = (size_t)count;
     *done = (size_t)count;
 cleanup:
-    h5_close(probe);
-    free(aoff);
-    free(boff);
     return st;
 }
 
@@ -296,11 +236,12 @@ static sdg_status h5_append_recs(sdg_mol_writer *w, const sdg_mol_sample_record 
     const void *buf[D_NSETS] = {idx, smi, valid, wo, aoff, atoms, boff, bonds};
     const hsize_t cnt[D_NSETS] = {n, n, n, n, n, ka, n, kb};
     for (int k = 0; k < D_NSETS; k++)
-        SDG_TRY(h5_grow_append(w->d[k], d_names[k], mem_type(k, w->strtype), d_cols[k], &w->rows[k], buf[k], cnt[k]));
+        SDG_TRY(h5_grow_append(w->h.d[k], d_names[k], mem_type(k, w->h.strtype), d_cols[k], &w->h.rows[k], buf[k],
+                               cnt[k]));
     w->atoms_so_far += (int64_t)ka;
     w->bonds_so_far += (int64_t)kb;
     /* the chunk counts only once every dataset holds it (a run killed before this keeps the last) */
-    SDG_TRY(h5_set_count(w->file, (int64_t)(w->done + n), 0));
+    SDG_TRY(h5_set_count(w->h.file, (int64_t)(w->done + n), 0));
 cleanup:
     free(idx);
     free(aoff);
@@ -372,17 +313,7 @@ sdg_status sdg_mol_writer_close(sdg_mol_writer *w) {
         if (rename(w->part, w->path) != 0)
             SDG_FAIL(SDG_ERR_IO, "cannot rename %s to %s: %s", w->part, w->path, strerror(errno));
     } else {
-        if ((st = h5_set_count(w->file, (int64_t)w->done, 1)) != SDG_OK) {
-            sdg_error_prefix("%s", name);
-            goto cleanup;
-        }
-        for (int k = 0; k < D_NSETS; k++) {
-            h5_close(w->d[k]);
-            w->d[k] = H5_NONE;
-        }
-        herr_t rc = H5Fclose(w->file);
-        w->file = H5_NONE;
-        if (rc < 0) H5_FAIL(SDG_ERR_IO, "%s: cannot finish writing", name);
+        if ((st = h5_records_finish(&w->h, &layout, (int64_t)w->done)) != SDG_OK) sdg_error_prefix("%s", name);
     }
 cleanup:
     writer_release(w);

@@ -83,7 +83,7 @@ static sdg_status writer_h5_append(sdg_graph_writer *w, const sdg_graph_list *gl
         const sdg_graph *g = &gl->graphs[i];
         nn[i] = g->n;
         gy[i] = g->label;
-        memcpy(ev + 2 * ke, g->edges, (size_t)(2 * g->m) * sizeof *ev);
+        if (g->m > 0) memcpy(ev + 2 * ke, g->edges, (size_t)(2 * g->m) * sizeof *ev);
         ke += (size_t)g->m;
         for (int64_t v = 0; v < g->n; v++) nl[kn++] = g->node_labels ? g->node_labels[v] : 0;
         off[i] = w->edges_so_far + (int64_t)ke;

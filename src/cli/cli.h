@@ -1,6 +1,8 @@
 /* Private to src/cli: subcommands and shared helpers. Only src/cli prints. */
 #ifndef SDG_CLI_H
 #define SDG_CLI_H
+#include <signal.h>
+#include <stdio.h>
 #include "sdegen/sdegen.h"
 
 int    cli_demo(int argc, char **argv);
@@ -31,6 +33,14 @@ int    cli_parse_long(const char *s, const char *opt, long lo, long hi, long *ou
 /* Parses a whole decimal number in [lo, hi] (NaN refused); prints a one-line error. */
 int    cli_parse_double(const char *s, const char *opt, double lo, double hi, double *out);
 double cli_now(void);   /* monotonic seconds */
+/* Training commands: SIGINT/SIGTERM set cli_train_stop (after cli_train_catch_signals), so the
+ * epoch loop can save and exit. cli_train_log_open opens the TSV log (log_path, or MODEL.h5.log
+ * in buf), appending when resuming a non-empty one, else writing header; *used gets the path.
+ * NULL after a one-line error "sdegen CMD: --log PATH: reason". */
+extern volatile sig_atomic_t cli_train_stop;
+void   cli_train_catch_signals(void);
+FILE  *cli_train_log_open(const char *cmd, const char *out, const char *log_path, bool resume,
+                          const char *header, char *buf, size_t cap, const char **used);
 /* The data directory: opt (the --data value) if given, else $SDEGEN_DATA, else NULL. */
 const char *cli_data_dir(const char *opt);
 /* Progress on a terminal only: cli_progress rewrites the current stderr line (printf-style);

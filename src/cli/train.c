@@ -10,10 +10,37 @@
 #include <sys/stat.h>
 #include "cli/cli.h"
 
-static volatile sig_atomic_t train_stop = 0;
+volatile sig_atomic_t cli_train_stop = 0;
 static void on_signal(int sig) {
     (void)sig;
-    train_stop = 1;
+    cli_train_stop = 1;
+}
+
+void cli_train_catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+FILE *cli_train_log_open(const char *cmd, const char *out, const char *log_path, bool resume, const char *header,
+                         char *buf, size_t cap, const char **used) {
+    if (!log_path) {
+        snprintf(buf, cap, "%s.log", out);
+        log_path = buf;
+    }
+    *used = log_path;
+    struct stat sb;
+    bool fresh = !resume || stat(log_path, &sb) != 0 || sb.st_size == 0;
+    FILE *log = fopen(log_path, fresh ? "w" : "a");
+    if (!log) {
+        fprintf(stderr, "sdegen %s: --log %s: %s\n", cmd, log_path, strerror(errno));
+        return NULL;
+    }
+    if (fresh) fprintf(log, "%s\n", header);
+    fflush(log);
+    return log;
 }
 
 static const char train_usage[] =
@@ -136,27 +163,14 @@ static int train_loop(const train_opts *o, sdg_gdss_trainer *tr, const char *dat
     int rc = 1;
     FILE *log = NULL;
     char log_buf[4096];
-    const char *log_path = o->log_path;
+    const char *log_path = NULL;
+    char cmd[64];
     sdg_gdss_train_params tp = *sdg_gdss_trainer_params(tr);
-    if (!log_path) {
-        snprintf(log_buf, sizeof log_buf, "%s.log", o->out);
-        log_path = log_buf;
-    }
-    struct stat sb;
-    bool fresh = !o->resume || stat(log_path, &sb) != 0 || sb.st_size == 0;
-    log = fopen(log_path, fresh ? "w" : "a");
-    if (!log) {
-        fprintf(stderr, "sdegen train %s: --log %s: %s\n", o->family, log_path, strerror(errno));
-        goto cleanup;
-    }
-    if (fresh) fprintf(log, "epoch\tloss_x\tloss_adj\tlr\tseconds\tsamples_per_s\n");
-    fflush(log);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    snprintf(cmd, sizeof cmd, "train %s", o->family);
+    log = cli_train_log_open(cmd, o->out, o->log_path, o->resume, "epoch\tloss_x\tloss_adj\tlr\tseconds\tsamples_per_s",
+                             log_buf, sizeof log_buf, &log_path);
+    if (!log) goto cleanup;
+    cli_train_catch_signals();
 
     int64_t e0 = sdg_gdss_trainer_epochs(tr);
     long epochs = o->epochs;
@@ -167,7 +181,7 @@ static int train_loop(const train_opts *o, sdg_gdss_trainer *tr, const char *dat
     fflush(stdout);
     double t_start = cli_now();
     bool timed_out = false;
-    for (int64_t e = e0; e < epochs && !train_stop; e++) {
+    for (int64_t e = e0; e < epochs && !cli_train_stop; e++) {
         sdg_gdss_epoch_stats s;
         if (o->time_limit > 0 && e > e0) {
             double used = cli_now() - t_start, per = used / (double)(e - e0);
@@ -209,7 +223,7 @@ static int train_loop(const train_opts *o, sdg_gdss_trainer *tr, const char *dat
         fprintf(stderr, "sdegen train %s: %s\n", o->family, sdg_errmsg());
         goto cleanup;
     }
-    if (train_stop) {
+    if (cli_train_stop) {
         fprintf(stderr, "sdegen train %s: interrupted after epoch %lld; checkpoint saved to %s (continue with --resume)\n",
                 o->family, (long long)sdg_gdss_trainer_epochs(tr), o->out);
         goto cleanup;

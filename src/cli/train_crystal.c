@@ -10,11 +10,6 @@
 #include <sys/stat.h>
 #include "cli/cli.h"
 
-static volatile sig_atomic_t crys_stop = 0;
-static void on_signal(int sig) {
-    (void)sig;
-    crys_stop = 1;
-}
 
 static const char usage[] =
     "usage: sdegen train crystal --dataset perov_5|carbon_24|mp_20 -o MODEL.h5 [--data DIR] [--split val|train]\n"
@@ -280,31 +275,17 @@ int cli_train_crystal(int argc, char **argv) {
            (long long)np->base, np->levels, (long long)sdg_params_numel(sdg_crystal_unet_params_store(m->net)),
            cli_crystal_flops(m->net) * 1e-6, m->sigma_data, cond ? "; conditioned on " : "", cond ? cond : "");
     char lbuf[1100];
-    if (!log_path) {
-        snprintf(lbuf, sizeof lbuf, "%s.log", out);
-        log_path = lbuf;
-    }
-    struct stat sb;
-    bool fresh = !resume || stat(log_path, &sb) != 0 || sb.st_size == 0;
-    log = fopen(log_path, fresh ? "w" : "a");
-    if (!log) {
-        fprintf(stderr, "sdegen train crystal: --log %s: %s\n", log_path, strerror(errno));
-        goto cleanup;
-    }
-    if (fresh) fprintf(log, "epoch\tloss\tseconds\tcrystals_per_s\n");
-    fflush(log);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    log = cli_train_log_open("train crystal", out, log_path, resume, "epoch\tloss\tseconds\tcrystals_per_s", lbuf,
+                             sizeof lbuf, &log_path);
+    if (!log) goto cleanup;
+    cli_train_catch_signals();
     int64_t e0 = sdg_crystal_trainer_epochs(tr);
     printf("training on %zu crystals: %ld epochs (from %lld), batch %lld, lr %g, seed %llu, %d threads -> %s\n", n, epochs,
            (long long)e0, (long long)tp->batch, (double)tp->lr, (unsigned long long)tp->seed, sdg_num_threads(), out);
     fflush(stdout);
     double ts = cli_now();
     bool timed_out = false;
-    for (int64_t e = e0; e < epochs && !crys_stop; e++) {
+    for (int64_t e = e0; e < epochs && !cli_train_stop; e++) {
         if (time_limit > 0 && e > e0) {
             double used = cli_now() - ts, per = used / (double)(e - e0);
             if (used + per > time_limit) {
@@ -339,7 +320,7 @@ int cli_train_crystal(int argc, char **argv) {
         fprintf(stderr, "sdegen train crystal: %s\n", sdg_errmsg());
         goto cleanup;
     }
-    if (crys_stop) {
+    if (cli_train_stop) {
         fprintf(stderr, "sdegen train crystal: interrupted after epoch %lld; checkpoint saved to %s (continue with --resume)\n",
                 (long long)sdg_crystal_trainer_epochs(tr), out);
         goto cleanup;

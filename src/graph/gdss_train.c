@@ -253,30 +253,35 @@ cleanup:
     return st;
 }
 
+/* The graph-list trainer is the dense one on arrays it densifies and then owns. */
 sdg_status sdg_gdss_trainer_new(sdg_gdss_model *m, const sdg_graph_list *train,
                                 const sdg_gdss_train_params *tp, sdg_gdss_trainer **out) {
     sdg_status st = SDG_OK;
-    sdg_gdss_trainer *tr = NULL;
+    float *A = NULL, *X = NULL, *fl = NULL;
     size_t *all = NULL;
     if (!out) return SDG_ERROR(SDG_ERR_INVALID, "gdss train: no output pointer");
     *out = NULL;
-    if (!train) return SDG_ERROR(SDG_ERR_INVALID, "gdss train: missing argument");
-    SDG_TRY(trainer_alloc(m, (int64_t)train->count, tp, &tr));
-    tr->own_A = malloc((size_t)(tr->G * tr->N * tr->N) * sizeof(float));
-    tr->own_X = malloc((size_t)(tr->G * tr->N * tr->F) * sizeof(float));
-    all = malloc((size_t)tr->G * sizeof *all);
-    if (!tr->own_A || !tr->own_X || !all)
-        SDG_FAIL(SDG_ERR_NOMEM, "gdss train: out of memory for %lld graphs of %lld nodes", (long long)tr->G,
-                 (long long)tr->N);
-    for (int64_t i = 0; i < tr->G; i++) all[i] = (size_t)i;
-    SDG_TRY(sdg_graph_list_dense(train, all, train->count, tr->N, tr->F, tr->own_A, tr->own_X, tr->flags));
-    tr->A = tr->own_A;
-    tr->X = tr->own_X;
-    *out = tr;
-    tr = NULL;
+    if (!m || !m->net_adj || !train) return SDG_ERROR(SDG_ERR_INVALID, "gdss train: missing argument");
+    if (train->count == 0) return SDG_ERROR(SDG_ERR_INVALID, "gdss train: no training graphs");
+    const sdg_gdss_params *ha = sdg_gdss_net_hparams(m->net_adj);
+    const size_t G = train->count, N = (size_t)ha->N, F = (size_t)ha->F;
+    A = malloc(G * N * N * sizeof *A);
+    X = malloc(G * N * F * sizeof *X);
+    fl = malloc(G * N * sizeof *fl);
+    all = malloc(G * sizeof *all);
+    if (!A || !X || !fl || !all)
+        SDG_FAIL(SDG_ERR_NOMEM, "gdss train: out of memory for %zu graphs of %zu nodes", G, N);
+    for (size_t i = 0; i < G; i++) all[i] = i;
+    SDG_TRY(sdg_graph_list_dense(train, all, G, ha->N, ha->F, A, X, fl));
+    SDG_TRY(sdg_gdss_trainer_new_dense(m, &(sdg_gdss_data){(int64_t)G, X, A, fl}, tp, out));
+    (*out)->own_A = A;
+    (*out)->own_X = X;
+    A = X = NULL;
 cleanup:
+    free(A);
+    free(X);
+    free(fl);
     free(all);
-    sdg_gdss_trainer_free(tr);
     return st;
 }
 

@@ -11,7 +11,8 @@
 # 1024^3 sgemm measured right before and after it (the faster of the two is the reference).
 # Environment: SEEDS (default "1 2 3"), DATASETS (default all four), SDEGEN_SHARED,
 # SDEGEN_DATA, OUT (results directory, default bench-out/graphs-<mode>), THREADS (2),
-# SAMPLE_ARGS (extra options for sdegen sample, e.g. "--weights ema").
+# SAMPLE_ARGS (extra options for sdegen sample, e.g. "--weights ema"), MODEL_DIR (trained mode:
+# where the DATASET.h5 models are, default data/models).
 set -eu
 mode=${1:-published}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,7 +67,7 @@ for ds in $datasets; do
         model=$out/$ds.h5
         [ -f "$model" ] || "$exe" import-gdss "$shared/gdss/gdss_$ds.h5" -o "$model" --data "$data" >/dev/null
     else
-        model=$root/data/models/$ds.h5
+        model=${MODEL_DIR:-$root/data/models}/$ds.h5
     fi
     case $ds in   # the test split's size: floor(0.2 G), GDSS's sample count
         community_small) n=20 ;; ego_small) n=40 ;; enzymes) n=117 ;; grid) n=20 ;;

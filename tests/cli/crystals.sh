@@ -3,7 +3,7 @@
 #   train   a short run on 50 perov_5 val crystals lowers the loss; 2 + 2 epochs with --resume
 #           equal 4 epochs bit for bit (h5dump of the parameters and Adam moments)
 #   sample  a tiny carbon model: every decoded crystal is one NNNNNN.cif the CIF reader reads
-#           back, summary.tsv has N rows, the .h5 has N rows (h5dump) and complete = 1; an .h5
+#           back to the same crystal (re-written text identical but for the derived volume), summary.tsv has N rows, the .h5 has N rows (h5dump) and complete = 1; an .h5
 #           run killed after one chunk and resumed equals an uninterrupted run
 #   errors  unknown dataset, --cond on an unconditioned model, unwritable output: one line, exit != 0
 set -uo pipefail
@@ -43,7 +43,16 @@ sample)
   rows=$(($(wc -l <"$tmp/d/summary.tsv") - 1)); [ "$rows" = 12 ] || fail "summary.tsv has $rows rows"
   dec=$(awk -F'\t' 'NR>1 && $5==1' "$tmp/d/summary.tsv" | wc -l)
   ncif=$(ls "$tmp/d" | grep -c '\.cif$'); [ "$dec" = "$ncif" ] && [ "$ncif" -gt 0 ] || fail "$ncif CIFs for $dec decoded"
-  for f in "$tmp"/d/*.cif; do "$exe" cif "$f" "$tmp/back.cif" >/dev/null 2>&1 || fail "CIF reader rejects $f"; done
+  # every written CIF reads back to the same crystal: read + write again is the identical text
+  # (cell, formula, volume, every site's label, element and coordinates at the written precision)
+  for f in "$tmp"/d/*.cif; do
+    "$exe" cif "$f" "$tmp/back.cif" >/dev/null 2>&1 || fail "CIF reader rejects $f"
+    # the volume is derived from the rounded cell parameters: equal to 1e-7 relative, the rest identical
+    grep -v '^_cell_volume' "$f" >"$tmp/a.txt"; grep -v '^_cell_volume' "$tmp/back.cif" >"$tmp/b.txt"
+    cmp -s "$tmp/a.txt" "$tmp/b.txt" || fail "$f does not read back to the same crystal: $(diff "$tmp/a.txt" "$tmp/b.txt" | head -3)"
+    awk '/^_cell_volume/ { v[FILENAME == ARGV[1]] = $2 } END { d = v[0] - v[1]; exit !(v[1] > 0 && d * d <= 1e-14 * v[1] * v[1]) }' \
+      "$f" "$tmp/back.cif" || fail "$f: the volume changed on reading back"
+  done
   "$exe" sample "$tmp/m.h5" -n 12 -o "$tmp/full.h5" --steps 25 --batch 5 --threads 1 >/dev/null || fail "sample h5"
   n=$(h5dump -d /index "$tmp/full.h5" | grep -o 'DATASPACE  SIMPLE { ( [0-9]*' | grep -o '[0-9]*$')
   [ "$n" = 12 ] || fail "/index has $n rows"

@@ -41,7 +41,11 @@ int cli_sample_mol3d_dispatch(int argc, char **argv) {
     return sample_mol3d(argc, argv, model);
 }
 
-static double pct(double v) { return 100.0 * v; }
+/* One summary line: the value in percent, or "-" when it does not apply (NaN). */
+static void metric_line(const char *name, double v, const char *note) {
+    if (isnan(v)) printf("%-31s %6s     %s\n", name, "-", "(not applicable: no record has bonds / no valid record)");
+    else printf("%-31s %6.2f %%   %s\n", name, 100.0 * v, note);
+}
 
 static int sample_mol3d(int argc, char **argv, const char *model_path) {
     const char *out = NULL, *cond_arg = NULL, *weights = "ema", *ode_name = "euler";
@@ -237,15 +241,12 @@ static int sample_mol3d(int argc, char **argv, const char *model_path) {
     }
     printf("%ld molecules written to %s (%s weights, model trained %lld epochs on %s/%s)\n", n, out, weights,
            (long long)m->epochs, m->dataset, m->split);
-    printf("atom stability (EDM rule):      %6.2f %%   (training data qm9_conformers: 97.95 %%)\n",
-           pct(mt.atom_stability_edm.value));
-    printf("molecule stability (EDM rule):  %6.2f %%   (training data: 87.14 %%)\n", pct(mt.mol_stability_edm.value));
-    printf("molecule stability (charged):   %6.2f %%   (own bonds and charges; training data: 100 %%)\n",
-           pct(mt.mol_stability_charged.value));
-    printf("validity:                       %6.2f %%   (own bonds and charges; training data: 100 %%)\n",
-           pct(mt.validity.value));
-    if (isnan(mt.uniqueness.value)) printf("uniqueness:                          -     (no valid molecule)\n");
-    else printf("uniqueness:                     %6.2f %%   (of the valid)\n", pct(mt.uniqueness.value));
+    metric_line("atom stability (EDM rule):", mt.atom_stability_edm.value, "(training data qm9_conformers: 97.95 %)");
+    metric_line("molecule stability (EDM rule):", mt.mol_stability_edm.value, "(training data: 87.14 %)");
+    metric_line("molecule stability (charged):", mt.mol_stability_charged.value,
+                "(own bonds and charges; training data: 100 %)");
+    metric_line("validity:", mt.validity.value, "(own bonds and charges; training data: 100 %)");
+    metric_line("uniqueness:", mt.uniqueness.value, "(of the valid)");
     printf("speed: %.1f molecules/s, %.1f s per 1000 molecules (%s, %ld steps, batch %ld, %d threads)\n",
            (double)n / (gen_s > 0 ? gen_s : 1e-9), 1000.0 * gen_s / (double)n, ode_name, steps, batch, sdg_num_threads());
     if (cond)

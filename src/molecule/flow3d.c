@@ -309,7 +309,7 @@ static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n
     sdg_mol3d_graph g = {0};
     sdg_rng *rng = NULL;
     sdg_sampler *smp = NULL;
-    float *buf = NULL, *ones = NULL;
+    float *buf = NULL, *zero_mask = NULL;
     SDG_TRY(sdg_mol3d_graph_init(&g, n_atoms + i0, (int64_t)B));
     int64_t N = 1;
     for (size_t k = 0; k < B; k++) N = n_atoms[i0 + k] > N ? n_atoms[i0 + k] : N;
@@ -317,10 +317,11 @@ static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n
     const int64_t K[4] = {3, NT, NC, NB}, rows[4] = {N, N, N, Pn};
     size_t total = 0;
     for (int q = 0; q < 4; q++) total += B * (size_t)(rows[q] * K[q]);
-    buf = calloc(total + 2 * B * (size_t)(N + Pn) + 2 * B, sizeof *buf);
-    if (!buf) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-    float *xs[4], *amask = buf + total, *pmask = amask + B * (size_t)N, *tb = pmask + B * (size_t)Pn;
-    ones = tb + B;
+    /* state (total), atom mask (B, N), pair mask (B, Pn), times (B), ones (B) */
+    buf = calloc(total + B * (size_t)(N + Pn) + 2 * B, sizeof *buf);
+    zero_mask = calloc(B, sizeof *zero_mask);
+    if (!buf || !zero_mask) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+    float *xs[4], *amask = buf + total, *pmask = amask + B * (size_t)N, *tb = pmask + B * (size_t)Pn, *ones = tb + B;
     xs[0] = buf;
     for (int q = 1; q < 4; q++) xs[q] = xs[q - 1] + B * (size_t)(rows[q - 1] * K[q - 1]);
     /* priors, molecule by molecule from its own stream (seed, i): positions, types, charges, bonds */
@@ -356,21 +357,12 @@ static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n
     SDG_TRY(sdg_sampler_new(&sp, &state, &smp));
     const float *pr = prop ? prop + i0 : NULL;
     f3d_call cond = {m, ctx, &g, N, Pn, pr, pr ? ones : NULL, tb};
-    f3d_call uncond = {m, ctx, &g, N, Pn, pr, NULL, tb};
-    sdg_cfg cfg;
+    f3d_call uncond = {m, ctx, &g, N, Pn, pr, zero_mask, tb};   /* CFG: the null embedding */
+    sdg_cfg cfg = {.cond = {.fn = f3d_model_fn, .params = &cond}, .uncond = {.fn = f3d_model_fn, .params = &uncond},
+                   .w = p->guidance};
     sdg_model model = {.fn = f3d_model_fn, .params = &cond};
-    float *zero_mask = NULL;
-    if (pr && p->guidance != 0) {
-        zero_mask = calloc(B, sizeof *zero_mask);
-        if (!zero_mask) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-        uncond.mask = zero_mask;
-        cfg = (sdg_cfg){.cond = {.fn = f3d_model_fn, .params = &cond}, .uncond = {.fn = f3d_model_fn, .params = &uncond},
-                        .w = p->guidance};
-        model = (sdg_model){.fn = sdg_cfg_model_fn, .params = &cfg};
-    }
-    st = sdg_sampler_run(smp, &model, &state, NULL);
-    free(zero_mask);
-    if (st != SDG_OK) goto cleanup;
+    if (pr && p->guidance != 0) model = (sdg_model){.fn = sdg_cfg_model_fn, .params = &cfg};
+    SDG_TRY(sdg_sampler_run(smp, &model, &state, NULL));
     int64_t p0 = 0;
     for (size_t k = 0; k < B; k++) {
         int64_t n = n_atoms[i0 + k], np = n * (n - 1) / 2;
@@ -396,6 +388,7 @@ cleanup:
     sdg_sampler_free(smp);
     sdg_rng_free(rng);
     free(buf);
+    free(zero_mask);
     sdg_mol3d_graph_destroy(&g);
     return st;
 }

@@ -231,6 +231,50 @@ SDG_API sdg_status sdg_crystal_trainer_resume(const char *path, sdg_crystal_mode
                                               const float *cond, size_t n, sdg_crystal_trainer **out);
 
 
+/* ---- 3-D molecule flow models (molecule.h: sdg_egnn, sdg_flow3d_*; docs/molecules3d.md) ---- */
+#define SDG_MOL3D_MODEL_VERSION 1
+#define SDG_MOL3D_DRAW_STREAM   (1ull << 62)   /* size draw of molecule i: stream (seed, this + i) */
+typedef struct sdg_mol3d_model {
+    sdg_egnn          *net;
+    sdg_flow3d_params  flow;        /* loss weights, prior_std (sampling needs it)             */
+    char     dataset[32];           /* "qm9_conformers"                                        */
+    char     split[16];             /* "train"                                                 */
+    char     cond[16];              /* conditioning property ("mu", ..., "cv"), "" when none   */
+    double   cond_mean, cond_std;   /* its scaling (value - mean) / std                        */
+    size_t   n_table;               /* training molecules                                      */
+    int64_t *table_n;               /* (n_table) their atom counts (H included)                */
+    float   *table_prop;            /* (n_table) their property values, NaN = none; NULL when unconditioned */
+    size_t   n_table_prop;          /* rows with a value                                       */
+    double   prop_min, prop_max;    /* range of the values (+inf, -inf when none)              */
+    int64_t  epochs;                /* training epochs done                                    */
+    bool     weights_ema;           /* loaded weights are the EMA shadow                       */
+} sdg_mol3d_model;
+SDG_API void       sdg_mol3d_model_free(sdg_mol3d_model *m);     /* NULL is a no-op */
+/* Copies the (atoms, property) table into m (prop NULL for an unconditioned model) and sets
+ * n_table_prop, prop_min/max. SDG_ERR_INVALID for count 0 or an atom count outside 1..999. */
+SDG_API sdg_status sdg_mol3d_model_set_table(sdg_mol3d_model *m, const int64_t *n_atoms, const float *prop, size_t count);
+/* Saves m (with tr: Adam, EMA and train.* for --resume) atomically as an sdegen checkpoint:
+ * meta model = "mol3d_flow", model.version, net.*, flow.*, cond.*, dataset, split, train.*,
+ * table.count; /buffers/table.n_atoms and table.prop. Without tr the parameters are also /ema. */
+SDG_API sdg_status sdg_mol3d_model_save(const char *path, const sdg_mol3d_model *m, sdg_flow3d_trainer *tr);
+/* Rebuilds the model of a file of sdg_mol3d_model_save: EMA weights when ema is true (the
+ * sampling default). SDG_ERR_FORMAT (not such a model), SDG_ERR_VERSION, naming the file. */
+SDG_API sdg_status sdg_mol3d_model_load(const char *path, bool ema, sdg_mol3d_model **out);
+/* True when path is an sdegen checkpoint with meta model = "mol3d_flow" (no error set). */
+SDG_API bool       sdg_mol3d_model_probe(const char *path);
+/* A trainer for m->net (loaded with ema = false) on the same n molecules (as
+ * sdg_flow3d_trainer_new) with the file's training parameters, Adam, EMA and epoch count:
+ * continuing is bit-identical. SDG_ERR_INVALID when n differs from the file's. */
+SDG_API sdg_status sdg_flow3d_trainer_resume(const char *path, sdg_mol3d_model *m, sdg_mol *const *mols,
+                                             const float *prop, size_t n, sdg_flow3d_trainer **out);
+/* Sizes (and, for a conditioned model, standardised property targets; prop may be NULL) of
+ * molecules 0..n-1: molecule i draws a table row from stream (seed, SDG_MOL3D_DRAW_STREAM + i):
+ * uniformly among all rows (unconditioned), among rows with a value (joint (n, property)
+ * draw; prop = that row's value), or, with target (raw units), among the max(32, 5 %) rows
+ * whose value is nearest it (prop = target). SDG_ERR_INVALID for a target to an unconditioned model. */
+SDG_API sdg_status sdg_mol3d_model_draw(const sdg_mol3d_model *m, uint64_t seed, size_t n, const double *target,
+                                        int64_t *n_atoms, float *prop);
+
 /* ---- crystal files written by `sdegen sample` (docs/file-formats.md "sdegen-crystals") ----
  * HDF5 "sdegen-crystals" v1: every generated crystal (undecodable ones too, decoded = 0) with
  * its lattice, ragged sites, space group, validity flags and conditioning value; the run in

@@ -125,6 +125,11 @@ SDG_API void       sdg_mol_list_free(sdg_mol_list *l);           /* NULL is a no
  * are skipped). SDG_ERR_IO; SDG_ERR_FORMAT "path: record R (line L): problem" for a
  * truncated record, a bad counts/atom/bond line, V3000 or an unknown element symbol. */
 SDG_API sdg_status sdg_mol_list_read_sdf(const char *path, sdg_mol_list **out);
+/* The same through Open Babel's own SDF reader (the shim): records until the first one it
+ * cannot read, atoms in file order with Open Babel's charges and implicit-H counts, bond
+ * orders, coordinates. Checks that files sdegen writes read the same in Open Babel.
+ * SDG_ERR_IO, SDG_ERR_FORMAT (e.g. bond order 4+), SDG_ERR_DEPENDENCY. */
+SDG_API sdg_status sdg_mol_list_read_sdf_obabel(const char *path, sdg_mol_list **out);
 
 /* ---- GDSS molecule graphs (/work/shared/gdss/README.md sections 12-13) ---- */
 typedef struct sdg_mol_vocab {
@@ -403,17 +408,56 @@ SDG_API sdg_status sdg_flow3d_loss(sdg_ctx *ctx, const sdg_egnn *m, const sdg_mo
 SDG_API void       sdg_kabsch_rotation(const float *z, const float *x, int64_t n, double R[9]);
 
 typedef struct sdg_flow3d_sample_params {
-    int      n_steps;        /* Euler steps from t = 1 to 0, default 100        */
-    uint64_t seed;           /* molecule i draws from sdg_rng_stream(seed, i)   */
+    int      n_steps;        /* ODE steps from t = 1 to eps, default 100         */
+    uint64_t seed;           /* molecule i's prior: sdg_rng_stream(seed, stream_offset + i) */
+    uint64_t stream_offset;  /* default 0; a run written chunk by chunk passes its start */
     size_t   chunk;          /* molecules per forward pass, default 64           */
     float    prior_std;      /* as in training, default 1                       */
+    const sdg_ode_type *ode; /* sdg_ode_euler (default), _heun, _rk4 (sde.h)     */
+    float    eps;            /* final time, then one denoiser step; default 1e-3 */
+    float    guidance;       /* CFG weight w (with prop): (1+w) cond - w uncond  */
 } sdg_flow3d_sample_params;
 SDG_API sdg_flow3d_sample_params sdg_flow3d_sample_default_params(void);
-/* Generates n molecules of n_atoms[i] atoms (prop (n) standardised, or NULL) with the Euler
- * ODE of the denoiser's velocity; out[i] gets a new molecule: argmax types, charges and bond
- * orders, 3-D coordinates. Molecule i depends only on (seed, i, chunk). */
+/* Generates n molecules of n_atoms[i] atoms (prop (n) standardised, or NULL) with the engine's
+ * ODE sampler (sdg_sampler_ode: padded 4-component state, DENOISER outputs, own centred priors);
+ * out[i] gets a new molecule: argmax types, charges and bond orders (the H atoms are
+ * explicit; hcount stays -1, as an SDF read back has it), 3-D coordinates. Molecule i depends only on (seed, i) up to float rounding of the
+ * batched kernels. SDG_ERR_INVALID (property for an unconditional model), SDG_ERR_NUMERIC. */
 SDG_API sdg_status sdg_flow3d_sample(const sdg_egnn *m, const int64_t *n_atoms, size_t n, const float *prop,
                                      const sdg_flow3d_sample_params *p, sdg_mol **out);
+
+/* ---- training (docs/molecules3d.md "Training") ---- */
+/* Called after every optimiser step: step 1..steps of the epoch and its loss; a status != SDG_OK stops. */
+typedef sdg_status (*sdg_flow3d_step_fn)(int64_t step, int64_t steps, double loss, void *params);
+typedef struct sdg_flow3d_train_params {
+    int64_t  batch;           /* molecules per step (64)                                */
+    float    lr;              /* Adam learning rate (5e-4)                              */
+    float    grad_clip;       /* global L2 norm; 0 = none (1)                           */
+    float    ema_decay;       /* 0.999                                                  */
+    uint64_t seed;            /* epoch e draws from sdg_rng_stream(seed, 1 + e)         */
+    sdg_flow3d_params loss;   /* weights, p_uncond, prior, OT rotation                  */
+    sdg_flow3d_step_fn on_step;   /* optional progress callback                         */
+    void    *on_step_params;
+} sdg_flow3d_train_params;
+SDG_API sdg_flow3d_train_params sdg_flow3d_train_default_params(void);
+typedef struct sdg_flow3d_trainer sdg_flow3d_trainer;
+/* Trainer for net on n molecules (borrowed; QM9 vocabulary, 3-D) and, for a conditioned net,
+ * prop (n) standardised values (NaN = missing: always the null embedding). Adam on every
+ * parameter, EMA shadow, sdg_flow3d_loss. SDG_ERR_INVALID for a bad option. */
+SDG_API sdg_status sdg_flow3d_trainer_new(sdg_egnn *net, sdg_mol *const *mols, const float *prop, size_t n,
+                                          const sdg_flow3d_train_params *p, sdg_flow3d_trainer **out);
+SDG_API void       sdg_flow3d_trainer_free(sdg_flow3d_trainer *t);   /* NULL is a no-op */
+/* One pass in a shuffled order (last partial batch included); *loss = mean step loss, parts
+ * (may be NULL) the mean unweighted terms (x, type, charge, bond). Bit-identical for equal
+ * (params, epoch count, Adam, EMA) and thread count. SDG_ERR_NUMERIC for a non-finite loss. */
+SDG_API sdg_status sdg_flow3d_trainer_epoch(sdg_flow3d_trainer *t, double *loss, float parts[4]);
+SDG_API int64_t    sdg_flow3d_trainer_epochs(const sdg_flow3d_trainer *t);
+SDG_API void       sdg_flow3d_trainer_set_epochs(sdg_flow3d_trainer *t, int64_t epochs);
+SDG_API sdg_adam  *sdg_flow3d_trainer_adam(sdg_flow3d_trainer *t);
+SDG_API sdg_ema   *sdg_flow3d_trainer_ema(sdg_flow3d_trainer *t);
+SDG_API const sdg_flow3d_train_params *sdg_flow3d_trainer_params(const sdg_flow3d_trainer *t);
+/* Replaces the progress callback (e.g. of a resumed trainer). */
+SDG_API void       sdg_flow3d_trainer_set_on_step(sdg_flow3d_trainer *t, sdg_flow3d_step_fn fn, void *params);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 int    cli_demo(int argc, char **argv);
 int    cli_train(int argc, char **argv);   /* sdegen train graph ... */
 int    cli_train_crystal(int argc, char **argv);   /* sdegen train crystal ... (train_crystal.c) */
+int    cli_train_molecules3d(int argc, char **argv);   /* sdegen train molecules3d ... (train3d.c) */
 /* Forward FLOPs of the crystal U-Net for one matrix (train_crystal.c). */
 double cli_crystal_flops(const sdg_crystal_unet *net);
 int    cli_eval(int argc, char **argv);   /* sdegen eval graphs ... */
@@ -78,6 +79,9 @@ int        cli_resolve_model(const char *arg, char *buf, size_t cap, bool quiet)
  * crystal model, else the exit status of cli_sample_crystal. */
 int        cli_sample_crystal_dispatch(int argc, char **argv);
 int        cli_sample_crystal(int argc, char **argv, const char *model_path);
+/* sdegen sample with a 3-D molecule flow model (sample_mol3d.c): -1 when the model argument is
+ * not one, else the exit status of the run. */
+int        cli_sample_mol3d_dispatch(int argc, char **argv);
 /* Samples molecules with model m (vocabulary v) into a .sdf, .smi or .h5 file and prints the
  * summary. Returns the exit status. */
 int        cli_sample_molecules(const cli_sample_args *a, const sdg_gdss_model *m, const sdg_mol_vocab *v);

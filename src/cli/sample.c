@@ -103,6 +103,8 @@ int cli_sample(int argc, char **argv) {
     sdg_gdss_sample_params p = sdg_gdss_sample_default_params();
     int crc = cli_sample_crystal_dispatch(argc, argv);   /* crystal models: sample_crystal.c */
     if (crc >= 0) return crc;
+    int mrc = cli_sample_mol3d_dispatch(argc, argv);   /* 3-D molecule flow models: sample_mol3d.c */
+    if (mrc >= 0) return mrc;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;

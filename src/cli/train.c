@@ -443,6 +443,7 @@ int cli_train(int argc, char **argv) {
     if (strcmp(argv[1], "graph") == 0) return train_graph(argc - 1, argv + 1);
     if (strcmp(argv[1], "molecule") == 0) return train_molecule(argc - 1, argv + 1);
     if (strcmp(argv[1], "crystal") == 0) return cli_train_crystal(argc - 1, argv + 1);
-    fprintf(stderr, "sdegen train: unknown model family '%s' (graph, molecule, crystal)\n", argv[1]);
+    if (strcmp(argv[1], "molecules3d") == 0) return cli_train_molecules3d(argc - 1, argv + 1);
+    fprintf(stderr, "sdegen train: unknown model family '%s' (graph, molecule, crystal, molecules3d)\n", argv[1]);
     return 2;
 }

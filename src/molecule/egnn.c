@@ -214,7 +214,8 @@ sdg_status sdg_egnn_forward(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn_inpu
             for (int64_t k = 0; k < G; k++) {
                 /* Gaussian expansion on [-3, 3] (standardised property), or the raw value */
                 float c = G > 1 ? -3.0f + 6.0f * (float)k / (float)(G - 1) : 0, w = G > 1 ? 6.0f / (float)(G - 1) : 1;
-                pf[b * G + k] = keep * (G > 1 ? expf(-0.5f * (v - c) * (v - c) / (w * w)) : v);
+                /* keep 0 gives exactly 0, also for a missing (NaN) value */
+                pf[b * G + k] = keep == 0 ? 0.0f : keep * (G > 1 ? expf(-0.5f * (v - c) * (v - c) / (w * w)) : v);
             }
         }
         sdg_tensor *pe = sdg_linear_forward(ctx, &m->prop, per_atom(ctx, g, pf, G));

@@ -1,7 +1,8 @@
 /* Joint flow matching for 3-D molecules (docs/molecules3d.md "Flow matching"): centred Gaussian
  * prior for positions rotated onto each molecule (Kabsch), continuous one-hot interpolants with
  * Gaussian priors for atom types, charges and bond orders, a denoiser (x0 / logits) network,
- * and Euler sampling of the velocity (x_t - x0_hat) / t. Time: t = 0 data, t = 1 prior. */
+ * sampling of the velocity (x_t - x0_hat) / t through the engine's ODE integrators, and the
+ * trainer (Adam, EMA, epochs drawn from their own random streams). Time: t = 0 data, t = 1 prior. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,8 @@ sdg_flow3d_params sdg_flow3d_default_params(void) {
                                .p_uncond = 0.1f, .prior_std = 1.0f};
 }
 sdg_flow3d_sample_params sdg_flow3d_sample_default_params(void) {
-    return (sdg_flow3d_sample_params){.n_steps = 100, .seed = 0, .chunk = 64, .prior_std = 1.0f};
+    return (sdg_flow3d_sample_params){.n_steps = 100, .seed = 0, .chunk = 64, .prior_std = 1.0f, .ode = sdg_ode_euler,
+                                      .eps = 1e-3f, .guidance = 0.0f};
 }
 
 void sdg_mol3d_batch_destroy(sdg_mol3d_batch *b) {
@@ -183,6 +185,7 @@ sdg_status sdg_flow3d_loss(sdg_ctx *ctx, const sdg_egnn *m, const sdg_mol3d_batc
     for (int64_t k = 0; k < B; k++) {
         t[k] = (float)sdg_rng_uniform(rng);
         mask[k] = sdg_rng_uniform(rng) < fp.p_uncond ? 0.0f : 1.0f;
+        if (b->prop && isnan(b->prop[k])) mask[k] = 0.0f;   /* a missing value: the null embedding */
         int64_t o = g->atom_off[k], n = g->atom_off[k + 1] - o;
         float *z = x->data + 3 * o;
         centred_gaussian(rng, z, n, fp.prior_std);
@@ -238,9 +241,66 @@ static int64_t argmax(const float *v, int64_t K) {
     return b;
 }
 
-/* Euler step of state s (n floats) towards the denoised d at time t: s -= dt (s - d) / t. */
-static void euler(float *s, const float *d, int64_t n, float t, float dt) {
-    for (int64_t i = 0; i < n; i++) s[i] -= dt * (s[i] - d[i]) / t;
+/* ---- sampling through the engine's ODE integrators (sde.h, sdg_sampler_ode) ----
+ * The chunk's molecules are padded to N = its largest atom count: four DENSE components,
+ * positions (N, 3), types (N, 5), charges (N, 3) over atom rows and bonds (N(N-1)/2, 4) over
+ * pair rows, molecule k's atoms and pairs first (pairs row by row, as in the packed graph),
+ * the rest masked. Every component is a DENOISER of the linear interpolant: the engine turns
+ * x0_hat (positions) and softmax(logits) (categoricals) into the velocity (x_t - x0_hat) / t. */
+typedef struct f3d_call {
+    const sdg_egnn        *m;
+    sdg_ctx               *ctx;
+    const sdg_mol3d_graph *g;
+    int64_t                N, Pn;     /* padded atoms and pairs per molecule        */
+    const float           *prop;      /* (B) standardised, or NULL                 */
+    const float           *mask;      /* (B) prop_mask for this pass (CFG), or NULL */
+    float                 *tb;        /* (B)                                        */
+} f3d_call;
+
+static sdg_status f3d_model_fn(const sdg_model_call *call, void *params) {
+    f3d_call *c = params;
+    const sdg_mol3d_graph *g = c->g;
+    const sdg_state *x = call->state;
+    int64_t A = g->A, P = g->P, B = g->B, N = c->N, Pn = c->Pn;
+    if ((int64_t)x->n != B) return SDG_ERROR(SDG_ERR_SHAPE, "flow3d model: %zu samples, graph has %lld", x->n, (long long)B);
+    sdg_ctx_reset(c->ctx);
+    sdg_tensor *px = sdg_tensor_newv(c->ctx, 2, A, (int64_t)3), *pt = sdg_tensor_newv(c->ctx, 2, A, (int64_t)NT),
+               *pc = sdg_tensor_newv(c->ctx, 2, A, (int64_t)NC), *pb = sdg_tensor_newv(c->ctx, 2, P, (int64_t)NB);
+    if (!px || !pt || !pc || !pb) return sdg_ctx_status(c->ctx) ? sdg_ctx_status(c->ctx) : SDG_ERR_NOMEM;
+    const int64_t K[4] = {3, NT, NC, NB};
+    float *packed[4] = {px->data, pt->data, pc->data, pb->data};
+    int64_t p0 = 0;
+    for (int64_t k = 0; k < B; k++) {   /* padded state -> packed batch */
+        int64_t o = g->atom_off[k], n = g->atom_off[k + 1] - o, np = n * (n - 1) / 2;
+        c->tb[k] = call->t[k];
+        for (int q = 0; q < 4; q++) {
+            int64_t rows = q < 3 ? n : np, base = q < 3 ? o : p0, per = q < 3 ? N : Pn;
+            memcpy(packed[q] + base * K[q], x->comp[q].x + (size_t)(k * per * K[q]), (size_t)(rows * K[q]) * sizeof(float));
+        }
+        p0 += np;
+    }
+    sdg_egnn_input in = {.g = g, .x = px, .types = pt, .charges = pc, .bonds = pb, .t = c->tb, .prop = c->prop,
+                         .prop_mask = c->mask};
+    sdg_egnn_output o;
+    bool old = sdg_ctx_set_grad(c->ctx, false);
+    sdg_status st = sdg_egnn_forward(c->ctx, c->m, &in, &o);
+    sdg_ctx_set_grad(c->ctx, old);
+    if (st != SDG_OK) return st;
+    const sdg_tensor *res[4] = {o.x0, o.type_logits, o.charge_logits, o.bond_logits};
+    p0 = 0;
+    for (int64_t k = 0; k < B; k++) {   /* packed outputs -> padded, softmax for the categoricals */
+        int64_t oa = g->atom_off[k], n = g->atom_off[k + 1] - oa, np = n * (n - 1) / 2;
+        for (int q = 0; q < 4; q++) {
+            int64_t rows = q < 3 ? n : np, base = q < 3 ? oa : p0, per = q < 3 ? N : Pn;
+            float *dst = call->out[q] + (size_t)(k * per * K[q]);
+            const float *src = res[q]->data + base * K[q];
+            if (q == 0) memcpy(dst, src, (size_t)(rows * 3) * sizeof(float));
+            else softmax_rows(src, rows, K[q], dst);
+            memset(dst + rows * K[q], 0, (size_t)((per - rows) * K[q]) * sizeof(float));
+        }
+        p0 += np;
+    }
+    return SDG_OK;
 }
 
 static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n_atoms, size_t i0, size_t B,
@@ -248,47 +308,64 @@ static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n
     sdg_status st = SDG_OK;
     sdg_mol3d_graph g = {0};
     sdg_rng *rng = NULL;
-    float *buf = NULL;
+    sdg_sampler *smp = NULL;
+    float *buf = NULL, *zero_mask = NULL;
     SDG_TRY(sdg_mol3d_graph_init(&g, n_atoms + i0, (int64_t)B));
-    int64_t A = g.A, P = g.P, nx = 3 * A, nt = NT * A, nc = NC * A, nb = NB * P;
-    int64_t ns = nx + nt + nc + nb;
-    buf = malloc((size_t)(2 * ns + (int64_t)B + 1) * sizeof *buf);
-    if (!buf) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-    float *s = buf, *d = buf + ns, *tb = buf + 2 * ns;
-    /* priors, molecule by molecule from its own stream */
+    int64_t N = 1;
+    for (size_t k = 0; k < B; k++) N = n_atoms[i0 + k] > N ? n_atoms[i0 + k] : N;
+    int64_t Pn = N * (N - 1) / 2 > 0 ? N * (N - 1) / 2 : 1;
+    const int64_t K[4] = {3, NT, NC, NB}, rows[4] = {N, N, N, Pn};
+    size_t total = 0;
+    for (int q = 0; q < 4; q++) total += B * (size_t)(rows[q] * K[q]);
+    /* state (total), atom mask (B, N), pair mask (B, Pn), times (B), ones (B) */
+    buf = calloc(total + B * (size_t)(N + Pn) + 2 * B, sizeof *buf);
+    zero_mask = calloc(B, sizeof *zero_mask);
+    if (!buf || !zero_mask) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+    float *xs[4], *amask = buf + total, *pmask = amask + B * (size_t)N, *tb = pmask + B * (size_t)Pn, *ones = tb + B;
+    xs[0] = buf;
+    for (int q = 1; q < 4; q++) xs[q] = xs[q - 1] + B * (size_t)(rows[q - 1] * K[q - 1]);
+    /* priors, molecule by molecule from its own stream (seed, i): positions, types, charges, bonds */
     SDG_TRY(sdg_rng_new(0, &rng));
     for (size_t k = 0; k < B; k++) {
-        sdg_rng_reset(rng, p->seed, i0 + k);
-        int64_t o = g.atom_off[k], n = g.atom_off[k + 1] - o, po = 0;
-        for (size_t q = 0; q < k; q++) po += (g.atom_off[q + 1] - g.atom_off[q]) * (g.atom_off[q + 1] - g.atom_off[q] - 1) / 2;
-        centred_gaussian(rng, s + 3 * o, n, p->prior_std);
-        sdg_rng_fill_gaussian(rng, s + nx + NT * o, (size_t)(NT * n));
-        sdg_rng_fill_gaussian(rng, s + nx + nt + NC * o, (size_t)(NC * n));
-        sdg_rng_fill_gaussian(rng, s + nx + nt + nc + NB * po, (size_t)(NB * n * (n - 1) / 2));
+        int64_t n = n_atoms[i0 + k], np = n * (n - 1) / 2;
+        sdg_rng_reset(rng, p->seed, p->stream_offset + i0 + k);
+        centred_gaussian(rng, xs[0] + k * (size_t)(3 * N), n, p->prior_std);
+        sdg_rng_fill_gaussian(rng, xs[1] + k * (size_t)(NT * N), (size_t)(NT * n));
+        sdg_rng_fill_gaussian(rng, xs[2] + k * (size_t)(NC * N), (size_t)(NC * n));
+        sdg_rng_fill_gaussian(rng, xs[3] + k * (size_t)(NB * Pn), (size_t)(NB * np));
+        for (int64_t a = 0; a < n; a++) amask[k * (size_t)N + (size_t)a] = 1;
+        for (int64_t q = 0; q < np; q++) pmask[k * (size_t)Pn + (size_t)q] = 1;
+        ones[k] = 1;
     }
-    bool old = sdg_ctx_set_grad(ctx, false);
-    for (int step = 0; step < p->n_steps; step++) {
-        float t = 1.0f - (float)step / (float)p->n_steps, dt = 1.0f / (float)p->n_steps;
-        for (size_t k = 0; k < B; k++) tb[k] = t;
-        sdg_ctx_reset(ctx);
-        sdg_egnn_input in = {.g = &g, .t = tb, .prop = prop ? prop + i0 : NULL};
-        in.x = sdg_tensor_from(ctx, 2, (int64_t[]){A, 3}, s);
-        in.types = sdg_tensor_from(ctx, 2, (int64_t[]){A, NT}, s + nx);
-        in.charges = sdg_tensor_from(ctx, 2, (int64_t[]){A, NC}, s + nx + nt);
-        in.bonds = sdg_tensor_from(ctx, 2, (int64_t[]){P, NB}, s + nx + nt + nc);
-        sdg_egnn_output o;
-        if ((st = sdg_egnn_forward(ctx, m, &in, &o)) != SDG_OK) break;
-        memcpy(d, o.x0->data, (size_t)nx * sizeof *d);
-        softmax_rows(o.type_logits->data, A, NT, d + nx);
-        softmax_rows(o.charge_logits->data, A, NC, d + nx + nt);
-        softmax_rows(o.bond_logits->data, P, NB, d + nx + nt + nc);
-        /* the positions are re-centred by the network; the state stays centred */
-        euler(s, d, ns, t, dt);
-    }
-    sdg_ctx_set_grad(ctx, old);
-    if (st != SDG_OK) goto cleanup;
+    sdg_sde lin;
+    SDG_TRY(sdg_sde_init(&lin, sdg_sde_linear, 0, 1, 1));
+    static const char *const names[4] = {"positions", "types", "charges", "bonds"};
+    sdg_state state = {.n = B, .n_comp = 4};
+    for (int q = 0; q < 4; q++)
+        state.comp[q] = (sdg_component){.name = names[q], .dim = (size_t)(rows[q] * K[q]), .rows = (size_t)rows[q],
+                                        .noise = SDG_NOISE_KIND_DENSE, .param = SDG_PARAM_KIND_DENOISER, .sde = lin,
+                                        .x = xs[q], .mask = q < 3 ? amask : pmask};
+    sdg_sampler_params sp = sdg_sampler_default_params();
+    sp.type = sdg_sampler_ode;
+    sp.ode = p->ode;
+    sp.n_steps = p->n_steps;
+    sp.eps = p->eps;
+    sp.denoise = p->eps > 0;
+    sp.init_prior = false;
+    sp.seed = p->seed;
+    sp.stream_offset = p->stream_offset + i0;
+    SDG_TRY(sdg_sampler_new(&sp, &state, &smp));
+    const float *pr = prop ? prop + i0 : NULL;
+    f3d_call cond = {m, ctx, &g, N, Pn, pr, pr ? ones : NULL, tb};
+    f3d_call uncond = {m, ctx, &g, N, Pn, pr, zero_mask, tb};   /* CFG: the null embedding */
+    sdg_cfg cfg = {.cond = {.fn = f3d_model_fn, .params = &cond}, .uncond = {.fn = f3d_model_fn, .params = &uncond},
+                   .w = p->guidance};
+    sdg_model model = {.fn = f3d_model_fn, .params = &cond};
+    if (pr && p->guidance != 0) model = (sdg_model){.fn = sdg_cfg_model_fn, .params = &cfg};
+    SDG_TRY(sdg_sampler_run(smp, &model, &state, NULL));
+    int64_t p0 = 0;
     for (size_t k = 0; k < B; k++) {
-        int64_t o = g.atom_off[k], n = g.atom_off[k + 1] - o;
+        int64_t n = n_atoms[i0 + k], np = n * (n - 1) / 2;
         sdg_mol *mol = NULL;
         SDG_TRY(sdg_mol_new(&mol));
         out[i0 + k] = mol;
@@ -296,19 +373,22 @@ static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n
         if (!mol->coords) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
         mol->dim = 3;
         for (int64_t i = 0; i < n; i++) {
-            int64_t a = o + i;
-            SDG_TRY(sdg_mol_add_atom(mol, sdg_mol3d_qm9_types[argmax(s + nx + NT * a, NT)],
-                                     (int)argmax(s + nx + nt + NC * a, NC) - 1, NULL));
-            for (int c = 0; c < 3; c++) mol->coords[3 * i + c] = s[3 * a + c];
+            const float *ty = xs[1] + k * (size_t)(NT * N) + (size_t)(NT * i), *ch = xs[2] + k * (size_t)(NC * N) + (size_t)(NC * i);
+            SDG_TRY(sdg_mol_add_atom(mol, sdg_mol3d_qm9_types[argmax(ty, NT)], (int)argmax(ch, NC) - 1, NULL));
+            for (int c = 0; c < 3; c++) mol->coords[3 * i + c] = xs[0][k * (size_t)(3 * N) + (size_t)(3 * i + c)];
         }
-    }
-    for (int64_t q = 0; q < P; q++) {
-        int64_t ord = argmax(s + nx + nt + nc + NB * q, NB), k = g.mol_of[g.pair_i[q]];
-        if (ord > 0) SDG_TRY(sdg_mol_add_bond(out[i0 + k], g.pair_i[q] - g.atom_off[k], g.pair_j[q] - g.atom_off[k], (int)ord));
+        for (int64_t q = 0; q < np; q++) {
+            int64_t ord = argmax(xs[3] + k * (size_t)(NB * Pn) + (size_t)(NB * q), NB), gq = p0 + q;
+            if (ord > 0)
+                SDG_TRY(sdg_mol_add_bond(mol, g.pair_i[gq] - g.atom_off[k], g.pair_j[gq] - g.atom_off[k], (int)ord));
+        }
+        p0 += np;
     }
 cleanup:
+    sdg_sampler_free(smp);
     sdg_rng_free(rng);
     free(buf);
+    free(zero_mask);
     sdg_mol3d_graph_destroy(&g);
     return st;
 }
@@ -320,6 +400,15 @@ sdg_status sdg_flow3d_sample(const sdg_egnn *m, const int64_t *n_atoms, size_t n
     if (!m || (n && (!n_atoms || !out))) return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: NULL argument");
     sdg_flow3d_sample_params p = params ? *params : sdg_flow3d_sample_default_params();
     if (p.n_steps < 1 || p.chunk < 1) return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: n_steps and chunk must be >= 1");
+    if (!p.ode) p.ode = sdg_ode_euler;
+    if (p.ode == sdg_ode_rk45)
+        return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: rk45 is not offered (its tolerance over every molecule "
+                         "of a chunk couples them); use euler, heun or rk4");
+    if (!(p.eps >= 0 && p.eps < 1) || (p.eps == 0 && p.ode != sdg_ode_euler))
+        return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: eps = %g must be in (0, 1) (Euler: [0, 1)); the velocity "
+                         "(x - x0)/t is undefined at t = 0", (double)p.eps);
+    if (!(p.guidance >= 0) || (p.guidance > 0 && !prop))
+        return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: guidance %g needs a property and must be >= 0", (double)p.guidance);
     if (prop && !sdg_egnn_get_params(m)->conditional)
         return SDG_ERROR(SDG_ERR_INVALID, "a property was given, but the model was trained without conditioning");
     for (size_t i = 0; i < n; i++) out[i] = NULL;
@@ -330,5 +419,137 @@ cleanup:
     if (st != SDG_OK)
         for (size_t i = 0; i < n; i++) sdg_mol_free(out[i]), out[i] = NULL;
     sdg_ctx_free(ctx);
+    return st;
+}
+
+/* ---- training ---- */
+sdg_flow3d_train_params sdg_flow3d_train_default_params(void) {
+    return (sdg_flow3d_train_params){.batch = 64, .lr = 5e-4f, .grad_clip = 1.0f, .ema_decay = 0.999f, .seed = 1,
+                                     .loss = sdg_flow3d_default_params()};
+}
+
+struct sdg_flow3d_trainer {
+    sdg_flow3d_train_params p;
+    sdg_egnn        *net;
+    sdg_params      *params;
+    sdg_adam        *adam;
+    sdg_ema         *ema;
+    sdg_ctx         *ctx;
+    sdg_rng         *rng;
+    sdg_mol *const  *mols;
+    const float     *prop;
+    size_t           n;
+    int64_t          epochs, *order;
+    sdg_mol        **bm;      /* (batch) molecules of the current step */
+    float           *bp;      /* (batch) their properties              */
+};
+
+void sdg_flow3d_trainer_free(sdg_flow3d_trainer *t) {
+    if (!t) return;
+    sdg_adam_free(t->adam);
+    sdg_ema_free(t->ema);
+    sdg_ctx_free(t->ctx);
+    sdg_rng_free(t->rng);
+    free(t->order);
+    free(t->bm);
+    free(t->bp);
+    free(t);
+}
+
+int64_t   sdg_flow3d_trainer_epochs(const sdg_flow3d_trainer *t) { return t ? t->epochs : 0; }
+void      sdg_flow3d_trainer_set_epochs(sdg_flow3d_trainer *t, int64_t e) { if (t) t->epochs = e; }
+sdg_adam *sdg_flow3d_trainer_adam(sdg_flow3d_trainer *t) { return t ? t->adam : NULL; }
+sdg_ema  *sdg_flow3d_trainer_ema(sdg_flow3d_trainer *t) { return t ? t->ema : NULL; }
+const sdg_flow3d_train_params *sdg_flow3d_trainer_params(const sdg_flow3d_trainer *t) { return t ? &t->p : NULL; }
+void sdg_flow3d_trainer_set_on_step(sdg_flow3d_trainer *t, sdg_flow3d_step_fn fn, void *params) {
+    if (t) t->p.on_step = fn, t->p.on_step_params = params;
+}
+
+sdg_status sdg_flow3d_trainer_new(sdg_egnn *net, sdg_mol *const *mols, const float *prop, size_t n,
+                                  const sdg_flow3d_train_params *params, sdg_flow3d_trainer **out) {
+    sdg_status st = SDG_OK;
+    sdg_flow3d_trainer *t = NULL;
+    if (!net || !mols || !out || n == 0) return SDG_ERROR(SDG_ERR_INVALID, "flow3d trainer: NULL argument or no data");
+    *out = NULL;
+    sdg_flow3d_train_params p = params ? *params : sdg_flow3d_train_default_params();
+    if (p.batch < 1 || !(p.lr > 0) || !(p.grad_clip >= 0) || !(p.ema_decay >= 0 && p.ema_decay < 1) ||
+        !(p.loss.p_uncond >= 0 && p.loss.p_uncond <= 1) || !(p.loss.prior_std > 0))
+        return SDG_ERROR(SDG_ERR_INVALID, "flow3d trainer: bad options (batch >= 1, lr > 0, grad_clip >= 0, "
+                         "ema_decay in [0, 1), p_uncond in [0, 1], prior_std > 0)");
+    if (sdg_egnn_get_params(net)->conditional && !prop)
+        return SDG_ERROR(SDG_ERR_INVALID, "flow3d trainer: the network is conditioned but no property values were given");
+    t = calloc(1, sizeof *t);
+    if (!t) return SDG_ERROR(SDG_ERR_NOMEM, "out of memory");
+    t->p = p;
+    t->net = net;
+    t->params = sdg_egnn_params_store(net);
+    t->mols = mols;
+    t->prop = sdg_egnn_get_params(net)->conditional ? prop : NULL;
+    t->n = n;
+    sdg_adam_params ap = sdg_adam_default_params();
+    ap.lr = p.lr;
+    SDG_TRY(sdg_adam_new(&ap, t->params, &t->adam));
+    SDG_TRY(sdg_ema_new(t->params, p.ema_decay, &t->ema));
+    SDG_TRY(sdg_ctx_new(0, &t->ctx));
+    SDG_TRY(sdg_rng_new(p.seed, &t->rng));
+    t->order = malloc(n * sizeof *t->order);
+    t->bm = malloc((size_t)p.batch * sizeof *t->bm);
+    t->bp = malloc((size_t)p.batch * sizeof *t->bp);
+    if (!t->order || !t->bm || !t->bp) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+    *out = t;
+    t = NULL;
+cleanup:
+    sdg_flow3d_trainer_free(t);
+    return st;
+}
+
+/* One optimiser step on the molecules rows[0..B). */
+static sdg_status train_step(sdg_flow3d_trainer *t, const int64_t *rows, size_t B, double *loss, float parts[4]) {
+    sdg_status st = SDG_OK;
+    sdg_mol3d_batch b;
+    memset(&b, 0, sizeof b);
+    for (size_t i = 0; i < B; i++) {
+        t->bm[i] = t->mols[rows[i]];
+        if (t->prop) t->bp[i] = t->prop[rows[i]];
+    }
+    SDG_TRY(sdg_mol3d_batch_init(&b, t->bm, B, t->prop ? t->bp : NULL));
+    sdg_ctx_reset(t->ctx);
+    sdg_tensor *L = NULL;
+    SDG_TRY(sdg_flow3d_loss(t->ctx, t->net, &b, &t->p.loss, t->rng, &L, parts));
+    sdg_params_zero_grad(t->params);
+    SDG_TRY(sdg_backward(t->ctx, L));
+    if (t->p.grad_clip > 0) SDG_TRY(sdg_params_clip_grad_norm(t->params, t->p.grad_clip, NULL));
+    SDG_TRY(sdg_adam_step(t->adam));
+    sdg_ema_update(t->ema);
+    *loss = L->data[0];
+    if (!isfinite(*loss)) SDG_FAIL(SDG_ERR_NUMERIC, "flow3d trainer: epoch %lld: the loss is not finite", (long long)t->epochs + 1);
+cleanup:
+    sdg_mol3d_batch_destroy(&b);
+    return st;
+}
+
+sdg_status sdg_flow3d_trainer_epoch(sdg_flow3d_trainer *t, double *loss, float parts[4]) {
+    sdg_status st = SDG_OK;
+    if (!t) return SDG_ERROR(SDG_ERR_INVALID, "flow3d trainer: NULL trainer");
+    sdg_rng_reset(t->rng, t->p.seed, (uint64_t)(1 + t->epochs));
+    for (size_t i = 0; i < t->n; i++) t->order[i] = (int64_t)i;
+    sdg_rng_shuffle(t->rng, t->order, t->n);
+    double sum = 0, psum[4] = {0, 0, 0, 0};
+    size_t steps = 0, B = (size_t)t->p.batch, total = (t->n + B - 1) / B;
+    for (size_t s = 0; s < t->n; s += B) {
+        size_t b = t->n - s < B ? t->n - s : B;
+        double l = 0;
+        float pp[4];
+        SDG_TRY(train_step(t, t->order + s, b, &l, pp));
+        sum += l;
+        for (int k = 0; k < 4; k++) psum[k] += pp[k];
+        steps++;
+        if (t->p.on_step) SDG_TRY(t->p.on_step((int64_t)steps, (int64_t)total, l, t->p.on_step_params));
+    }
+    t->epochs++;
+    if (loss) *loss = steps ? sum / (double)steps : 0;
+    if (parts)
+        for (int k = 0; k < 4; k++) parts[k] = steps ? (float)(psum[k] / (double)steps) : 0;
+cleanup:
     return st;
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <omp.h>
@@ -466,4 +467,58 @@ extern "C" sdg_status sdg_ob_kekulize(sdg_mol *m) {
     } catch (...) {
         return fail_exception("unknown", "kekulise");
     }
+}
+
+/* Every record of an SDF file as Open Babel's MDL reader sees it (the round-trip check of
+ * files sdegen writes): atoms in file order with Open Babel's formal charges and implicit-H
+ * counts, bonds with their orders, coordinates, title. */
+extern "C" sdg_status sdg_mol_list_read_sdf_obabel(const char *path, sdg_mol_list **out) {
+    sdg_mol_list *l = NULL;
+    sdg_status st = SDG_OK;
+    if (!path || !out) return SDG_ERROR(SDG_ERR_INVALID, "sdg_mol_list_read_sdf_obabel: NULL argument");
+    *out = NULL;
+    try {
+        Session s;
+        std::ifstream in(path);
+        if (!in) return SDG_ERROR(SDG_ERR_IO, "%s: cannot open for reading", path);
+        OpenBabel::OBConversion conv;
+        if (!conv.SetInFormat("sdf"))
+            return SDG_ERROR(SDG_ERR_DEPENDENCY, "Open Babel's SDF format plugin was not found (BABEL_LIBDIR?)");
+        l = (sdg_mol_list *)calloc(1, sizeof *l);
+        if (!l) return SDG_ERROR(SDG_ERR_NOMEM, "out of memory");
+        size_t cap = 0;
+        for (;;) {
+            OpenBabel::OBMol mol;
+            if (!conv.Read(&mol, &in)) break;
+            sdg_mol *m = NULL;
+            st = from_obmol(mol, true, &m);
+            if (st != SDG_OK) {
+                sdg_error_prefix("%s: record %zu (Open Babel)", path, l->count + 1);
+                break;
+            }
+            if (l->count == cap) {
+                size_t c = cap ? 2 * cap : 64;
+                sdg_mol **v = (sdg_mol **)realloc(l->mols, c * sizeof *v);
+                if (!v) {
+                    sdg_mol_free(m);
+                    st = SDG_ERROR(SDG_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                l->mols = v;
+                cap = c;
+            }
+            l->mols[l->count++] = m;
+        }
+        if (st == SDG_OK && in.bad()) st = SDG_ERROR(SDG_ERR_IO, "%s: read error after record %zu", path, l->count);
+    } catch (const std::exception &e) {
+        st = fail_exception(e.what(), "read SDF");
+    } catch (...) {
+        st = fail_exception("unknown", "read SDF");
+    }
+    if (st != SDG_OK) {
+        sdg_mol_list_free(l);
+        return st;
+    }
+    *out = l;
+    return SDG_OK;
 }

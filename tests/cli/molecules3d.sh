@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The 3-D molecule pipeline end to end, on the first 300 QM9 conformers and a tiny network:
+#   train   train molecules3d writes a model and a TSV log; stopped after epoch 1 and resumed,
+#           it equals an uninterrupted run bit for bit (log losses, h5dump of /params, /ema, /adam)
+#   sample  sample MODEL.h5 -o FILE.sdf: every record reads back through Open Babel with the
+#           generated atoms, charges, bonds and coordinates (sdf3d_roundtrip), for euler and heun;
+#           the check fails on a file with a charge added or a bond moved (charged molecules
+#           written by the same writer are checked in tests/molecule/test_flow3d.c); every record has its
+#           data fields; no .part is left; eval molecules3d reads the file
+#   errors  --cond / --guidance for an unconditional model, bad --ode, a non-.sdf output: one
+#           line, exit 2; a conditioned model warns for a target outside the training range
+#           (naming the range) and samples; --resume refuses new settings
+# usage: molecules3d.sh SDEGEN SDF3D_ROUNDTRIP SHARED_DIR CASE. Exit 77 (skip) without the data.
+set -uo pipefail
+exe=$1; rt=$2; shared=$3; case=$4
+unset SDEGEN_DATA
+data="$shared/data"
+[ -f "$data/qm9/qm9_3d_conformers.sdf" ] && [ -f "$data/qm9/valid_idx_qm9.json" ] || { echo "QM9 conformers absent: skipped"; exit 77; }
+tmp=$(mktemp -d /tmp/sdegen-mol3d-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL ($case): $*"; exit 1; }
+err() {   # err WANT_EXIT TEXT cmd...: one-line error with that exit status
+  local want=$1 text=$2; shift 2
+  "$@" >"$tmp/o" 2>"$tmp/e"; local rc=$?
+  [ "$rc" = "$want" ] || fail "exit $rc (want $want): $*: $(cat "$tmp/e")"
+  grep -qF -- "$text" "$tmp/e" || fail "stderr lacks '$text': $(cat "$tmp/e")"
+  [ "$(wc -l <"$tmp/e")" -eq 1 ] || fail "stderr is not one line: $(cat "$tmp/e")"
+}
+net=(--data "$data" --max-rows 300 --batch 32 --hidden 16 --layers 1 --threads 1 --seed 5)
+train() { "$exe" train molecules3d "${net[@]}" "$@" >"$tmp/train.txt" 2>&1 || fail "train $*: $(cat "$tmp/train.txt")"; }
+
+case $case in
+train)
+  train -o "$tmp/a.h5" --epochs 3
+  grep -q "training on [0-9]* molecules: 3 epochs" "$tmp/train.txt" || fail "no training line: $(cat "$tmp/train.txt")"
+  [ "$(wc -l <"$tmp/a.h5.log")" = 4 ] || fail "log has not 3 epochs: $(cat "$tmp/a.h5.log")"
+  head -1 "$tmp/a.h5.log" | grep -q "^epoch	loss	loss_x	loss_type	loss_charge	loss_bond	seconds" || fail "log header"
+  train -o "$tmp/b.h5" --epochs 1
+  "$exe" train molecules3d --data "$data" --max-rows 300 --threads 1 -o "$tmp/b.h5" --epochs 3 --resume \
+    >"$tmp/resume.txt" 2>&1 || fail "resume: $(cat "$tmp/resume.txt")"
+  grep -q "3 epochs (from 1)" "$tmp/resume.txt" || fail "resume did not start at epoch 1: $(cat "$tmp/resume.txt")"
+  diff <(cut -f1-6 "$tmp/a.h5.log") <(cut -f1-6 "$tmp/b.h5.log") || fail "resumed losses differ from an uninterrupted run"
+  if command -v h5dump >/dev/null; then
+    for g in /params /ema /adam; do
+      h5dump -g $g "$tmp/a.h5" | tail -n +2 >"$tmp/da" && h5dump -g $g "$tmp/b.h5" | tail -n +2 >"$tmp/db" || fail "h5dump $g"
+      cmp -s "$tmp/da" "$tmp/db" || fail "$g differs after --resume"
+    done
+    h5dump -a /meta/model "$tmp/a.h5" | grep -q '"mol3d_flow"' || fail "meta model is not mol3d_flow"
+  fi
+  err 1 "trained on" "$exe" train molecules3d --data "$data" --max-rows 200 --threads 1 -o "$tmp/b.h5" --epochs 4 --resume
+  echo "training resumes bit for bit"
+  ;;
+sample)
+  train -o "$tmp/m.h5" --epochs 6 --lr 3e-3   # enough to make bonds (0 before ~4 epochs)
+  n=50
+  for ode in euler heun; do
+    "$exe" sample "$tmp/m.h5" -n $n -o "$tmp/$ode.sdf" --seed 7 --steps 8 --batch 16 --weights raw --ode $ode --threads 1 \
+      >"$tmp/sum.txt" 2>&1 || fail "sample $ode: $(cat "$tmp/sum.txt")"
+    [ ! -e "$tmp/$ode.sdf.part" ] || fail ".part left behind"
+    for l in "molecules written to" "atom stability (EDM rule)" "validity:" "per 1000 molecules" "protocol: n $n, seed 7, ode $ode"; do
+      grep -qF -- "$l" "$tmp/sum.txt" || fail "summary lacks '$l': $(cat "$tmp/sum.txt")"
+    done
+    "$rt" "$tmp/m.h5" "$tmp/$ode.sdf" 7 8 $n 16 raw $ode >"$tmp/rt.txt" 2>&1 || fail "Open Babel round trip ($ode): $(cat "$tmp/rt.txt")"
+    grep -q "formal charges, [1-9][0-9]* bonds" "$tmp/rt.txt" || fail "the round trip saw no bonds: $(cat "$tmp/rt.txt")"
+  done
+  for k in index seed sampler steps model weights threads; do
+    [ "$(grep -c "^> <$k>" "$tmp/euler.sdf")" = $n ] || fail "SDF field <$k> not on every record"
+  done
+  [ "$(grep -c '^\$\$\$\$' "$tmp/euler.sdf")" = $n ] || fail "not $n records"
+  grep -q "  sdegen      3D" "$tmp/euler.sdf" || fail "no 3D header line"
+  cmp -s "$tmp/euler.sdf" "$tmp/heun.sdf" && fail "heun and euler wrote the same file"
+  # the check must be able to fail: a charge added to record 0, a bond moved in record 0
+  awk 'BEGIN{d=0} /^M  END/ && !d {print "M  CHG  1   1   1"; d=1} {print}' "$tmp/euler.sdf" >"$tmp/charge.sdf"
+  "$rt" "$tmp/m.h5" "$tmp/charge.sdf" 7 8 $n 16 raw >"$tmp/o" 2>&1 && fail "round trip passes with an added charge"
+  grep -q "atom 1:" "$tmp/o" || fail "added charge not reported: $(cat "$tmp/o")"
+  python3 - "$tmp/euler.sdf" "$tmp/bond.sdf" <<'PY' || fail "could not move a bond"
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+na, nb = int(lines[3][0:3]), int(lines[3][3:6])
+assert nb > 0 and na > 2
+k = 4 + na                                   # first bond line: move its second atom
+i, j, o = int(lines[k][0:3]), int(lines[k][3:6]), int(lines[k][6:9])
+bonded = {(int(l[0:3]), int(l[3:6])) for l in lines[4 + na:4 + na + nb]}
+new = next(x for x in range(1, na + 1) if x != i and (min(i, x), max(i, x)) not in bonded and (max(i, x), min(i, x)) not in bonded)
+lines[k] = "%3d%3d%3d" % (i, new, o) + lines[k][9:]
+open(sys.argv[2], "w").write("\n".join(lines))
+PY
+  "$rt" "$tmp/m.h5" "$tmp/bond.sdf" 7 8 $n 16 raw >"$tmp/o" 2>&1 && fail "round trip passes with a moved bond"
+  grep -q "record 0: bond" "$tmp/o" || fail "moved bond not reported: $(cat "$tmp/o")"
+  "$exe" eval molecules3d "$tmp/euler.sdf" >"$tmp/ev.txt" 2>&1 || fail "eval molecules3d: $(cat "$tmp/ev.txt")"
+  grep -q "$n records" "$tmp/ev.txt" || fail "eval did not read $n records: $(cat "$tmp/ev.txt")"
+  grep -q "^atom_stability_edm" "$tmp/ev.txt" || fail "eval prints no stability"
+  echo "Open Babel reads all $n records as generated (euler and heun); eval molecules3d runs"
+  ;;
+errors)
+  train -o "$tmp/u.h5" --epochs 1
+  s=(-n 4 --steps 2 --threads 1)
+  err 2 "trained without conditioning" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.sdf" --cond 2.5
+  err 2 "trained without conditioning" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.sdf" --guidance 1
+  err 2 "is not euler, heun or rk4" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.sdf" --ode rk45
+  err 2 "writes .sdf files" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.smi"
+  err 2 "cannot be given with it" "$exe" train molecules3d --data "$data" -o "$tmp/u.h5" --resume --batch 8
+  err 2 "unknown property" "$exe" train molecules3d --data "$data" -o "$tmp/v.h5" --cond nope
+  [ ! -e "$tmp/x.sdf" ] && [ ! -e "$tmp/x.sdf.part" ] || fail "an output was written before an error"
+  train -o "$tmp/c.h5" --epochs 1 --cond mu
+  grep -q "conditioning on mu (D)" "$tmp/train.txt" || fail "no conditioning line: $(cat "$tmp/train.txt")"
+  "$exe" sample "$tmp/c.h5" "${s[@]}" -o "$tmp/c.sdf" --cond 1000 --guidance 1 >"$tmp/o" 2>"$tmp/e" || fail "conditioned sample: $(cat "$tmp/e")"
+  grep -q "warning: --cond 1000 is outside the training range \[.*\] D of mu" "$tmp/e" || fail "no range warning: $(cat "$tmp/e")"
+  [ "$(grep -c '^> <mu_target>' "$tmp/c.sdf")" = 4 ] || fail "no mu_target field"
+  grep -A1 '^> <mu_target>' "$tmp/c.sdf" | grep -qx 1000 || fail "mu_target is not 1000"
+  "$exe" sample "$tmp/c.h5" "${s[@]}" -o "$tmp/j.sdf" >"$tmp/o" 2>&1 || fail "joint sample: $(cat "$tmp/o")"
+  grep -q "drawn jointly" "$tmp/o" || fail "no joint draw: $(cat "$tmp/o")"
+  err 2 "conditioned on mu, not gap" "$exe" sample "$tmp/c.h5" "${s[@]}" -o "$tmp/x.sdf" --cond gap=0.2
+  echo "bad input fails in one line; out-of-range targets warn"
+  ;;
+*) fail "unknown case" ;;
+esac

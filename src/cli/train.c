@@ -61,7 +61,9 @@ static const char train_usage[] =
     "                          [--max-rows R] [other options as for graphs]\n"
     "  molecules: GDSS's molecule configs (batch 1024, lr 0.005, 1000 epochs, checkpoint every\n"
     "  10 epochs) on the training split (all molecules not in valid_idx); --max-rows R reads\n"
-    "  only the dataset's first R rows (for quick trials)\n";
+    "  only the dataset's first R rows (for quick trials)\n"
+    "       sdegen train crystal --dataset perov_5|carbon_24|mp_20 -o MODEL.h5 [...]   (--help there)\n"
+    "       sdegen train molecules3d -o MODEL.h5 [...]                              (--help there)\n";
 
 static void fmt_eta(double s, char *buf, size_t cap) {
     if (!(s >= 0) || !isfinite(s)) s = 0;

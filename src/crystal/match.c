@@ -229,28 +229,111 @@ cleanup:
     return st;
 }
 
-/* Does translation t (fractional) map every site onto a site of its species within ftol per
- * axis? Sites sorted by z. */
-static bool is_period(const sdg_crystal *c, const double t[3], const double ftol[3]) {
+/* How far translation t (fractional) is from mapping every site onto a site of its species:
+ * the largest over sites of the best partner's largest per-axis mismatch in Angstrom (len:
+ * the axis lengths); INFINITY when some site has no partner within lim Angstrom per axis. */
+static double period_error(const sdg_crystal *c, const double t[3], const double len[3], double lim) {
+    double worst = 0;
     for (int64_t i = 0; i < c->n_atoms; i++) {
-        bool hit = false;
-        for (int64_t j = 0; j < c->n_atoms && !hit; j++) {
+        double best = INFINITY;
+        for (int64_t j = 0; j < c->n_atoms; j++) {
             if (c->z[j] != c->z[i]) continue;
-            hit = true;
-            for (int k = 0; k < 3 && hit; k++)
-                if (!(fabs(wrap_half(c->frac[3 * i + k] + t[k] - c->frac[3 * j + k])) < ftol[k])) hit = false;
+            double e = 0;
+            for (int k = 0; k < 3; k++) e = fmax(e, fabs(wrap_half(c->frac[3 * i + k] + t[k] - c->frac[3 * j + k])) * len[k]);
+            best = fmin(best, e);
         }
-        if (!hit) return false;
+        if (!(best < lim)) return INFINITY;
+        worst = fmax(worst, best);
     }
-    return true;
+    return worst;
+}
+
+/* The cell of s (sites sorted by z) reduced by the nt periods tr (the identity first), or
+ * *out = NULL when they do not form a group of order nt whose images fold within tol. */
+static sdg_status fold_periods(const sdg_crystal *s, const double *tr, int64_t nt, double tol, sdg_crystal **out) {
+    sdg_status   st = SDG_OK;
+    sdg_crystal *r = NULL;
+    int64_t    (*gen)[3] = NULL, *cnt = NULL;
+    double      *acc = NULL;
+    int32_t     *mz = NULL;
+    const int64_t n = s->n_atoms;
+    *out = NULL;
+    /* the lattice spanned by Z^3 and the periods, whose coordinates have denominator nt */
+    gen = malloc((size_t)(nt + 2) * sizeof *gen);
+    if (!gen) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 3; k++) gen[i][k] = i == k ? nt : 0;
+    for (int64_t p = 1; p < nt; p++)
+        for (int k = 0; k < 3; k++) {
+            double v = tr[3 * p + k] * (double)nt;
+            if (fabs(v - nearbyint(v)) > 0.25) goto cleanup;   /* not of order dividing nt */
+            gen[2 + p][k] = (int64_t)nearbyint(v);
+        }
+    if (int_basis(gen, (int)(nt + 2)) != nt * nt) goto cleanup;   /* not a group of order nt */
+    double P[9], lat[9], inv[9], plen[3];
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 3; k++) P[3 * i + k] = (double)gen[i][k] / (double)nt;
+    for (int i = 0; i < 3; i++) vecmat(P + 3 * i, s->lattice, lat + 3 * i);
+    if (sdg_lattice_inverse(P, inv) != 0) goto cleanup;
+    for (int k = 0; k < 3; k++) plen[k] = sqrt(dot3(lat + 3 * k, lat + 3 * k));
+    /* fold the sites into the small cell: each new site averages its nt images */
+    acc = calloc((size_t)(3 * n), sizeof *acc);
+    cnt = calloc((size_t)n, sizeof *cnt);
+    mz = malloc((size_t)n * sizeof *mz);
+    if (!acc || !cnt || !mz) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double f[3];
+        vecmat(s->frac + 3 * i, inv, f);
+        int64_t hit = -1;
+        for (int64_t q = 0; q < m && hit < 0; q++) {
+            if (mz[q] != s->z[i]) continue;
+            bool ok = true;
+            for (int k = 0; k < 3 && ok; k++)
+                ok = fabs(wrap_half(f[k] - acc[3 * q + k] / (double)cnt[q])) * plen[k] < tol;
+            if (ok) hit = q;
+        }
+        if (hit < 0) {
+            hit = m++;
+            mz[hit] = s->z[i];
+            for (int k = 0; k < 3; k++) acc[3 * hit + k] = sdg_wrap01(f[k]);
+        } else {
+            for (int k = 0; k < 3; k++) {   /* the image nearest the running mean */
+                double mean = acc[3 * hit + k] / (double)cnt[hit];
+                acc[3 * hit + k] += mean + wrap_half(f[k] - mean);
+            }
+        }
+        cnt[hit]++;
+    }
+    if (m * nt != n) goto cleanup;
+    for (int64_t q = 0; q < m; q++)
+        if (cnt[q] != nt) goto cleanup;
+    SDG_TRY(sdg_crystal_new(lat, &r));
+    SDG_TRY(sdg_crystal_set_name(r, s->name));
+    for (int64_t q = 0; q < m; q++) {
+        double f[3];
+        for (int k = 0; k < 3; k++) f[k] = sdg_wrap01(acc[3 * q + k] / (double)nt);
+        SDG_TRY(sdg_crystal_add_site(r, mz[q], f));
+    }
+    *out = r;
+    r = NULL;
+cleanup:
+    free(gen), free(cnt), free(acc), free(mz);
+    sdg_crystal_free(r);
+    return st;
+}
+
+typedef struct period { double t[3], err; } period;
+static int by_err(const void *a, const void *b) {
+    double x = ((const period *)a)->err, y = ((const period *)b)->err;
+    return (x > y) - (x < y);
 }
 
 sdg_status sdg_crystal_primitive(const sdg_crystal *c, double tol, sdg_crystal **out) {
     sdg_status   st = SDG_OK;
     sdg_crystal *s = NULL, *r = NULL;
-    double      *tr = NULL, *acc = NULL;
-    int64_t    (*gen)[3] = NULL;
-    int64_t     *cnt = NULL;
+    period      *cand = NULL;
+    double      *tr = NULL;
     if (!c || !out) return SDG_ERROR(SDG_ERR_INVALID, "sdg_crystal_primitive: NULL argument");
     *out = NULL;
     if (!(tol > 0)) return SDG_ERROR(SDG_ERR_INVALID, "sdg_crystal_primitive: tolerance %g is not positive", tol);
@@ -262,108 +345,48 @@ sdg_status sdg_crystal_primitive(const sdg_crystal *c, double tol, sdg_crystal *
         if (st != SDG_OK) goto cleanup;
     }
     const int64_t n = s->n_atoms;
-    if (n < 2) goto keep;
-    double len[3], ftol[3];
+    double        len[3];
     for (int k = 0; k < 3; k++) len[k] = sqrt(dot3(s->lattice + 3 * k, s->lattice + 3 * k));
-    for (int k = 0; k < 3; k++) ftol[k] = tol / len[k];   /* tol Angstrom along each axis */
-    /* the rarest species: its sites give the candidate periods */
-    int64_t best_start = 0, best_n = n;
+    /* the rarest species: its sites give the candidate periods; the gcd of the species counts
+     * bounds their number */
+    int64_t best_start = 0, best_n = n + 1, g = 0;
     for (int64_t i = 0; i < n;) {
         int64_t j = i;
         while (j < n && s->z[j] == s->z[i]) j++;
         if (j - i < best_n) best_n = j - i, best_start = i;
-        i = j;
-    }
-    int64_t g = 0;   /* gcd of the species counts bounds the number of periods */
-    for (int64_t i = 0; i < n;) {
-        int64_t j = i;
-        while (j < n && s->z[j] == s->z[i]) j++;
         g = gcd64(g, j - i);
         i = j;
     }
-    if (g < 2) goto keep;
+    if (n < 2 || g < 2) goto keep;
+    cand = malloc((size_t)best_n * sizeof *cand);
     tr = malloc((size_t)(3 * best_n) * sizeof *tr);
-    if (!tr) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-    int64_t nt = 1;   /* periods found, the identity first */
-    tr[0] = tr[1] = tr[2] = 0;
+    if (!cand || !tr) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+    int64_t nc = 0;
     for (int64_t j = best_start + 1; j < best_start + best_n; j++) {
-        double t[3];
-        for (int k = 0; k < 3; k++) t[k] = wrap_half(s->frac[3 * j + k] - s->frac[3 * best_start + k]);
-        if (is_period(s, t, ftol)) memcpy(tr + 3 * nt++, t, sizeof t);
+        period p;
+        for (int k = 0; k < 3; k++) p.t[k] = wrap_half(s->frac[3 * j + k] - s->frac[3 * best_start + k]);
+        /* both ends of a candidate are approximate: twice the tolerance, as pymatgen */
+        p.err = period_error(s, p.t, len, 2 * tol);
+        if (isfinite(p.err)) cand[nc++] = p;
     }
-    if (nt < 2 || g % nt != 0) goto keep;   /* the periods must form a group dividing every count */
-    /* the lattice spanned by Z^3 and the periods, with denominators nt */
-    gen = malloc((size_t)(nt + 3) * sizeof *gen);
-    if (!gen) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < 3; i++)
-        for (int k = 0; k < 3; k++) gen[i][k] = i == k ? nt : 0;
-    for (int64_t p = 1; p < nt; p++)
-        for (int k = 0; k < 3; k++) {
-            double v = tr[3 * p + k] * (double)nt;
-            gen[2 + p][k] = (int64_t)nearbyint(v);
-            if (fabs(v - nearbyint(v)) > 0.25) goto keep;   /* not a group of order nt */
+    /* the candidates with the smallest errors first; try the largest group, then fewer */
+    qsort(cand, (size_t)nc, sizeof *cand, by_err);
+    tr[0] = tr[1] = tr[2] = 0;
+    for (int64_t i = 0; i < nc; i++) memcpy(tr + 3 * (i + 1), cand[i].t, sizeof cand[i].t);
+    for (int64_t nt = nc + 1; nt >= 2; nt--) {
+        if (g % nt != 0) continue;
+        SDG_TRY(fold_periods(s, tr, nt, tol, &r));
+        if (r) {
+            *out = r;
+            r = NULL;
+            goto cleanup;
         }
-    if (int_basis(gen, (int)(nt + 2)) != nt * nt) goto keep;
-    double P[9], lat[9], inv[9];
-    for (int i = 0; i < 3; i++)
-        for (int k = 0; k < 3; k++) P[3 * i + k] = (double)gen[i][k] / (double)nt;
-    for (int i = 0; i < 3; i++) vecmat(P + 3 * i, s->lattice, lat + 3 * i);
-    if (sdg_lattice_inverse(P, inv) != 0) goto keep;
-    /* fold the sites into the small cell: nt images per site, averaged */
-    double plen[3], pftol[3];
-    for (int k = 0; k < 3; k++) plen[k] = sqrt(dot3(lat + 3 * k, lat + 3 * k));
-    for (int k = 0; k < 3; k++) pftol[k] = tol / plen[k];
-    acc = calloc((size_t)(4 * n), sizeof *acc);   /* per new site: sum of 3 coordinates, count */
-    cnt = calloc((size_t)n, sizeof *cnt);
-    if (!acc || !cnt) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-    SDG_TRY(sdg_crystal_new(lat, &r));
-    SDG_TRY(sdg_crystal_set_name(r, c->name));
-    int64_t m = 0;
-    int32_t *mz = malloc((size_t)n * sizeof *mz);
-    if (!mz) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-    for (int64_t i = 0; i < n; i++) {
-        double f[3];
-        vecmat(s->frac + 3 * i, inv, f);
-        for (int k = 0; k < 3; k++) f[k] = sdg_wrap01(f[k]);
-        int64_t hit = -1;
-        for (int64_t q = 0; q < m && hit < 0; q++) {
-            if (mz[q] != s->z[i]) continue;
-            bool ok = true;
-            for (int k = 0; k < 3 && ok; k++)
-                ok = fabs(wrap_half(f[k] - acc[4 * q + k] / (double)cnt[q])) < pftol[k];
-            if (ok) hit = q;
-        }
-        if (hit < 0) {
-            hit = m++;
-            mz[hit] = s->z[i];
-            for (int k = 0; k < 3; k++) acc[4 * hit + k] = f[k];
-        } else {
-            for (int k = 0; k < 3; k++) {   /* the image nearest the running mean */
-                double mean = acc[4 * hit + k] / (double)cnt[hit];
-                acc[4 * hit + k] += mean + wrap_half(f[k] - mean);
-            }
-        }
-        cnt[hit]++;
     }
-    bool ok = m * nt == n;
-    for (int64_t q = 0; q < m && ok; q++) ok = cnt[q] == nt;
-    if (ok)
-        for (int64_t q = 0; q < m && st == SDG_OK; q++) {
-            double f[3];
-            for (int k = 0; k < 3; k++) f[k] = sdg_wrap01(acc[4 * q + k] / (double)nt);
-            st = sdg_crystal_add_site(r, mz[q], f);
-        }
-    free(mz);
-    if (st != SDG_OK) goto cleanup;
-    if (!ok) goto keep;
-    *out = r;
-    r = NULL;
-    goto cleanup;
 keep:
     *out = s;
     s = NULL;
 cleanup:
-    free(tr), free(gen), free(acc), free(cnt);
+    free(cand), free(tr);
     sdg_crystal_free(s);
     sdg_crystal_free(r);
     return st;

@@ -173,9 +173,10 @@ typedef struct sdg_match_result {
 SDG_API sdg_status sdg_lattice_niggli_reduce(const double m[9], double tol, double out[9], int32_t T[9]);
 /* c in its Niggli-reduced cell (coordinates wrapped), a new crystal. */
 SDG_API sdg_status sdg_crystal_niggli_reduce(const sdg_crystal *c, sdg_crystal **out);
-/* A primitive cell of c (sites sorted by z): the pure translations mapping every site onto a
- * site of its species within tol Angstrom per coordinate, folded into a smaller cell whose
- * sites average their images; a copy of c (sorted) when there are none. New crystal. */
+/* A primitive cell of c (new crystal, sites sorted by z): in the Niggli cell, the largest
+ * group of pure translations mapping every site onto a site of its species (within 2 tol
+ * Angstrom per axis; images folded within tol, 0.25 usual) gives a smaller cell whose sites
+ * average their images; c in its Niggli cell when there is none. O(A^3). */
 SDG_API sdg_status sdg_crystal_primitive(const sdg_crystal *c, double tol, sdg_crystal **out);
 /* Compares a with b (p NULL: defaults). SDG_ERR_INVALID for empty crystals or tolerances out
  * of range. O(bases x translations x A^3) after the reductions. */
@@ -183,7 +184,8 @@ SDG_API sdg_status sdg_crystal_match(const sdg_crystal *a, const sdg_crystal *b,
                                      sdg_match_result *out);
 /* A set of prepared (reduced) crystals bucketed by reduced composition and primitive site
  * count, for uniqueness and novelty. find compares c (as a) with each entry of its bucket
- * whose reduced lengths pass a necessary bound, in insertion order; *id = the first match. */
+ * whose reduced lengths pass a necessary bound, in insertion order; *id = the first match.
+ * An index holds scratch memory: one thread at a time. */
 typedef struct sdg_match_index sdg_match_index;
 SDG_API sdg_status sdg_match_index_new(const sdg_match_params *p, sdg_match_index **out);
 SDG_API void       sdg_match_index_free(sdg_match_index *x);                  /* NULL is a no-op */

@@ -275,6 +275,9 @@ static sdg_status fold_periods(const sdg_crystal *s, const double *tr, int64_t n
         for (int k = 0; k < 3; k++) P[3 * i + k] = (double)gen[i][k] / (double)nt;
     for (int i = 0; i < 3; i++) vecmat(P + 3 * i, s->lattice, lat + 3 * i);
     if (sdg_lattice_inverse(P, inv) != 0) goto cleanup;
+    /* the per-axis tolerance is checked in this (echelon) basis, not a reduced one: pymatgen
+     * also folds in the basis its supercell matrix gives, and agreement on noisy cells with
+     * pymatgen is higher this way (docs/crystals.md "Evaluation") */
     for (int k = 0; k < 3; k++) plen[k] = sqrt(dot3(lat + 3 * k, lat + 3 * k));
     /* fold the sites into the small cell: each new site averages its nt images */
     acc = calloc((size_t)(3 * n), sizeof *acc);
@@ -323,6 +326,29 @@ cleanup:
     return st;
 }
 
+/* Closes the set `in` of candidate periods tr (ncand, the identity at 0) under addition, each
+ * sum matched to a candidate within lim Angstrom per axis. False when some sum matches none. */
+static bool closure(const double *tr, int64_t ncand, const double len[3], double lim, char *in) {
+    bool grew = true;
+    while (grew) {
+        grew = false;
+        for (int64_t x = 0; x < ncand; x++)
+            for (int64_t y = x; y < ncand; y++) {
+                if (!in[x] || !in[y]) continue;
+                int64_t hit = -1;
+                for (int64_t z = 0; z < ncand && hit < 0; z++) {
+                    bool close = true;
+                    for (int k = 0; k < 3 && close; k++)
+                        close = fabs(wrap_half(tr[3 * x + k] + tr[3 * y + k] - tr[3 * z + k])) * len[k] < lim;
+                    if (close) hit = z;
+                }
+                if (hit < 0) return false;
+                if (!in[hit]) in[hit] = 1, grew = true;
+            }
+    }
+    return true;
+}
+
 typedef struct period { double t[3], err; } period;
 static int by_err(const void *a, const void *b) {
     double x = ((const period *)a)->err, y = ((const period *)b)->err;
@@ -333,7 +359,9 @@ sdg_status sdg_crystal_primitive(const sdg_crystal *c, double tol, sdg_crystal *
     sdg_status   st = SDG_OK;
     sdg_crystal *s = NULL, *r = NULL;
     period      *cand = NULL;
-    double      *tr = NULL;
+    double      *tr = NULL, *grp = NULL;
+    char        *inG = NULL, *trial = NULL;
+    int64_t     *hist = NULL;
     if (!c || !out) return SDG_ERROR(SDG_ERR_INVALID, "sdg_crystal_primitive: NULL argument");
     *out = NULL;
     if (!(tol > 0)) return SDG_ERROR(SDG_ERR_INVALID, "sdg_crystal_primitive: tolerance %g is not positive", tol);
@@ -369,24 +397,64 @@ sdg_status sdg_crystal_primitive(const sdg_crystal *c, double tol, sdg_crystal *
         p.err = period_error(s, p.t, len, 2 * tol);
         if (isfinite(p.err)) cand[nc++] = p;
     }
-    /* the candidates with the smallest errors first; try the largest group, then fewer */
+    /* Grow a group greedily: the candidates in order of error, each added with the closure it
+     * generates when every sum of two members is again a candidate (within the candidates'
+     * tolerance) and the group's order divides every species count. Then fold with the
+     * largest group, or with the smaller ones met on the way if folding fails. */
     qsort(cand, (size_t)nc, sizeof *cand, by_err);
     tr[0] = tr[1] = tr[2] = 0;
     for (int64_t i = 0; i < nc; i++) memcpy(tr + 3 * (i + 1), cand[i].t, sizeof cand[i].t);
-    for (int64_t nt = nc + 1; nt >= 2; nt--) {
-        if (g % nt != 0) continue;
-        SDG_TRY(fold_periods(s, tr, nt, tol, &r));
+    const int64_t ncand = nc + 1;   /* candidates with the identity at 0 */
+    inG = calloc((size_t)ncand, 1);
+    trial = calloc((size_t)ncand, 1);
+    hist = malloc((size_t)(ncand + 1) * sizeof *hist);
+    grp = malloc((size_t)(3 * ncand) * sizeof *grp);
+    if (!inG || !trial || !hist || !grp) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+    inG[0] = 1;
+    int64_t order = 1, nh = 0;
+    for (int64_t c0 = 1; c0 < ncand; c0++) {
+        if (inG[c0]) continue;
+        memcpy(trial, inG, (size_t)ncand);
+        trial[c0] = 1;
+        bool ok = closure(tr, ncand, len, 2 * tol, trial);
+        int64_t cnt = 0;
+        for (int64_t z = 0; z < ncand; z++) cnt += trial[z];
+        if (!ok || g % cnt != 0) continue;
+        memcpy(inG, trial, (size_t)ncand);
+        order = cnt;
+        hist[nh++] = c0;   /* the group after adding c0 has order `order` */
+    }
+    /* fold with the final group; on failure retry with the groups before the last additions */
+    while (order >= 2) {
+        int64_t m = 0;
+        for (int64_t z = 0; z < ncand; z++)
+            if (inG[z]) memcpy(grp + 3 * m++, tr + 3 * z, 3 * sizeof *tr);
+        /* the identity first */
+        SDG_TRY(fold_periods(s, grp, m, tol, &r));
         if (r) {
             *out = r;
             r = NULL;
             goto cleanup;
         }
+        if (--nh < 0) break;
+        /* rebuild the group without the last generator (closure of the earlier ones) */
+        memset(inG, 0, (size_t)ncand);
+        inG[0] = 1;
+        order = 1;
+        for (int64_t h = 0; h < nh; h++) {
+            memcpy(trial, inG, (size_t)ncand);
+            trial[hist[h]] = 1;
+            closure(tr, ncand, len, 2 * tol, trial);   /* a subgroup: succeeded before */
+            memcpy(inG, trial, (size_t)ncand);
+        }
+        order = 0;
+        for (int64_t z = 0; z < ncand; z++) order += inG[z];
     }
 keep:
     *out = s;
     s = NULL;
 cleanup:
-    free(cand), free(tr);
+    free(cand), free(tr), free(grp), free(inG), free(trial), free(hist);
     sdg_crystal_free(s);
     sdg_crystal_free(r);
     return st;

@@ -138,6 +138,68 @@ SDG_API sdg_status sdg_composition_smact_valid(const sdg_element_table *t, const
 SDG_API sdg_status sdg_crystal_check_validity(const sdg_crystal *c, const sdg_element_table *t,
                                               const sdg_validity_params *p, sdg_crystal_validity *out);
 
+/* Atomic mass of z in g/mol (the table's mass column) into *mass. SDG_ERR_NOTFOUND when the
+ * table has no mass for z. */
+SDG_API sdg_status sdg_element_table_mass(const sdg_element_table *t, int z, double *mass);
+/* Density of the cell content in g/cm^3 (sum of masses / volume). SDG_ERR_NOTFOUND naming an
+ * element without a mass, SDG_ERR_NUMERIC for a zero volume. */
+SDG_API sdg_status sdg_crystal_density(const sdg_crystal *c, const sdg_element_table *t, double *rho);
+
+/* ---- structure matching (docs/crystals.md "Evaluation"; after pymatgen's StructureMatcher) ----
+ * a matches b when: same reduced composition; same number of sites after primitive reduction;
+ * after Niggli reduction and scaling both to the volume sqrt(Va Vb), some basis of a's lattice
+ * (|det| = 1 change of basis) has lengths within a factor (1 + ltol) and angles within angle_tol
+ * of b's reduced basis; and for some translation, the optimal species-preserving assignment
+ * of sites has every displacement (mean removed) below stol * (V / N)^(1/3) on the average
+ * lattice. Not symmetric in a and b, as pymatgen's fit(a, b) is not. */
+typedef struct sdg_match_params {
+    double ltol;            /* fractional length tolerance (0.2)                   */
+    double stol;            /* site tolerance, in units of (V / N)^(1/3) (0.3)     */
+    double angle_tol;       /* degrees (5)                                         */
+    bool   primitive_cell;  /* reduce both to primitive cells first (true)         */
+    bool   scale;           /* scale both to the same volume (true)                */
+    double primitive_tol;   /* Angstrom per coordinate, primitive search (0.25)    */
+} sdg_match_params;
+SDG_API sdg_match_params sdg_match_default_params(void);
+typedef struct sdg_match_result {
+    bool   match;
+    double max_dist;        /* largest normalised displacement of the best trial (INFINITY: none) */
+    double rms_dist;        /* its rms displacement (normalised alike)                            */
+    int    n_bases;         /* candidate bases of a's lattice that were tried                     */
+} sdg_match_result;
+/* Niggli-reduced basis of the rows of m (Krivy-Gruber with relative tolerance tol, 1e-5
+ * usual): out = T m with T integer, det T = +1 (T may be NULL). SDG_ERR_NUMERIC for a
+ * singular or non-finite lattice or no convergence. */
+SDG_API sdg_status sdg_lattice_niggli_reduce(const double m[9], double tol, double out[9], int32_t T[9]);
+/* c in its Niggli-reduced cell (coordinates wrapped), a new crystal. */
+SDG_API sdg_status sdg_crystal_niggli_reduce(const sdg_crystal *c, sdg_crystal **out);
+/* A primitive cell of c (new crystal, sites sorted by z): in the Niggli cell, the largest
+ * group of pure translations mapping every site onto a site of its species (within 2 tol
+ * Angstrom per axis; images folded within tol, 0.25 usual) gives a smaller cell whose sites
+ * average their images; c in its Niggli cell when there is none. O(A^3). */
+SDG_API sdg_status sdg_crystal_primitive(const sdg_crystal *c, double tol, sdg_crystal **out);
+/* Compares a with b (p NULL: defaults). SDG_ERR_INVALID for empty crystals or tolerances out
+ * of range. O(bases x translations x A^3) after the reductions. */
+SDG_API sdg_status sdg_crystal_match(const sdg_crystal *a, const sdg_crystal *b, const sdg_match_params *p,
+                                     sdg_match_result *out);
+/* A set of prepared (reduced) crystals bucketed by reduced composition and primitive site
+ * count, for uniqueness and novelty. find compares c (as a) with each entry of its bucket
+ * whose reduced lengths pass a necessary bound, in insertion order; *id = the first match.
+ * An index holds scratch memory: one thread at a time. */
+typedef struct sdg_match_index sdg_match_index;
+SDG_API sdg_status sdg_match_index_new(const sdg_match_params *p, sdg_match_index **out);
+SDG_API void       sdg_match_index_free(sdg_match_index *x);                  /* NULL is a no-op */
+SDG_API sdg_status sdg_match_index_add(sdg_match_index *x, const sdg_crystal *c, size_t *id);
+SDG_API sdg_status sdg_match_index_find(sdg_match_index *x, const sdg_crystal *c, bool *found, size_t *id);
+/* find, and add c when it matches nothing (*id: the match, or the new entry). */
+SDG_API sdg_status sdg_match_index_find_or_add(sdg_match_index *x, const sdg_crystal *c, bool *found, size_t *id);
+SDG_API size_t     sdg_match_index_count(const sdg_match_index *x);
+SDG_API size_t     sdg_match_index_comparisons(const sdg_match_index *x);   /* full comparisons run */
+/* Exact Wasserstein-1 distance between the empirical distributions of u (nu values) and v
+ * (nv values), as scipy.stats.wasserstein_distance: the integral of |F_u - F_v|. SDG_ERR_INVALID
+ * for an empty sample, SDG_ERR_NUMERIC for a non-finite value. O((nu + nv) log). */
+SDG_API sdg_status sdg_wasserstein1(const double *u, size_t nu, const double *v, size_t nv, double *out);
+
 /* ---- CDVAE datasets (DIR/{train,val,test}.csv with a cif column) ---- */
 typedef struct sdg_crystal_dataset {
     size_t        count;

@@ -311,6 +311,30 @@ SDG_API sdg_status sdg_crystal_writer_append(sdg_crystal_writer *w, const sdg_cr
 SDG_API sdg_status sdg_crystal_writer_close(sdg_crystal_writer *w);
 SDG_API void       sdg_crystal_writer_free(sdg_crystal_writer *w);   /* abandons; NULL no-op */
 
+/* An "sdegen-crystals" file read back (its committed records only; rows past count are
+ * ignored, as a resumed run drops them). Crystals are named by their run index. */
+typedef struct sdg_crystal_file {
+    size_t        count;            /* records committed                             */
+    int64_t      *index;            /* (count) position in the run                   */
+    uint8_t      *decoded;          /* (count) 1 = a crystal                         */
+    sdg_crystal **crystals;         /* (count) NULL when undecodable                 */
+    char        **reason;           /* (count) why undecodable, "" when decoded      */
+    int32_t      *spacegroup;       /* (count) 1..230 at symprec, 0 = none           */
+    char        **sg_symbol;        /* (count) "" for none                           */
+    uint8_t      *structural, *compositional, *valid;   /* (count) as written        */
+    double       *property;         /* (count) conditioning target, NaN when none    */
+    char         *model, *dataset, *sampler, *cond, *version;
+    uint64_t      seed;
+    int64_t       batch, threads, requested;
+    double        symprec;
+    bool          complete;         /* the run finished                              */
+} sdg_crystal_file;
+/* Checks sdegen_format and sdegen_format_version first (SDG_ERR_FORMAT / SDG_ERR_VERSION),
+ * then every dataset's shape and length and each record (offsets, atomic numbers, a cell of
+ * positive volume): SDG_ERR_FORMAT "PATH: record K: reason" on malformed input, SDG_ERR_IO. */
+SDG_API sdg_status sdg_crystal_file_read(const char *path, sdg_crystal_file **out);
+SDG_API void       sdg_crystal_file_free(sdg_crystal_file *f);       /* NULL is a no-op */
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,7 @@
  * sdegen cif IN OUT [--symmetrize]: CIF (or CDVAE CSV) to CIF 1.1, P1 or symmetrised. */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,23 @@
 #include "cli/cli.h"
 
 static const char *eval_crystals_usage =
-    "usage: sdegen eval crystals PATH [--symprec X] [--tables FILE] [--table OUT.tsv]\n"
-    "  PATH  a CIF file (every data block), a directory of .cif files, or a CDVAE CSV (cif column)\n"
-    "  --symprec X   spglib distance tolerance in Angstrom (default 0.1)\n"
-    "  --tables FILE element table for the SMACT rule (default: data/elements.tsv, $SDEGEN_TABLES)\n"
-    "  --table OUT   also write one tab-separated line per crystal: name, formula, sites, space\n"
-    "                group number and symbol, shortest distance, volume, the three verdicts\n"
-    "                (- : standard output, before the summary)\n";
+    "usage: sdegen eval crystals GEN [--ref REF] [--train TRAIN] [--dataset perov_5|carbon_24|mp_20 [--data DIR]]\n"
+    "                            [--symprec X] [--ltol X] [--stol X] [--angle-tol DEG] [--tables FILE] [--table OUT]\n"
+    "  GEN, REF, TRAIN  a CIF file (every data block), a directory of .cif files, a CDVAE CSV (cif\n"
+    "                   column) or an sdegen-crystals .h5 (sdegen sample); undecodable .h5 records\n"
+    "                   count as invalid generated crystals\n"
+    "  --ref REF        reference (test) set: Wasserstein-1 distances of density and of the number of\n"
+    "                   elements between the valid generated crystals and every REF crystal\n"
+    "  --train TRAIN    training set: novelty of the unique valid generated crystals\n"
+    "  --dataset D      REF = D's test.csv and TRAIN = the split sdegen train crystal trains on (val\n"
+    "                   for perov_5 and carbon_24 here, train for mp_20), under --data DIR or\n"
+    "                   $SDEGEN_DATA (DIR/crystals/<d>, DIR/<d> or DIR); --ref/--train override\n"
+    "  --symprec X      spglib distance tolerance in Angstrom (default 0.1)\n"
+    "  --ltol, --stol, --angle-tol  structure-matcher tolerances (pymatgen's defaults 0.2, 0.3, 5)\n"
+    "  --tables FILE    element table: SMACT rule and masses (default: data/elements.tsv, $SDEGEN_TABLES)\n"
+    "  --table OUT      also write one tab-separated line per generated crystal: name, formula, sites,\n"
+    "                   space group number and symbol, shortest distance, volume, the three verdicts\n"
+    "                   (- : standard output, before the summary)\n";
 
 static const char *cif_usage =
     "usage: sdegen cif IN OUT [--symmetrize] [--symprec X]\n"
@@ -56,10 +67,44 @@ static int take_all(sdg_crystal_list *dst, sdg_crystal_list *src, size_t *cap) {
     return 0;
 }
 
-/* Reads PATH (CIF, directory of CIFs or CSV) into *out; prints a one-line error and returns
- * an exit code on failure. *skipped = CSV rows skipped. */
-static int load_crystals(const char *cmd, const char *path, sdg_crystal_list **out, size_t *skipped) {
+/* The decoded crystals of an sdegen-crystals .h5 into l; *undecodable = the other records. */
+static int load_h5(const char *cmd, const char *path, sdg_crystal_list *l, size_t *undecodable) {
+    sdg_crystal_file *f = NULL;
+    if (sdg_crystal_file_read(path, &f) != SDG_OK) {
+        fprintf(stderr, "sdegen %s: %s\n", cmd, sdg_errmsg());
+        return 1;
+    }
+    if (!f->complete)
+        fprintf(stderr, "sdegen %s: %s: unfinished run, %zu of %lld crystals (continue it with sdegen sample --resume)\n",
+                cmd, path, f->count, (long long)f->requested);
+    l->items = calloc(f->count + 1, sizeof *l->items);
+    if (!l->items) {
+        sdg_crystal_file_free(f);
+        fprintf(stderr, "sdegen %s: out of memory\n", cmd);
+        return 1;
+    }
+    for (size_t k = 0; k < f->count; k++) {
+        if (f->crystals[k]) {
+            l->items[l->count++] = f->crystals[k];
+            f->crystals[k] = NULL;
+        } else {
+            (*undecodable)++;
+        }
+    }
+    sdg_crystal_file_free(f);
+    return 0;
+}
+
+/* Reads PATH (CIF, directory of CIFs, CSV or sdegen-crystals .h5) into *out; prints a one-line
+ * error and returns an exit code on failure. *skipped = CSV rows skipped, *undecodable = .h5
+ * records that hold no crystal (both may be NULL). */
+static int load_crystals_ex(const char *cmd, const char *path, sdg_crystal_list **out, size_t *skipped,
+                            size_t *undecodable) {
+    size_t dummy_skip = 0, dummy_und = 0;
+    if (!skipped) skipped = &dummy_skip;
+    if (!undecodable) undecodable = &dummy_und;
     *skipped = 0;
+    *undecodable = 0;
     sdg_crystal_list *l = calloc(1, sizeof *l);
     size_t            cap = 0;
     if (!l) return 1;
@@ -106,6 +151,12 @@ static int load_crystals(const char *cmd, const char *path, sdg_crystal_list **o
             sdg_crystal_list_free(l);
             return rc;
         }
+    } else if (ends_with(path, ".h5")) {
+        int rc = load_h5(cmd, path, l, undecodable);
+        if (rc) {
+            free(l);
+            return rc;
+        }
     } else if (ends_with(path, ".csv")) {
         sdg_crystal_dataset *ds = NULL;
         if (sdg_crystal_dataset_read_csv(path, NULL, &ds) != SDG_OK) {
@@ -140,6 +191,10 @@ static int load_crystals(const char *cmd, const char *path, sdg_crystal_list **o
     return 0;
 }
 
+static int load_crystals(const char *cmd, const char *path, sdg_crystal_list **out, size_t *skipped) {
+    return load_crystals_ex(cmd, path, out, skipped, NULL);
+}
+
 typedef struct sg_count {
     int     number;
     char    symbol[16];
@@ -152,17 +207,65 @@ static int by_count(const void *a, const void *b) {
     return x->number - y->number;
 }
 
+/* The datasets of --dataset and the split their models train on: mirrors the table of
+ * src/cli/train_crystal.c (perov_5 and carbon_24 have no train split here, so val). */
+typedef struct eval_ds { const char *name, *dir, *train_split; } eval_ds;
+static const eval_ds eval_datasets[] = {
+    {"perov_5", "perov_5", "val"},
+    {"carbon_24", "carbon_24", "val"},
+    {"mp_20", "mp_20_subset", "train"},
+};
+
+/* DIR/crystals/<dir>/SPLIT.csv, DIR/<dir>/SPLIT.csv or DIR/SPLIT.csv, as train crystal looks. */
+static int eval_dataset_csv(const char *data, const eval_ds *ds, const char *split, char *buf, size_t cap) {
+    const char *fmt[3] = {"%s/crystals/%s/%s.csv", "%s/%s/%s.csv", "%s/%.0s%s.csv"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(buf, cap, fmt[k], data, ds->dir, split);
+        struct stat sb;
+        if (stat(buf, &sb) == 0 && S_ISREG(sb.st_mode)) return 0;
+    }
+    fprintf(stderr, "sdegen eval crystals: --dataset %s: no %s.csv under %s (looked in %s/crystals/%s, %s/%s and %s)\n",
+            ds->name, split, data, data, ds->dir, data, ds->dir, data);
+    return 1;
+}
+
+/* Number of distinct elements of c. */
+static double n_elements(const sdg_crystal *c) {
+    bool seen[119] = {false};
+    int  n = 0;
+    for (int64_t i = 0; i < c->n_atoms; i++)
+        if (c->z[i] >= 1 && c->z[i] <= 118 && !seen[c->z[i]]) seen[c->z[i]] = true, n++;
+    return n;
+}
+
 int cli_eval_crystals(int argc, char **argv) {
-    const char *path = NULL, *tables = NULL, *table_out = NULL;
-    double      symprec = 0.1;
+    const char *path = NULL, *tables = NULL, *table_out = NULL, *ref = NULL, *train = NULL, *dataset = NULL,
+               *data_opt = NULL;
+    double           symprec = 0.1;
+    sdg_match_params mp = sdg_match_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--symprec") == 0 && i + 1 < argc) {
+        bool        has = i + 1 < argc;
+        if (strcmp(a, "--symprec") == 0 && has) {
             if (cli_parse_double(argv[++i], "--symprec", 1e-6, 10, &symprec)) return 2;
-        } else if (strcmp(a, "--tables") == 0 && i + 1 < argc) {
+        } else if (strcmp(a, "--ltol") == 0 && has) {
+            if (cli_parse_double(argv[++i], "--ltol", 1e-3, 0.9, &mp.ltol)) return 2;
+        } else if (strcmp(a, "--stol") == 0 && has) {
+            if (cli_parse_double(argv[++i], "--stol", 1e-3, 0.9, &mp.stol)) return 2;
+        } else if (strcmp(a, "--angle-tol") == 0 && has) {
+            if (cli_parse_double(argv[++i], "--angle-tol", 1e-3, 44, &mp.angle_tol)) return 2;
+        } else if (strcmp(a, "--tables") == 0 && has) {
             tables = argv[++i];
-        } else if (strcmp(a, "--table") == 0 && i + 1 < argc) {
+        } else if (strcmp(a, "--table") == 0 && has) {
             table_out = argv[++i];
+        } else if (strcmp(a, "--ref") == 0 && has) {
+            ref = argv[++i];
+        } else if (strcmp(a, "--train") == 0 && has) {
+            train = argv[++i];
+        } else if (strcmp(a, "--dataset") == 0 && has) {
+            dataset = argv[++i];
+        } else if (strcmp(a, "--data") == 0 && has) {
+            data_opt = argv[++i];
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(eval_crystals_usage, stdout);
             return 0;
@@ -177,27 +280,58 @@ int cli_eval_crystals(int argc, char **argv) {
         fputs(eval_crystals_usage, stderr);
         return 2;
     }
-    sdg_element_table *t = NULL;
+    if (data_opt && !dataset) {
+        fprintf(stderr, "sdegen eval crystals: --data needs --dataset perov_5|carbon_24|mp_20\n");
+        return 2;
+    }
+    char ref_buf[4096], train_buf[4096], train_note[160] = "";
+    if (dataset) {
+        const eval_ds *ds = NULL;
+        for (size_t k = 0; k < sizeof eval_datasets / sizeof *eval_datasets; k++)
+            if (strcmp(dataset, eval_datasets[k].name) == 0) ds = &eval_datasets[k];
+        if (!ds) {
+            fprintf(stderr, "sdegen eval crystals: --dataset: unknown dataset '%s' (perov_5, carbon_24, mp_20)\n", dataset);
+            return 2;
+        }
+        const char *data = cli_data_dir(data_opt);
+        if (!data) {
+            fprintf(stderr, "sdegen eval crystals: --dataset %s: give --data DIR or set SDEGEN_DATA\n", dataset);
+            return 2;
+        }
+        if (!ref) {
+            if (eval_dataset_csv(data, ds, "test", ref_buf, sizeof ref_buf)) return 1;
+            ref = ref_buf;
+        }
+        if (!train) {
+            if (eval_dataset_csv(data, ds, ds->train_split, train_buf, sizeof train_buf)) return 1;
+            train = train_buf;
+            snprintf(train_note, sizeof train_note, ", %s's %s split: the one sdegen train crystal trains on%s", ds->name,
+                     ds->train_split, strcmp(ds->train_split, "val") == 0 ? " here (no train split)" : "");
+        }
+    }
+
+    int                 rc = 0;
+    sdg_element_table  *t = NULL;
+    sdg_crystal_list   *l = NULL, *lref = NULL, *ltrain = NULL;
+    sdg_match_index    *uniq = NULL, *tidx = NULL;
+    FILE               *tf = NULL;
+    double             *rho = NULL, *nel = NULL, *rrho = NULL, *rnel = NULL;
+    bool               *valid = NULL;
+    size_t              skipped = 0, undecodable = 0, rskip = 0, rund = 0, tskip = 0, tund = 0;
+    bool                table_stdout = table_out && strcmp(table_out, "-") == 0;
     if (sdg_element_table_load(tables, &t) != SDG_OK) {
         fprintf(stderr, "sdegen eval crystals: %s\n", sdg_errmsg());
         return 1;
     }
-    sdg_crystal_list *l = NULL;
-    size_t            skipped = 0;
-    int               rc = load_crystals("eval crystals", path, &l, &skipped);
-    if (rc) {
-        sdg_element_table_free(t);
-        return rc;
-    }
-    FILE *tf = NULL;
-    bool table_stdout = table_out && strcmp(table_out, "-") == 0;
+    if ((rc = load_crystals_ex("eval crystals", path, &l, &skipped, &undecodable))) goto done;
+    if (ref && (rc = load_crystals_ex("eval crystals", ref, &lref, &rskip, &rund))) goto done;
+    if (train && (rc = load_crystals_ex("eval crystals", train, &ltrain, &tskip, &tund))) goto done;
     if (table_out) {
         if (table_stdout) tf = stdout;
         else if (!(tf = fopen(table_out, "w"))) {
             fprintf(stderr, "sdegen eval crystals: %s: cannot create: %s\n", table_out, strerror(errno));
-            sdg_crystal_list_free(l);
-            sdg_element_table_free(t);
-            return 1;
+            rc = 1;
+            goto done;
         }
         fprintf(tf, "name\tformula\tsites\tspacegroup\tsymbol\tmin_distance\tvolume\tstructural\tcompositional\tvalid\n");
     }
@@ -205,19 +339,36 @@ int cli_eval_crystals(int argc, char **argv) {
     size_t              ns = 0, nc = 0, nv = 0, nfail = 0;
     sg_count            sg[231];
     for (int k = 0; k < 231; k++) sg[k] = (sg_count){k, "", 0};
+    rho = malloc((l->count + 1) * sizeof *rho);
+    nel = malloc((l->count + 1) * sizeof *nel);
+    valid = calloc(l->count + 1, sizeof *valid);
+    if (!rho || !nel || !valid) {
+        fprintf(stderr, "sdegen eval crystals: out of memory\n");
+        rc = 1;
+        goto done;
+    }
     for (size_t k = 0; k < l->count; k++) {
+        const sdg_crystal   *c = l->items[k];
         sdg_crystal_validity v;
-        if (sdg_crystal_check_validity(l->items[k], t, &vp, &v) != SDG_OK) {
-            fprintf(stderr, "sdegen eval crystals: crystal %zu (%s): %s\n", k + 1,
-                    l->items[k]->name ? l->items[k]->name : "-", sdg_errmsg());
+        if (sdg_crystal_check_validity(c, t, &vp, &v) != SDG_OK) {
+            fprintf(stderr, "sdegen eval crystals: crystal %zu (%s): %s\n", k + 1, c->name ? c->name : "-", sdg_errmsg());
             rc = 1;
             break;
         }
         ns += v.structural;
         nc += v.compositional;
-        nv += v.valid;
+        if (v.valid) {
+            if (sdg_crystal_density(c, t, &rho[nv]) != SDG_OK) {
+                fprintf(stderr, "sdegen eval crystals: crystal %zu (%s): %s\n", k + 1, c->name ? c->name : "-", sdg_errmsg());
+                rc = 1;
+                break;
+            }
+            nel[nv] = n_elements(c);
+            valid[k] = true;
+            nv++;
+        }
         sdg_spacegroup g;
-        if (sdg_crystal_spacegroup(l->items[k], symprec, &g) == SDG_OK) {
+        if (sdg_crystal_spacegroup(c, symprec, &g) == SDG_OK) {
             sg[g.number].count++;
             snprintf(sg[g.number].symbol, sizeof sg[g.number].symbol, "%s", g.symbol);
         } else {
@@ -226,42 +377,163 @@ int cli_eval_crystals(int argc, char **argv) {
         }
         if (tf) {
             char *formula = NULL;
-            if (sdg_crystal_formula(l->items[k], &formula) != SDG_OK) formula = NULL;
-            fprintf(tf, "%s\t%s\t%lld\t%d\t%s\t%.4f\t%.4f\t%d\t%d\t%d\n",
-                    l->items[k]->name ? l->items[k]->name : "-", formula ? formula : "-",
-                    (long long)l->items[k]->n_atoms, g.number, g.symbol, v.min_distance, v.volume, v.structural,
-                    v.compositional, v.valid);
+            if (sdg_crystal_formula(c, &formula) != SDG_OK) formula = NULL;
+            fprintf(tf, "%s\t%s\t%lld\t%d\t%s\t%.4f\t%.4f\t%d\t%d\t%d\n", c->name ? c->name : "-",
+                    formula ? formula : "-", (long long)c->n_atoms, g.number, g.symbol, v.min_distance, v.volume,
+                    v.structural, v.compositional, v.valid);
             free(formula);
         }
-        if (cli_progress_enabled() && k % 100 == 0) cli_progress("eval crystals: %zu / %zu", k, l->count);
+        if (cli_progress_enabled() && k % 100 == 0) cli_progress("eval crystals: validity %zu / %zu", k, l->count);
     }
     cli_progress_end();
     if (tf && (table_stdout ? fflush(tf) : fclose(tf)) != 0 && rc == 0) {
         fprintf(stderr, "sdegen eval crystals: %s: write error\n", table_out);
         rc = 1;
     }
-    if (rc == 0) {
-        double n = l->count ? (double)l->count : 1;
-        printf("crystals: %zu  (%s%s)\n", l->count, path, skipped ? ", malformed rows skipped: see stderr" : "");
-        printf("structural validity:    %6.2f %%  (%zu)  rule: shortest interatomic distance >= %.1f A over all pairs "
-               "and periodic images, and cell volume >= %.1f A^3\n",
-               100.0 * (double)ns / n, ns, vp.min_distance, vp.min_volume);
-        printf("compositional validity: %6.2f %%  (%zu)  rule: SMACT (CDVAE's smact_validity): one element, or all "
-               "metals, or a charge-neutral assignment of SMACT's default oxidation states passing the Pauling "
-               "electronegativity test\n",
-               100.0 * (double)nc / n, nc);
-        printf("overall validity:       %6.2f %%  (%zu)  rule: structurally and compositionally valid\n",
-               100.0 * (double)nv / n, nv);
-        qsort(sg + 1, 230, sizeof sg[0], by_count);
-        int distinct = 0;
-        for (int k = 1; k <= 230; k++) distinct += sg[k].count > 0;
-        printf("space groups (spglib, symprec %g A): %d distinct; top 10 by count:\n", symprec, distinct);
-        for (int k = 1; k <= 10 && k <= 230 && sg[k].count > 0; k++)
-            printf("  %3d  %-12s %8lld  %6.2f %%\n", sg[k].number, sg[k].symbol, (long long)sg[k].count,
-                   100.0 * (double)sg[k].count / n);
-        if (nfail) printf("  no space group found by spglib: %zu\n", nfail);
+    tf = NULL;
+    if (rc) goto done;
+
+    /* uniqueness over the valid crystals: each is compared with the earlier unique ones */
+    size_t n_unique = 0, n_novel = 0;
+    bool  *unique = calloc(l->count + 1, sizeof *unique);
+    if (!unique || sdg_match_index_new(&mp, &uniq) != SDG_OK) {
+        free(unique);
+        fprintf(stderr, "sdegen eval crystals: %s\n", unique ? sdg_errmsg() : "out of memory");
+        rc = 1;
+        goto done;
     }
+    double t0 = cli_now();
+    for (size_t k = 0; k < l->count && rc == 0; k++) {
+        if (!valid[k]) continue;
+        bool found = false;
+        if (sdg_match_index_find_or_add(uniq, l->items[k], &found, NULL) != SDG_OK) {
+            fprintf(stderr, "sdegen eval crystals: crystal %zu (%s): matching: %s\n", k + 1,
+                    l->items[k]->name ? l->items[k]->name : "-", sdg_errmsg());
+            rc = 1;
+        }
+        unique[k] = !found;
+        n_unique += !found;
+        if (cli_progress_enabled() && k % 50 == 0) cli_progress("eval crystals: uniqueness %zu / %zu", k, l->count);
+    }
+    double t_unique = cli_now() - t0;
+    /* novelty of the unique valid crystals against every training crystal */
+    double t_novel = 0;
+    if (rc == 0 && ltrain) {
+        t0 = cli_now();
+        if (sdg_match_index_new(&mp, &tidx) != SDG_OK) rc = 1;
+        for (size_t k = 0; k < ltrain->count && rc == 0; k++)
+            if (sdg_match_index_add(tidx, ltrain->items[k], NULL) != SDG_OK) {
+                fprintf(stderr, "sdegen eval crystals: %s: crystal %zu (%s): %s\n", train, k + 1,
+                        ltrain->items[k]->name ? ltrain->items[k]->name : "-", sdg_errmsg());
+                rc = 1;
+            }
+        for (size_t k = 0; k < l->count && rc == 0; k++) {
+            if (!unique[k]) continue;
+            bool found = false;
+            if (sdg_match_index_find(tidx, l->items[k], &found, NULL) != SDG_OK) {
+                fprintf(stderr, "sdegen eval crystals: crystal %zu (%s): matching: %s\n", k + 1,
+                        l->items[k]->name ? l->items[k]->name : "-", sdg_errmsg());
+                rc = 1;
+            }
+            n_novel += !found;
+            if (cli_progress_enabled() && k % 50 == 0) cli_progress("eval crystals: novelty %zu / %zu", k, l->count);
+        }
+        t_novel = cli_now() - t0;
+    }
+    cli_progress_end();
+    free(unique);
+    if (rc) goto done;
+    /* distributions against the reference set */
+    double w_rho = NAN, w_nel = NAN;
+    if (lref) {
+        rrho = malloc((lref->count + 1) * sizeof *rrho);
+        rnel = malloc((lref->count + 1) * sizeof *rnel);
+        if (!rrho || !rnel) {
+            fprintf(stderr, "sdegen eval crystals: out of memory\n");
+            rc = 1;
+            goto done;
+        }
+        for (size_t k = 0; k < lref->count; k++) {
+            if (sdg_crystal_density(lref->items[k], t, &rrho[k]) != SDG_OK) {
+                fprintf(stderr, "sdegen eval crystals: %s: crystal %zu (%s): %s\n", ref, k + 1,
+                        lref->items[k]->name ? lref->items[k]->name : "-", sdg_errmsg());
+                rc = 1;
+                goto done;
+            }
+            rnel[k] = n_elements(lref->items[k]);
+        }
+        if (nv > 0 && lref->count > 0) {
+            if (sdg_wasserstein1(rho, nv, rrho, lref->count, &w_rho) != SDG_OK ||
+                sdg_wasserstein1(nel, nv, rnel, lref->count, &w_nel) != SDG_OK) {
+                fprintf(stderr, "sdegen eval crystals: %s\n", sdg_errmsg());
+                rc = 1;
+                goto done;
+            }
+        }
+    }
+
+    size_t total = l->count + undecodable;
+    double n = total ? (double)total : 1;
+    if (undecodable)
+        printf("crystals: %zu  (%s: %zu records, %zu undecodable, counted invalid)\n", total, path, total, undecodable);
+    else
+        printf("crystals: %zu  (%s%s)\n", total, path, skipped ? ", malformed rows skipped: see stderr" : "");
+    printf("structural validity:    %6.2f %%  (%zu)  rule: shortest interatomic distance >= %.1f A over all pairs "
+           "and periodic images, and cell volume >= %.1f A^3\n",
+           100.0 * (double)ns / n, ns, vp.min_distance, vp.min_volume);
+    printf("compositional validity: %6.2f %%  (%zu)  rule: SMACT (CDVAE's smact_validity): one element, or all "
+           "metals, or a charge-neutral assignment of SMACT's default oxidation states passing the Pauling "
+           "electronegativity test\n",
+           100.0 * (double)nc / n, nc);
+    printf("overall validity:       %6.2f %%  (%zu)  rule: structurally and compositionally valid\n",
+           100.0 * (double)nv / n, nv);
+    printf("uniqueness:             %6.2f %%  (%zu of %zu valid)  rule: valid crystals that match no earlier unique "
+           "valid crystal (structure matcher below; denominator: the valid crystals, as CDVAE and DiffCSP)\n",
+           nv ? 100.0 * (double)n_unique / (double)nv : 0.0, n_unique, nv);
+    if (ltrain)
+        printf("novelty:                %6.2f %%  (%zu of %zu unique valid)  rule: unique valid crystals that match no "
+               "crystal of the training set (%zu crystals)\n",
+               n_unique ? 100.0 * (double)n_novel / (double)n_unique : 0.0, n_novel, n_unique, ltrain->count);
+    if (lref) {
+        if (nv > 0)
+            printf("density W1:             %.4f g/cm^3  rule: exact Wasserstein-1 distance between the empirical "
+                   "densities of the %zu valid generated and the %zu reference crystals (as scipy.stats."
+                   "wasserstein_distance; masses from the element table)\n",
+                   w_rho, nv, lref->count);
+        else printf("density W1:             -  (no valid generated crystal)\n");
+        if (nv > 0)
+            printf("elements W1:            %.4f  rule: the same distance between the numbers of distinct elements "
+                   "per crystal\n",
+                   w_nel);
+        else printf("elements W1:            -  (no valid generated crystal)\n");
+    }
+    qsort(sg + 1, 230, sizeof sg[0], by_count);
+    int distinct = 0;
+    for (int k = 1; k <= 230; k++) distinct += sg[k].count > 0;
+    printf("space groups (spglib, symprec %g A): %d distinct; top 10 by count:\n", symprec, distinct);
+    for (int k = 1; k <= 10 && k <= 230 && sg[k].count > 0; k++)
+        printf("  %3d  %-12s %8lld  %6.2f %%\n", sg[k].number, sg[k].symbol, (long long)sg[k].count,
+               100.0 * (double)sg[k].count / n);
+    if (nfail) printf("  no space group found by spglib: %zu\n", nfail);
+    printf("protocol: %zu generated crystals (%zu decoded, %zu valid) from %s\n", total, l->count, nv, path);
+    if (lref)
+        printf("protocol: reference %s: %zu crystals%s\n", ref, lref->count,
+               rund ? " (undecodable records left out)" : "");
+    if (ltrain) printf("protocol: training set %s: %zu crystals%s\n", train, ltrain->count, train_note);
+    printf("protocol: validity and space groups at symprec %g A; structure matcher ltol %g, stol %g, angle_tol %g deg, "
+           "primitive cells (%g A), Niggli-reduced, volumes scaled (pymatgen StructureMatcher's defaults; "
+           "docs/crystals.md \"Evaluation\"); %zu + %zu full comparisons\n",
+           symprec, mp.ltol, mp.stol, mp.angle_tol, mp.primitive_tol, sdg_match_index_comparisons(uniq),
+           sdg_match_index_comparisons(tidx));
+    fprintf(stderr, "sdegen eval crystals: matching took %.2f s (uniqueness) + %.2f s (novelty)\n", t_unique, t_novel);
+done:
+    if (tf && !table_stdout) fclose(tf);
+    sdg_match_index_free(uniq);
+    sdg_match_index_free(tidx);
+    free(rho), free(nel), free(rrho), free(rnel), free(valid);
     sdg_crystal_list_free(l);
+    sdg_crystal_list_free(lref);
+    sdg_crystal_list_free(ltrain);
     sdg_element_table_free(t);
     return rc;
 }

@@ -27,8 +27,8 @@ static const char *eval_usage =
     "  --test, --train  SMILES files (one per line, optional header) instead of a dataset\n"
     "  --max-rows N  read only the first N rows of the dataset (quick checks)\n"
     "usage: sdegen eval molecules3d FILE   (3-D stability, validity; see sdegen eval molecules3d --help)\n"
-    "usage: sdegen eval crystals PATH [--symprec X] [--tables FILE] [--table OUT|-]\n"
-    "  PATH  a CIF file, a directory of CIFs or a CDVAE CSV (see docs/crystals.md)\n";
+    "usage: sdegen eval crystals GEN [--ref REF] [--train TRAIN] [--dataset D [--data DIR]] [--symprec X] ...\n"
+    "  GEN   a CIF file, a directory of CIFs, a CDVAE CSV or an sdegen .h5 (see sdegen eval crystals --help)\n";
 
 /* Loads REF; *what describes it for the protocol line. Returns an exit code (0 ok). */
 static int load_ref(const char *ref, const char *data_opt, sdg_graph_list **out, char *what, size_t cap) {

@@ -128,6 +128,7 @@ struct sdg_element_table {
     bool   metal[119];
     int    n_ox[119];
     int    ox[119][MAX_OX];
+    double mass[119];        /* g/mol; NaN: none (a table without the mass column) */
 };
 
 void sdg_element_table_free(sdg_element_table *t) { free(t); }
@@ -138,11 +139,12 @@ static sdg_status table_parse(FILE *f, const char *path, sdg_element_table *t) {
     while (fgets(line, sizeof line, f)) {
         ln++;
         if (line[0] == '#' || line[0] == '\n' || line[0] == '\r') continue;
-        char *fields[5] = {0}, *save = NULL;
+        char *fields[7] = {0}, *save = NULL;
         int   nf = 0;
-        for (char *tok = strtok_r(line, "\t\r\n", &save); tok && nf < 5; tok = strtok_r(NULL, "\t\r\n", &save))
+        for (char *tok = strtok_r(line, "\t\r\n", &save); tok && nf < 7; tok = strtok_r(NULL, "\t\r\n", &save))
             fields[nf++] = tok;
-        if (nf != 5) return SDG_ERROR(SDG_ERR_FORMAT, "%s: line %d: expected 5 tab-separated fields", path, ln);
+        if (nf != 5 && nf != 6)
+            return SDG_ERROR(SDG_ERR_FORMAT, "%s: line %d: expected 5 or 6 tab-separated fields (the 6th: mass)", path, ln);
         char *end;
         long  z = strtol(fields[0], &end, 10);
         const char *sym = sdg_crystal_element_symbol((int)z);
@@ -150,6 +152,12 @@ static sdg_status table_parse(FILE *f, const char *path, sdg_element_table *t) {
             return SDG_ERROR(SDG_ERR_FORMAT, "%s: line %d: '%s %s' is not an element", path, ln, fields[0], fields[1]);
         t->known[z] = true;
         t->eneg[z]  = NAN;
+        t->mass[z]  = NAN;
+        if (nf == 6 && strcmp(fields[5], "-") != 0) {
+            t->mass[z] = strtod(fields[5], &end);
+            if (*end || !(t->mass[z] > 0) || !isfinite(t->mass[z]))
+                return SDG_ERROR(SDG_ERR_FORMAT, "%s: line %d: bad mass '%s'", path, ln, fields[5]);
+        }
         if (strcmp(fields[2], "-") != 0) {
             t->eneg[z] = strtod(fields[2], &end);
             if (*end || !isfinite(t->eneg[z]))
@@ -318,4 +326,31 @@ sdg_status sdg_crystal_check_validity(const sdg_crystal *c, const sdg_element_ta
     st = sdg_composition_smact_valid(t, zs, counts, n, &pp, &out->compositional);
     out->valid = out->structural && out->compositional;
     return st;
+}
+
+/* ---- masses and densities ---- */
+sdg_status sdg_element_table_mass(const sdg_element_table *t, int z, double *mass) {
+    if (!t || !mass) return SDG_ERROR(SDG_ERR_INVALID, "sdg_element_table_mass: NULL argument");
+    if (z < 1 || z > 118 || !t->known[z] || !(t->mass[z] > 0)) {
+        const char *sym = sdg_crystal_element_symbol(z);
+        return SDG_ERROR(SDG_ERR_NOTFOUND, "no atomic mass for %s (Z = %d) in the element table", sym ? sym : "?", z);
+    }
+    *mass = t->mass[z];
+    return SDG_OK;
+}
+
+sdg_status sdg_crystal_density(const sdg_crystal *c, const sdg_element_table *t, double *rho) {
+    if (!c || !t || !rho) return SDG_ERROR(SDG_ERR_INVALID, "sdg_crystal_density: NULL argument");
+    double m = 0;
+    for (int64_t i = 0; i < c->n_atoms; i++) {
+        double mi;
+        sdg_status st = sdg_element_table_mass(t, c->z[i], &mi);
+        if (st != SDG_OK) return st;
+        m += mi;
+    }
+    double v = sdg_crystal_volume(c);
+    if (!(v > 0) || !isfinite(v)) return SDG_ERROR(SDG_ERR_NUMERIC, "density: cell volume %g", v);
+    /* g/mol per Angstrom^3 -> g/cm^3: 1 u = 1.66053906660e-24 g (CODATA 2018), 1 A^3 = 1e-24 cm^3 */
+    *rho = m * 1.66053906660 / v;
+    return SDG_OK;
 }

@@ -177,3 +177,202 @@ cleanup:
     sdg_crystal_writer_free(w);
     return st;
 }
+
+/* ---- reading a file back ---- */
+void sdg_crystal_file_free(sdg_crystal_file *f) {
+    if (!f) return;
+    for (size_t i = 0; i < f->count; i++) {
+        if (f->crystals) sdg_crystal_free(f->crystals[i]);
+        if (f->reason) free(f->reason[i]);
+        if (f->sg_symbol) free(f->sg_symbol[i]);
+    }
+    free(f->crystals), free(f->reason), free(f->sg_symbol);
+    free(f->index), free(f->decoded), free(f->spacegroup), free(f->structural), free(f->compositional), free(f->valid);
+    free(f->property);
+    free(f->model), free(f->dataset), free(f->sampler), free(f->cond), free(f->version);
+    free(f);
+}
+
+/* Dataset name as doubles (rows, cols), the first `need` rows at least (*rows = all there). */
+static sdg_status read_f64(hid_t file, const char *name, int cols, hsize_t need, hsize_t *rows, double **out) {
+    sdg_status st = SDG_OK;
+    hid_t      d = H5_NONE, sp = H5_NONE;
+    hsize_t    dims[2] = {0, 0};
+    *out = NULL;
+    bool ex = false;
+    SDG_TRY(link_exists(file, name, &ex));
+    if (!ex) SDG_FAIL(SDG_ERR_FORMAT, "no dataset /%s", name);
+    d  = H5Dopen2(file, name, H5P_DEFAULT);
+    sp = d < 0 ? H5_NONE : H5Dget_space(d);
+    if (sp < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot open dataset /%s", name);
+    int nd = H5Sget_simple_extent_ndims(sp);
+    if (nd != (cols >= 2 ? 2 : 1) || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || (cols >= 2 && dims[1] != (hsize_t)cols))
+        SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has the wrong shape (want %s)", name, cols >= 2 ? "(rows, cols)" : "1-D");
+    if (dims[0] < need)
+        SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has %llu rows, %llu needed", name, (unsigned long long)dims[0],
+                 (unsigned long long)need);
+    *rows = dims[0];
+    *out = malloc((size_t)(dims[0] * (hsize_t)cols + 1) * sizeof **out);
+    if (!*out) SDG_FAIL(SDG_ERR_NOMEM, "out of memory for /%s", name);
+    if (dims[0] && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
+        H5_FAIL(SDG_ERR_FORMAT, "cannot read /%s as numbers", name);
+cleanup:
+    if (st != SDG_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    h5_close(sp);
+    h5_close(d);
+    return st;
+}
+
+/* The first count strings of a 1-D variable-length string dataset, each strdup'ed into out. */
+static sdg_status read_strings(hid_t file, const char *name, size_t count, char **out) {
+    sdg_status st = SDG_OK;
+    hid_t      d = H5_NONE, sp = H5_NONE, ms = H5_NONE, type = H5_NONE;
+    char     **buf = NULL;
+    hsize_t    rows = 0, cnt = count, start = 0;
+    SDG_TRY(h5_grow_open(file, name, 1, &rows, &d));
+    if (rows < count)
+        SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has %llu rows, count is %zu", name, (unsigned long long)rows, count);
+    type = H5Dget_type(d);
+    if (type < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) <= 0)
+        SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s is not of variable-length strings", name);
+    h5_close(type);
+    type = H5_NONE;
+    if (count == 0) goto cleanup;
+    SDG_TRY(h5_strtype(&type));
+    buf = calloc(count, sizeof *buf);
+    if (!buf) SDG_FAIL(SDG_ERR_NOMEM, "out of memory for %zu strings", count);
+    sp = H5Dget_space(d);
+    ms = H5Screate_simple(1, &cnt, NULL);
+    if (sp < 0 || ms < 0 || H5Sselect_hyperslab(sp, H5S_SELECT_SET, &start, NULL, &cnt, NULL) < 0)
+        H5_FAIL(SDG_ERR_DEPENDENCY, "cannot select rows of /%s", name);
+    if (H5Dread(d, type, ms, sp, H5P_DEFAULT, buf) < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot read /%s", name);
+    for (size_t i = 0; i < count; i++)
+        if (!(out[i] = strdup(buf[i] ? buf[i] : ""))) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+cleanup:
+    if (buf && ms >= 0 && type >= 0) H5Dvlen_reclaim(type, ms, H5P_DEFAULT, buf);
+    free(buf);
+    h5_close(type);
+    h5_close(ms);
+    h5_close(sp);
+    h5_close(d);
+    return st;
+}
+
+static sdg_status read_file(const char *path, sdg_crystal_file *f) {
+    sdg_status st = SDG_OK;
+    hid_t      file = H5_NONE;
+    int64_t   *iv[D_NSETS] = {0}, count = 0, complete = 0;
+    double    *latm = NULL, *frac = NULL, *prop = NULL;
+    hsize_t    n[D_NSETS] = {0}, nl = 0, nf = 0, np = 0;
+    SDG_TRY(h5_open_format(path, SDG_CRYSTALS_FORMAT, SDG_CRYSTALS_FORMAT_VERSION, "sdegen crystal file", &file));
+    SDG_TRY(attr_read_str(file, "sdegen_version", &f->version));
+    SDG_TRY(attr_read_str(file, "model", &f->model));
+    SDG_TRY(attr_read_str(file, "dataset", &f->dataset));
+    SDG_TRY(attr_read_str(file, "sampler", &f->sampler));
+    SDG_TRY(attr_read_str(file, "cond", &f->cond));
+    SDG_TRY(attr_read_scalar(file, "seed", H5T_INTEGER, "an integer", H5T_NATIVE_UINT64, &f->seed));
+    SDG_TRY(attr_read_i64(file, "batch", &f->batch));
+    SDG_TRY(attr_read_i64(file, "threads", &f->threads));
+    SDG_TRY(attr_read_i64(file, "requested", &f->requested));
+    SDG_TRY(attr_read_f64(file, "symprec", &f->symprec));
+    SDG_TRY(attr_read_i64(file, "count", &count));
+    SDG_TRY(attr_read_i64(file, "complete", &complete));
+    if (count < 0 || count > f->requested)
+        SDG_FAIL(SDG_ERR_FORMAT, "count %lld is outside 0..requested (%lld)", (long long)count, (long long)f->requested);
+    f->complete = complete != 0;
+    const size_t c = (size_t)count;
+    const int int_sets[] = {D_INDEX, D_DECODED, D_OFF, D_SPECIES, D_SG, D_STRUCT, D_COMP, D_VALID};
+    for (size_t q = 0; q < sizeof int_sets / sizeof *int_sets; q++) {
+        int k = int_sets[q];
+        SDG_TRY(h5_read_i64(file, d_names[k], d_cols[k], &n[k], &iv[k]));
+        hsize_t need = k == D_SPECIES ? 0 : (hsize_t)c + (k == D_OFF);
+        if (n[k] < need)
+            SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has %llu rows, count is %lld", d_names[k], (unsigned long long)n[k],
+                     (long long)count);
+    }
+    SDG_TRY(read_f64(file, d_names[D_LATM], 9, c, &nl, &latm));
+    SDG_TRY(read_f64(file, d_names[D_FRAC], 3, 0, &nf, &frac));
+    SDG_TRY(read_f64(file, d_names[D_PROP], 1, c, &np, &prop));
+    if (n[D_SPECIES] != nf)
+        SDG_FAIL(SDG_ERR_FORMAT, "/species has %llu rows but /frac %llu", (unsigned long long)n[D_SPECIES],
+                 (unsigned long long)nf);
+    f->index = malloc((c + 1) * sizeof *f->index);
+    f->decoded = malloc(c + 1), f->structural = malloc(c + 1), f->compositional = malloc(c + 1), f->valid = malloc(c + 1);
+    f->spacegroup = malloc((c + 1) * sizeof *f->spacegroup);
+    f->property = malloc((c + 1) * sizeof *f->property);
+    f->crystals = calloc(c + 1, sizeof *f->crystals);
+    f->reason = calloc(c + 1, sizeof *f->reason);
+    f->sg_symbol = calloc(c + 1, sizeof *f->sg_symbol);
+    if (!f->index || !f->decoded || !f->structural || !f->compositional || !f->valid || !f->spacegroup || !f->property ||
+        !f->crystals || !f->reason || !f->sg_symbol)
+        SDG_FAIL(SDG_ERR_NOMEM, "out of memory for %zu records", c);
+    f->count = c;
+    SDG_TRY(read_strings(file, d_names[D_REASON], c, f->reason));
+    SDG_TRY(read_strings(file, d_names[D_SGSYM], c, f->sg_symbol));
+    const int64_t *off = iv[D_OFF];
+    if (off[0] != 0) SDG_FAIL(SDG_ERR_FORMAT, "/site_offsets starts at %lld, not 0", (long long)off[0]);
+    for (size_t k = 0; k < c; k++) {
+        f->index[k] = iv[D_INDEX][k];
+        f->decoded[k] = iv[D_DECODED][k] != 0;
+        f->structural[k] = iv[D_STRUCT][k] != 0;
+        f->compositional[k] = iv[D_COMP][k] != 0;
+        f->valid[k] = iv[D_VALID][k] != 0;
+        f->property[k] = prop[k];
+        if (iv[D_SG][k] < 0 || iv[D_SG][k] > 230)
+            SDG_FAIL(SDG_ERR_FORMAT, "record %zu: space group %lld is outside 0..230", k, (long long)iv[D_SG][k]);
+        f->spacegroup[k] = (int32_t)iv[D_SG][k];
+        int64_t a0 = off[k], a1 = off[k + 1];
+        if (a1 < a0 || (hsize_t)a1 > nf)
+            SDG_FAIL(SDG_ERR_FORMAT, "record %zu: /site_offsets %lld..%lld out of range (%llu sites)", k, (long long)a0,
+                     (long long)a1, (unsigned long long)nf);
+        if (!f->decoded[k]) {
+            if (a1 != a0) SDG_FAIL(SDG_ERR_FORMAT, "record %zu: undecodable but has %lld sites", k, (long long)(a1 - a0));
+            continue;
+        }
+        if (a1 == a0) SDG_FAIL(SDG_ERR_FORMAT, "record %zu: decoded but has no sites", k);
+        const double *m = latm + 9 * k;
+        bool finite = true;
+        for (int q = 0; q < 9; q++) finite = finite && isfinite(m[q]);
+        if (!finite || !(sdg_lattice_volume(m) > 0))
+            SDG_FAIL(SDG_ERR_FORMAT, "record %zu: /lattice_matrix is not a cell (non-finite or zero volume)", k);
+        SDG_TRY(sdg_crystal_new(m, &f->crystals[k]));
+        for (int64_t a = a0; a < a1; a++) {
+            int64_t z = iv[D_SPECIES][a];
+            if (z < 1 || z > 118) SDG_FAIL(SDG_ERR_FORMAT, "record %zu: site %lld has atomic number %lld", k, (long long)(a - a0), (long long)z);
+            const double *x = frac + 3 * a;
+            if (!isfinite(x[0]) || !isfinite(x[1]) || !isfinite(x[2]))
+                SDG_FAIL(SDG_ERR_FORMAT, "record %zu: site %lld has non-finite coordinates", k, (long long)(a - a0));
+            SDG_TRY(sdg_crystal_add_site(f->crystals[k], (int)z, x));
+        }
+        char name[32];
+        snprintf(name, sizeof name, "%lld", (long long)f->index[k]);
+        SDG_TRY(sdg_crystal_set_name(f->crystals[k], name));
+    }
+cleanup:
+    for (int k = 0; k < D_NSETS; k++) free(iv[k]);
+    free(latm), free(frac), free(prop);
+    h5_close(file);
+    return st;
+}
+
+sdg_status sdg_crystal_file_read(const char *path, sdg_crystal_file **out) {
+    sdg_status        st = SDG_OK;
+    sdg_crystal_file *f = NULL;
+    if (!path || !out) return SDG_ERROR(SDG_ERR_INVALID, "sdg_crystal_file_read: NULL argument");
+    *out = NULL;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    f = calloc(1, sizeof *f);
+    if (!f) return SDG_ERROR(SDG_ERR_NOMEM, "out of memory");
+    if ((st = read_file(path, f)) != SDG_OK) {
+        sdg_error_prefix("%s", path);
+        goto cleanup;
+    }
+    *out = f;
+    f = NULL;
+cleanup:
+    sdg_crystal_file_free(f);
+    return st;
+}

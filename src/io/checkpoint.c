@@ -473,3 +473,15 @@ cleanup:
     if (st != SDG_OK) sdg_error_prefix("%s", path);
     return st;
 }
+
+sdg_status io_load_weights(const char *path, sdg_params *P, bool ema) {
+    sdg_status st = SDG_OK;
+    sdg_ema *e = NULL;
+    if (!ema) return sdg_checkpoint_load(path, &(sdg_checkpoint){.params = P});
+    SDG_TRY(sdg_ema_new(P, 0.999f, &e));
+    SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = P, .ema = e}));
+    SDG_TRY(sdg_params_copy(P, sdg_ema_shadow(e)));
+cleanup:
+    sdg_ema_free(e);
+    return st;
+}

@@ -158,7 +158,6 @@ sdg_status sdg_crystal_model_load(const char *path, bool ema, sdg_crystal_model 
     sdg_status st = SDG_OK;
     sdg_meta *meta = NULL;
     sdg_crystal_model *m = NULL;
-    sdg_ema *e = NULL;
     if (!path || !out) return SDG_ERROR(SDG_ERR_INVALID, "crystal model load: missing argument");
     *out = NULL;
     m = calloc(1, sizeof *m);
@@ -167,18 +166,11 @@ sdg_status sdg_crystal_model_load(const char *path, bool ema, sdg_crystal_model 
     SDG_TRY(sdg_checkpoint_read_meta(path, meta));
     SDG_TRY(model_from_meta(path, meta, m));
     sdg_params *P = sdg_crystal_unet_params_store(m->net);
-    if (ema) {
-        SDG_TRY(sdg_ema_new(P, 0.999f, &e));
-        SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = P, .ema = e}));
-        SDG_TRY(sdg_params_copy(P, sdg_ema_shadow(e)));
-        m->weights_ema = true;
-    } else {
-        SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = P}));
-    }
+    SDG_TRY(io_load_weights(path, P, ema));
+    m->weights_ema = ema;
     *out = m;
     m = NULL;
 cleanup:
-    sdg_ema_free(e);
     sdg_meta_free(meta);
     sdg_crystal_model_free(m);
     return st;

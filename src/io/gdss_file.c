@@ -425,7 +425,6 @@ sdg_status sdg_gdss_model_load_weights(const char *path, sdg_gdss_weights which,
     sdg_gdss_model *m = NULL;
     sdg_gdss_params hx, ha;
     sdg_gdss_settings s;
-    sdg_ema *ema = NULL;
     const char *str = NULL;
     int64_t v = 0;
     if (!out) return SDG_ERROR(SDG_ERR_INVALID, "gdss: no output pointer");
@@ -464,9 +463,7 @@ sdg_status sdg_gdss_model_load_weights(const char *path, sdg_gdss_weights which,
         if (!has_ema && which == SDG_GDSS_WEIGHTS_EMA)
             SDG_FAIL(SDG_ERR_NOTFOUND, "%s: no EMA weights (/ema) in this model", path);
         if (has_ema) {
-            SDG_TRY(sdg_ema_new(m->params, 0.999f, &ema));
-            SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = m->params, .ema = ema}));
-            SDG_TRY(sdg_params_copy(m->params, sdg_ema_shadow(ema)));
+            SDG_TRY(io_load_weights(path, m->params, true));
             m->weights_ema = true;
         }
     }
@@ -477,7 +474,6 @@ sdg_status sdg_gdss_model_load_weights(const char *path, sdg_gdss_weights which,
 prefixed:
     sdg_error_prefix("%s", path);
 cleanup:
-    sdg_ema_free(ema);
     sdg_gdss_model_free(m);
     sdg_meta_free(meta);
     return st;

@@ -119,4 +119,9 @@ sdg_status h5_records_finish(h5_recfile *h, const h5_records *r, int64_t count);
 /* The metadata and buffers sdg_gdss_model_save writes for m (both new; the buffers are NULL
  * when the model has no flag table). Shared with the training checkpoints. */
 sdg_status io_gdss_model_meta(const sdg_gdss_model *m, sdg_meta **meta, sdg_params **buffers);
+
+/* ---- model weights (checkpoint.c) ---- */
+/* Loads a checkpoint's /params into P, then, when ema, its /ema shadow over them (the weights a
+ * sampler uses). Model loaders share it. */
+sdg_status io_load_weights(const char *path, sdg_params *P, bool ema);
 #endif

@@ -225,7 +225,6 @@ sdg_status sdg_mol3d_model_load(const char *path, bool ema, sdg_mol3d_model **ou
     sdg_status st = SDG_OK;
     sdg_meta *meta = NULL;
     sdg_mol3d_model *m = NULL;
-    sdg_ema *e = NULL;
     if (!path || !out) return SDG_ERROR(SDG_ERR_INVALID, "mol3d model load: missing argument");
     *out = NULL;
     m = calloc(1, sizeof *m);
@@ -234,18 +233,11 @@ sdg_status sdg_mol3d_model_load(const char *path, bool ema, sdg_mol3d_model **ou
     SDG_TRY(sdg_checkpoint_read_meta(path, meta));
     SDG_TRY(model_from_file(path, meta, m));
     sdg_params *P = sdg_egnn_params_store(m->net);
-    if (ema) {
-        SDG_TRY(sdg_ema_new(P, 0.999f, &e));
-        SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = P, .ema = e}));
-        SDG_TRY(sdg_params_copy(P, sdg_ema_shadow(e)));
-        m->weights_ema = true;
-    } else {
-        SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = P}));
-    }
+    SDG_TRY(io_load_weights(path, P, ema));
+    m->weights_ema = ema;
     *out = m;
     m = NULL;
 cleanup:
-    sdg_ema_free(e);
     sdg_meta_free(meta);
     sdg_mol3d_model_free(m);
     return st;

@@ -297,8 +297,9 @@ static sdg_tensor *forward_ops(sdg_ctx *ctx, const sdg_crystal_unet *u, sdg_tens
  *   convolutions standardised (a few flops per weight, about 0.1 % of a batch of 100: nothing
  *   is cached between calls, so a changed weight is always seen); the batch's noise/property
  *   embedding MLP, transposed (emb, B), and each block's projection of it (Cout, B).
- * - SiLU: x sigmoid(x) with the sigmoid from e^-|x| (sdg_unary_run's vectorised exp), fused
- *   with the group norm's affine map per matrix.
+ * - SiLU: x sigmoid(x) with the sigmoid from e^-|x| (op_unary.c's exp, inline), in the same
+ *   pass as the group norm's affine map; the per-matrix code is compiled for the baseline ISA
+ *   and for AVX2 + FMA, picked at run time.
  * - Attention: qkv (L, 3C) = h W^T, K transposed once (C, L), S = Q K / sqrt(C) (L, L), a row
  *   softmax over the real keys, O = S V (L, C), out = x + O W_proj^T.
  * - FLOPs are counted as the ops count them (products 2 M N K over the real positions, group
@@ -308,6 +309,8 @@ typedef struct fast_conv {
     float       *w;         /* (k cin, cout): w[(j cin + c) cout + o] = W[o, c, j] (standardised) */
     const float *b;         /* (cout) */
     int64_t      cin, cout, k;
+    const float *src;       /* W (cout, cin, k) */
+    bool         ws;        /* standardised */
 } fast_conv;
 
 typedef struct fast_block {
@@ -347,16 +350,23 @@ static float *take(fast_scratch *s, int64_t n) {
     return p;
 }
 
-/* (K Cin, Cout) copy of a conv weight, standardised per output channel when ws (as ws_weight:
- * biased variance, eps 1e-5 inside the root; statistics in double). */
+/* The (K Cin, Cout) buffer of a conv weight (filled by fast_conv_fill). */
 static bool fast_conv_prep(sdg_ctx *ctx, const sdg_conv1d_layer *l, bool ws, fast_conv *f, fast_flops *fl) {
     const sdg_tensor *w = l->weight;
     int64_t co = w->shape[0], ci = w->shape[1], k = w->shape[2], n = ci * k;
-    *f = (fast_conv){.b = l->bias ? l->bias->data : NULL, .cin = ci, .cout = co, .k = k};
+    *f = (fast_conv){.b = l->bias ? l->bias->data : NULL, .cin = ci, .cout = co, .k = k, .src = w->data, .ws = ws};
     f->w = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)(co * n) * sizeof(float));
-    if (!f->w) return false;
+    if (ws) fl->bin += 5.0 * (double)(co * n) + 3.0 * (double)co;   /* as ws_weight's ops count */
+    return f->w != NULL;
+}
+
+/* f->w = W re-laid, standardised per output channel when f->ws (as ws_weight: biased
+ * variance, eps 1e-5 inside the root; statistics in double). */
+static void fast_conv_fill(const fast_conv *f) {
+    int64_t co = f->cout, ci = f->cin, k = f->k, n = ci * k;
+    const bool ws = f->ws;
     for (int64_t o = 0; o < co; o++) {
-        const float *r = w->data + o * n;
+        const float *r = f->src + o * n;
         double mean = 0, sd = 1;
         if (ws) {
             double v = 0;
@@ -369,8 +379,6 @@ static bool fast_conv_prep(sdg_ctx *ctx, const sdg_conv1d_layer *l, bool ws, fas
             for (int64_t j = 0; j < k; j++)
                 f->w[(j * ci + c) * co + o] = ws ? (float)(((double)r[c * k + j] - mean) / sd) : r[c * k + j];
     }
-    if (ws) fl->bin += 5.0 * (double)(co * n) + 3.0 * (double)co;   /* as ws_weight's ops count */
-    return true;
 }
 
 static float *fast_transpose(sdg_ctx *ctx, const sdg_tensor *w) {   /* (out, in) -> (in, out) */
@@ -431,7 +439,7 @@ FAST_INLINE int64_t fast_real(int64_t L, int l, int64_t R) {
     return r < L ? r : L;
 }
 
-/* Zeroes the pad rows of y (P, C) and, when mask, the rows of positions past the real ones. */
+/* Zeroes the pad rows of y (P, C) and the rows of positions real..L-1 (the mask; real = L: none). */
 FAST_INLINE void fast_pads(float *y, int64_t C, int64_t L, int64_t real) {
     memset(y, 0, (size_t)C * sizeof(float));
     memset(y + (1 + real) * C, 0, (size_t)((L - real + 1) * C) * sizeof(float));
@@ -661,17 +669,14 @@ static void fast_linear_t(const sdg_linear *l, const float *x, int64_t B, float 
     fast_gemm(l->out, B, l->in, l->weight->data, l->in, x, B, e, B, 1.0f);
 }
 
-static bool fast_block_prep(sdg_ctx *ctx, const res_block *rb, const float *emb, int64_t B, fast_block *fb,
-                            fast_flops *fl) {
+static bool fast_block_prep(sdg_ctx *ctx, const res_block *rb, int64_t B, fast_block *fb, fast_flops *fl) {
     fb->rb = rb;
     fb->skip.w = NULL;
     if (!fast_conv_prep(ctx, &rb->c1, true, &fb->c1, fl) || !fast_conv_prep(ctx, &rb->c2, true, &fb->c2, fl) ||
         (rb->skip.weight && !fast_conv_prep(ctx, &rb->skip, false, &fb->skip, fl)))
         return false;
     fb->e = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)(rb->emb.out * B) * sizeof(float));
-    if (!fb->e) return false;
-    fast_linear_t(&rb->emb, emb, B, fb->e);
-    return true;
+    return fb->e != NULL;   /* filled by forward_fast */
 }
 
 /* The batch's embedding, transposed: (emb, B), through its final SiLU. */
@@ -739,15 +744,23 @@ static sdg_tensor *forward_fast(sdg_ctx *ctx, const sdg_crystal_unet *u, sdg_ten
     fn->cmax = u->ch[p->levels - 1];
     fn->lt = fn->Lp >> (p->levels - 1);
     float *emb = fast_embedding(ctx, u, B, c_noise, cond, keep, &tot);
+    /* the buffers here; their contents below, in parallel */
+    enum { MAX_BLOCKS = 2 + UNET_MAX_LEVELS * (2 * UNET_MAX_BLOCKS + 1) };
+    fast_block *blocks[MAX_BLOCKS] = {&fn->mid1, &fn->mid2};
+    const res_block *rbs[MAX_BLOCKS] = {&u->mid1, &u->mid2};
+    int nb = 2;
+    for (int l = 0; l < p->levels; l++) {
+        for (int b = 0; b < p->blocks; b++) blocks[nb] = &fn->down[l][b], rbs[nb++] = &u->down[l][b];
+        for (int b = 0; b <= p->blocks; b++) blocks[nb] = &fn->up[l][b], rbs[nb++] = &u->up[l][b];
+    }
     bool ok = emb && fast_conv_prep(ctx, &u->in, false, &fn->in, &tot) &&
-              fast_conv_prep(ctx, &u->out, false, &fn->out, &tot) &&
-              fast_block_prep(ctx, &u->mid1, emb, B, &fn->mid1, &tot) &&
-              fast_block_prep(ctx, &u->mid2, emb, B, &fn->mid2, &tot);
-    for (int l = 0; ok && l < p->levels; l++) {
-        for (int b = 0; ok && b < p->blocks; b++)
-            ok = fast_block_prep(ctx, &u->down[l][b], emb, B, &fn->down[l][b], &tot);
-        for (int b = 0; ok && b <= p->blocks; b++)
-            ok = fast_block_prep(ctx, &u->up[l][b], emb, B, &fn->up[l][b], &tot);
+              fast_conv_prep(ctx, &u->out, false, &fn->out, &tot);
+    fast_conv *convs[3 * MAX_BLOCKS + 2] = {&fn->in, &fn->out};
+    int nc = 2;
+    for (int i = 0; ok && i < nb; i++) {
+        ok = fast_block_prep(ctx, rbs[i], B, blocks[i], &tot);
+        convs[nc++] = &blocks[i]->c1, convs[nc++] = &blocks[i]->c2;
+        if (blocks[i]->skip.w) convs[nc++] = &blocks[i]->skip;
     }
     if (ok && p->attention) {
         fn->qkv_t = fast_transpose(ctx, u->attn.qkv.weight);
@@ -755,6 +768,14 @@ static sdg_tensor *forward_fast(sdg_ctx *ctx, const sdg_crystal_unet *u, sdg_ten
         ok = fn->qkv_t && fn->proj_t;
     }
     if (!ok) return sdg_ctx_fail(ctx, SDG_ERROR(SDG_ERR_NOMEM, "crystal unet: out of arena memory"));
+    const int nt = omp_get_max_threads() < B ? omp_get_max_threads() : (int)B;
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        #pragma omp for schedule(dynamic, 1) nowait
+        for (int i = 0; i < nc; i++) fast_conv_fill(convs[i]);
+        #pragma omp for schedule(dynamic, 1)
+        for (int i = 0; i < nb; i++) fast_linear_t(&rbs[i]->emb, emb, B, blocks[i]->e);
+    }
     /* Scratch per thread, a bound: every buffer is at most U = 2 cmax (Lp + 2) floats (a
      * concatenation; W (Lp + 2) for the input and output when W is larger), and a matrix holds
      * at most its skips, the bottleneck's three maps, the up path's and a block's or the
@@ -762,7 +783,6 @@ static sdg_tensor *forward_fast(sdg_ctx *ctx, const sdg_crystal_unet *u, sdg_ten
     int64_t P0 = fn->Lp + 2, U = 2 * fn->cmax * P0 + 16 + (W > fn->cmax ? W * P0 : 0);
     int64_t nbuf = 3 * (int64_t)p->levels * (p->blocks + 2) + 16;
     fn->scratch = (size_t)(nbuf * U + fn->lt * fn->lt + 64);
-    const int nt = omp_get_max_threads() < B ? omp_get_max_threads() : (int)B;
     float *scratch = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)nt * fn->scratch * sizeof(float));
     fast_flops *fls = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)nt * sizeof *fls);
     bool *over = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)nt * sizeof *over);

@@ -401,9 +401,10 @@ static void fast_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t l
 /* ---- element-wise kernels: branch-free loops that GCC vectorises; fast_matrix is compiled
  * twice, for the baseline ISA and for AVX2 + FMA (picked at run time), and inlines them.
  * -fno-trapping-math lets GCC if-convert the selects (it changes no value); contraction into
- * FMA is off (ISO C), so both copies give the same bits. */
+ * FMA is off (ISO C), so both copies give the same bits. Short row copies stay inline loops
+ * (no-tree-loop-distribute-patterns: not a memcpy call per row of C floats). */
 #pragma GCC push_options
-#pragma GCC optimize("no-trapping-math")
+#pragma GCC optimize("no-trapping-math", "no-tree-loop-distribute-patterns")
 #define FAST_INLINE static inline __attribute__((always_inline))
 
 /* silu(v) = v sigmoid(v) as op_unary.c (x >= 0: 1 / (1 + e^-x), else e^x / (1 + e^x)), with
@@ -495,20 +496,21 @@ FAST_INLINE void fast_conv_acc(const fast_conv *f, const float *x, int64_t L, fl
 
 /* Rows 1..L of y (P, C) = bias (+ bias2) (+ add[c * stride]); pad rows 0. */
 FAST_INLINE void fast_fill(float *y, int64_t C, int64_t L, const float *bias, const float *bias2, const float *add,
-                      int64_t stride, float *row) {
+                           int64_t stride, float *row) {
     for (int64_t c = 0; c < C; c++) {
         float v = bias ? bias[c] : 0.0f;
         if (bias2) v += bias2[c];
         if (add) v += add[c * stride];
         row[c] = v;
     }
-    for (int64_t j = 1; j <= L; j++) memcpy(y + j * C, row, (size_t)C * sizeof(float));
+    for (int64_t j = 1; j <= L; j++)
+        for (int64_t c = 0; c < C; c++) y[j * C + c] = row[c];
     fast_pads(y, C, L, L);
 }
 
 /* One residual block of matrix b at level l: x (P, cin) -> out (P, cout), masked. */
-FAST_INLINE void fast_block_run(const fast_net *fn, const fast_block *fb, int l, int64_t b, const float *x, float *out,
-                           fast_scratch *s, fast_flops *fl) {
+FAST_INLINE void fast_block_run(const fast_net *fn, const fast_block *fb, int l, int64_t b, const float *x,
+                                float *out, fast_scratch *s, fast_flops *fl) {
     int64_t L = fn->Lp >> l, P = L + 2, ci = fb->c1.cin, co = fb->c1.cout, cm = ci > co ? ci : co;
     size_t mark = s->used;
     float *t = take(s, cm * P), *h = take(s, co * P), *st = take(s, 2 * cm);
@@ -619,25 +621,24 @@ FAST_INLINE void fast_matrix_body(const fast_net *fn, int64_t b, const float *x,
         int64_t L = Lp >> l, P = L + 2;
         for (int bl = 0; bl <= p->blocks; bl++) {   /* concatenate [h, skip] along the channels */
             int64_t cs = skip_c[--n_skip], cc = c + cs, co = u->ch[l];
+            float *o = take(s, co * P);
             size_t mark = s->used;
-            float *cat = take(s, cc * P), *o = take(s, co * P);
-            if (!cat || !o) return;
+            float *cat = take(s, cc * P);
+            if (!o || !cat) return;
+            const float *sk = skips[n_skip];
             for (int64_t j = 0; j < P; j++) {
-                memcpy(cat + j * cc, h + j * c, (size_t)c * sizeof(float));
-                memcpy(cat + j * cc + c, skips[n_skip] + j * cs, (size_t)cs * sizeof(float));
+                for (int64_t k = 0; k < c; k++) cat[j * cc + k] = h[j * c + k];
+                for (int64_t k = 0; k < cs; k++) cat[j * cc + c + k] = sk[j * cs + k];
             }
             fast_block_run(fn, &fn->up[l][bl], l, b, cat, o, s, fl);
-            memmove(cat, o, (size_t)(co * P) * sizeof(float));   /* keep o, drop cat */
-            s->used = mark + (((size_t)(co * P) + 15) & ~(size_t)15);
-            h = cat, c = co;
+            s->used = mark;   /* drop cat, keep o */
+            h = o, c = co;
         }
         if (l > 0) {   /* nearest upsampling by 2 */
             float *o = take(s, c * (2 * L + 2));
             if (!o) return;
-            for (int64_t j = 0; j < L; j++) {
-                memcpy(o + (1 + 2 * j) * c, h + (1 + j) * c, (size_t)c * sizeof(float));
-                memcpy(o + (2 + 2 * j) * c, h + (1 + j) * c, (size_t)c * sizeof(float));
-            }
+            for (int64_t j = 0; j < L; j++)
+                for (int64_t k = 0; k < c; k++) o[(1 + 2 * j) * c + k] = o[(2 + 2 * j) * c + k] = h[(1 + j) * c + k];
             fast_pads(o, c, 2 * L, 2 * L);
             h = o;
         }

@@ -301,7 +301,8 @@ SDG_API int64_t    sdg_crystal_unet_padded_rows(const sdg_crystal_unet_params *p
 /* F(x; c_noise, cond): x (B, W, R), c_noise (B) (EDM: ln(sigma)/4), cond (B, n_cond) scaled
  * property values or NULL, keep (B): 1 = use cond, 0 = the null embedding (classifier-free
  * dropout / unconditional pass); keep NULL = all 1. A conditioned net given cond NULL uses the
- * null embedding. Returns (B, W, R), or NULL with the ctx failed (sticky errors). */
+ * null embedding. Returns (B, W, R), or NULL with the ctx failed (sticky errors). With grad
+ * mode off, a fused tape-free path computes the same function (docs/crystals.md). */
 SDG_API sdg_tensor *sdg_crystal_unet_forward(sdg_ctx *ctx, const sdg_crystal_unet *u, sdg_tensor *x,
                                              const float *c_noise, const float *cond, const float *keep);
 

@@ -190,7 +190,7 @@ static sdg_status denoise_pass(sdg_crystal_denoiser *d, const float *x, size_t n
     int64_t W = np->width, R = np->rows, D = W * R;
     sdg_ctx_pos pos = sdg_ctx_mark(d->ctx);
     bool old = sdg_ctx_set_grad(d->ctx, false);
-    float *cn = malloc(n * sizeof *cn);
+    float *cn = sdg_arena_alloc(sdg_ctx_arena(d->ctx), n * sizeof *cn);   /* released with pos */
     sdg_tensor *xt = sdg_tensor_new(d->ctx, 3, (int64_t[]){(int64_t)n, W, R});
     if (!cn || !xt) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
     to_net(x, (int64_t)n, R, W, xt->data);
@@ -220,7 +220,6 @@ cleanup:
     sdg_ctx_set_grad(d->ctx, old);
     sdg_ctx_release(d->ctx, pos);
     if (st != SDG_OK) sdg_ctx_reset(d->ctx);
-    free(cn);
     return st;
 }
 

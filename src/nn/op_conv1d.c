@@ -1,19 +1,27 @@
-/* 1-D convolution, stride 1, zero padding: im2col into arena scratch, then one product per
- * batch item (a kernel of 1 without padding multiplies x directly), and the Conv1d layer.
+/* 1-D convolution, stride 1, zero padding, as ONE matrix product over the whole batch: im2col
+ * into arena scratch laid out (Cin*K, B*Lo), so that y = W (Cout, Cin*K) @ col is a single
+ * (Cout, B*Lo) product (then scattered to (B, Cout, Lo) with the bias), and the backward is
+ * one product for dW (dY col^T, reduced over B*Lo) and one for dcol (W^T dY). A per-item
+ * product (Cout x Cin*K x Lo with Lo ~ 100) is far too small for sgemm; the batch-wide one is
+ * not. nn_gemm splits it into blocks that are functions of the shapes only, so the bits do not
+ * depend on the thread count. The (Cout, B*Lo) product and the backward's dY and dcol are
+ * transient: the arena is rewound past them once they are used (only col stays, for the
+ * backward). Also the Conv1d layer.
  * ref: torch.nn.functional.conv1d, torch.nn.Conv1d (reset_parameters) */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "nn/gemm.h"
 
-/* col (B, Cin*K, Lo): col[b, c*K + k, t] = x[b, c, t + k - pad], 0 outside [0, L). */
+/* col (Cin*K, B*Lo): col[c*K + k, b*Lo + t] = x[b, c, t + k - pad], 0 outside [0, L). */
 static void im2col(const float *x, int64_t B, int64_t Cin, int64_t L, int64_t K, int64_t pad,
                    int64_t Lo, float *col) {
     #pragma omp parallel for if (B * Cin * K * Lo > SDG_PAR_MIN) schedule(static)
-    for (int64_t bc = 0; bc < B * Cin; bc++) {
-        const float *xr = x + bc * L;
-        for (int64_t k = 0; k < K; k++) {
-            float *cr = col + (bc * K + k) * Lo;
+    for (int64_t ck = 0; ck < Cin * K; ck++) {
+        int64_t c = ck / K, k = ck % K;
+        for (int64_t b = 0; b < B; b++) {
+            const float *xr = x + (b * Cin + c) * L;
+            float *cr = col + ck * B * Lo + b * Lo;
             for (int64_t t = 0; t < Lo; t++) {
                 int64_t s = t + k - pad;
                 cr[t] = (s >= 0 && s < L) ? xr[s] : 0.0f;
@@ -22,14 +30,15 @@ static void im2col(const float *x, int64_t B, int64_t Cin, int64_t L, int64_t K,
     }
 }
 
-/* dx[b, c, s] += sum over (k, t) with t + k - pad = s of dcol[b, c*K + k, t]. */
+/* dx[b, c, s] += sum over (k, t) with t + k - pad = s of dcol[c*K + k, b*Lo + t]. */
 static void col2im_add(const float *dcol, int64_t B, int64_t Cin, int64_t L, int64_t K,
                        int64_t pad, int64_t Lo, float *dx) {
     #pragma omp parallel for if (B * Cin * K * Lo > SDG_PAR_MIN) schedule(static)
     for (int64_t bc = 0; bc < B * Cin; bc++) {
+        int64_t b = bc / Cin, c = bc % Cin;
         float *xr = dx + bc * L;
         for (int64_t k = 0; k < K; k++) {
-            const float *cr = dcol + (bc * K + k) * Lo;
+            const float *cr = dcol + (c * K + k) * B * Lo + b * Lo;
             for (int64_t t = 0; t < Lo; t++) {
                 int64_t s = t + k - pad;
                 if (s >= 0 && s < L) xr[s] += cr[t];
@@ -39,44 +48,41 @@ static void col2im_add(const float *dcol, int64_t B, int64_t Cin, int64_t L, int
 }
 
 /* x: (B, Cin, L);  w: (Cout, Cin, K);  bias: (Cout) or NULL;  y: (B, Cout, Lo)
- * n->aux: col (B, Cin*K, Lo), or NULL when col is x itself (K = 1, pad = 0). */
+ * n->aux: col (Cin*K, B*Lo). */
 static void conv1d_backward(sdg_ctx *ctx, sdg_node *n) {
     sdg_tensor *x = n->in[0], *w = n->in[1], *bias = n->in[2], *y = n->out;
-    int64_t B = x->shape[0], Cin = x->shape[1], L = x->shape[2];
+    int64_t B = x->shape[0], Cin = x->shape[1], L = x->shape[2], N = B * y->shape[2];
     int64_t Cout = w->shape[0], K = w->shape[2], pad = n->i[0], Lo = y->shape[2], CK = Cin * K;
-    const float *col = n->aux ? (const float *)n->aux : x->data;
-    double mm = 2.0 * (double)B * (double)Cout * (double)CK * (double)Lo;
-    if (w->grad) {   /* dW (Cout, CK) += sum_b dy_b (Cout, Lo) col_b^T; in batch order */
+    const float *col = n->aux;
+    double mm = 2.0 * (double)Cout * (double)CK * (double)N;
+    sdg_arena_pos mark = sdg_arena_mark(sdg_ctx_arena(ctx));
+    float *dy = nn_alloc(ctx, (size_t)(Cout * N) * sizeof(float));   /* dY (Cout, B*Lo) */
+    if (!dy) return;
+    #pragma omp parallel for if (y->size > SDG_PAR_MIN) schedule(static)
+    for (int64_t o = 0; o < Cout; o++)
         for (int64_t b = 0; b < B; b++)
-            nn_gemm(false, true, Cout, CK, Lo, y->grad + b * Cout * Lo, Lo, col + b * CK * Lo, Lo,
-                    1.0f, w->grad, CK);
+            memcpy(dy + o * N + b * Lo, y->grad + (b * Cout + o) * Lo, (size_t)Lo * sizeof(float));
+    if (w->grad) {   /* dW (Cout, CK) += dY col^T */
+        nn_gemm(false, true, Cout, CK, N, dy, N, col, N, 1.0f, w->grad, CK);
         sdg_ctx_add_flops(ctx, SDG_OP_CONV1D, mm);
     }
-    if (x->grad) {   /* dcol_b = W^T dy_b, then scattered back onto dx */
-        if (!n->aux) {
-            if (!nn_gemm_batched(ctx, true, false, B, CK, Lo, Cout, w->data, 0, y->grad, Cout * Lo,
-                                 1.0f, x->grad, CK * Lo))
-                return;
-        } else {
-            float *dcol = nn_alloc(ctx, (size_t)(B * CK * Lo) * sizeof(float));
-            if (!dcol) return;
-            if (!nn_gemm_batched(ctx, true, false, B, CK, Lo, Cout, w->data, 0, y->grad, Cout * Lo,
-                                 0.0f, dcol, CK * Lo))
-                return;
-            col2im_add(dcol, B, Cin, L, K, pad, Lo, x->grad);
+    if (x->grad) {   /* dcol (CK, B*Lo) = W^T dY, scattered back onto dx */
+        float *dcol = nn_alloc(ctx, (size_t)(CK * N) * sizeof(float));
+        if (!dcol) return;   /* the ctx has failed; its next reset drops dy */
+        nn_gemm(true, false, CK, N, Cout, w->data, CK, dy, N, 0.0f, dcol, N);
+        col2im_add(dcol, B, Cin, L, K, pad, Lo, x->grad);
+        sdg_ctx_add_flops(ctx, SDG_OP_CONV1D, mm);
+    }
+    if (bias && bias->grad) {   /* dbias[o] += sum of row o of dY, in order */
+        #pragma omp parallel for if (y->size > SDG_PAR_MIN) schedule(static)
+        for (int64_t o = 0; o < Cout; o++) {
+            float s = 0.0f;
+            for (int64_t k = 0; k < N; k++) s += dy[o * N + k];
+            bias->grad[o] += s;
         }
-        sdg_ctx_add_flops(ctx, SDG_OP_CONV1D, mm);
-    }
-    if (bias && bias->grad) {   /* dbias[o] += sum over b, t of dy[b, o, t] (serial over b) */
-        for (int64_t b = 0; b < B; b++)
-            for (int64_t o = 0; o < Cout; o++) {
-                const float *g = y->grad + (b * Cout + o) * Lo;
-                float s = 0.0f;
-                for (int64_t t = 0; t < Lo; t++) s += g[t];
-                bias->grad[o] += s;
-            }
         sdg_ctx_add_flops(ctx, SDG_OP_CONV1D, (double)B * (double)Cout * (double)Lo);
     }
+    sdg_arena_rewind(sdg_ctx_arena(ctx), mark);   /* nothing else was allocated since the mark */
 }
 
 sdg_tensor *sdg_conv1d(sdg_ctx *ctx, sdg_tensor *x, sdg_tensor *w, sdg_tensor *bias, int pad) {
@@ -97,21 +103,22 @@ sdg_tensor *sdg_conv1d(sdg_ctx *ctx, sdg_tensor *x, sdg_tensor *w, sdg_tensor *b
                        sdg_tensor_shape_str(w, sw, sizeof sw), pad);
     sdg_tensor *y = nn_out(ctx, 3, (int64_t[]){B, Cout, Lo}, 3, x, w, bias);
     if (!y) return NULL;
-    float *col = NULL;   /* NULL: x is its own col */
-    if (K != 1 || pad != 0) {
-        col = nn_alloc(ctx, (size_t)(B * CK * Lo) * sizeof(float));
-        if (!col) return NULL;
-        im2col(x->data, B, Cin, L, K, pad, Lo, col);
+    int64_t N = B * Lo;
+    float *col = nn_alloc(ctx, (size_t)(CK * N) * sizeof(float));
+    if (!col) return NULL;
+    sdg_arena_pos mark = sdg_arena_mark(sdg_ctx_arena(ctx));
+    float *yp = nn_alloc(ctx, (size_t)(Cout * N) * sizeof(float));   /* (Cout, B*Lo), transient */
+    if (!yp) return NULL;
+    im2col(x->data, B, Cin, L, K, pad, Lo, col);
+    nn_gemm(false, false, Cout, N, CK, w->data, CK, col, N, 0.0f, yp, N);   /* W @ col */
+    #pragma omp parallel for if (y->size > SDG_PAR_MIN) schedule(static)
+    for (int64_t bo = 0; bo < B * Cout; bo++) {   /* y[b, o, :] = yp[o, b*Lo : (b+1)*Lo] + bias[o] */
+        int64_t b = bo / Cout, o = bo % Cout;
+        const float *src = yp + o * N + b * Lo;
+        float *dst = y->data + bo * Lo, bv = bias ? bias->data[o] : 0.0f;
+        for (int64_t t = 0; t < Lo; t++) dst[t] = src[t] + bv;
     }
-    if (bias) {   /* y starts as the bias, the products accumulate onto it */
-        #pragma omp parallel for if (y->size > SDG_PAR_MIN) schedule(static)
-        for (int64_t bo = 0; bo < B * Cout; bo++)
-            for (int64_t t = 0; t < Lo; t++) y->data[bo * Lo + t] = bias->data[bo % Cout];
-    }
-    /* y_b (Cout, Lo) = W (Cout, CK) col_b (CK, Lo) */
-    if (!nn_gemm_batched(ctx, false, false, B, Cout, Lo, CK, w->data, 0, col ? col : x->data,
-                         CK * Lo, bias ? 1.0f : 0.0f, y->data, Cout * Lo))
-        return NULL;
+    sdg_arena_rewind(sdg_ctx_arena(ctx), mark);
     sdg_ctx_add_flops(ctx, SDG_OP_CONV1D, 2.0 * (double)B * (double)Cout * (double)CK * (double)Lo +
                                               (bias ? (double)y->size : 0.0));
     sdg_node *n = nn_record(ctx, SDG_OP_CONV1D, conv1d_backward, y, 3, x, w, bias);

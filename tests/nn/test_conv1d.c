@@ -1,5 +1,6 @@
 /* conv1d: finite-difference gradients (K 1 and 3, pad 0 and 1, bias or not), values against
- * a direct loop, shape errors, and the layer's initialisation. */
+ * a direct loop, the same bits on 1 and 2 threads, shape errors, and the layer's
+ * initialisation. */
 #include "test_util.h"
 
 typedef struct { int pad; bool bias; } conv_cfg;
@@ -82,6 +83,44 @@ static void test_values(void) {
     check_values(2, 4, 6, 3, 3, 3);      /* padding wider than the kernel reach */
     check_values(4, 64, 96, 128, 3, 1);  /* OpenBLAS per item */
     check_values(8, 16, 40, 24, 1, 0);   /* register kernel, many items */
+    check_values(16, 32, 53, 64, 3, 1);  /* the crystal U-Net's shapes: one batch-wide product */
+    check_values(1, 3, 1, 2, 1, 0);      /* one position */
+}
+
+/* Forward and backward of a U-Net-sized convolution on 1 and 2 threads: the same bits. */
+static void test_threads(void) {
+    float *out[2][4];
+    int64_t n[4];
+    int threads = sdg_num_threads();
+    for (int pass = 0; pass < 2; pass++) {
+        sdg_set_num_threads(pass == 0 ? 1 : 2);
+        sdg_ctx *ctx = NULL;
+        CU_ASSERT_FATAL(sdg_ctx_new(0, &ctx) == SDG_OK);
+        sdg_tensor *x = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 3, (int64_t)24, (int64_t)48, (int64_t)106));
+        sdg_tensor *w = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 3, (int64_t)64, (int64_t)48, (int64_t)3));
+        sdg_tensor *b = sdg_tensor_requires_grad(ctx, sdg_tensor_newv(ctx, 1, (int64_t)64));
+        sdg_test_fill(x->data, x->size, 5);
+        sdg_test_fill(w->data, w->size, 6);
+        sdg_test_fill(b->data, b->size, 7);
+        sdg_tensor *y = sdg_conv1d(ctx, x, w, b, 1);
+        CU_ASSERT_FATAL(y != NULL);
+        sdg_test_fill(y->grad, y->size, 8);
+        CU_ASSERT_FATAL(sdg_backward(ctx, y) == SDG_OK);
+        const sdg_tensor *t[4] = {y, x, w, b};
+        for (int k = 0; k < 4; k++) {
+            const float *src = k == 0 ? t[k]->data : t[k]->grad;
+            n[k] = t[k]->size;
+            out[pass][k] = malloc((size_t)n[k] * sizeof(float));
+            memcpy(out[pass][k], src, (size_t)n[k] * sizeof(float));
+        }
+        sdg_ctx_free(ctx);
+    }
+    sdg_set_num_threads(threads);
+    for (int k = 0; k < 4; k++) {
+        CU_ASSERT(memcmp(out[0][k], out[1][k], (size_t)n[k] * sizeof(float)) == 0);
+        free(out[0][k]);
+        free(out[1][k]);
+    }
 }
 
 static void test_shape_errors(void) {
@@ -146,6 +185,7 @@ int main(void) {
     const sdg_test_case cases[] = {
         {"conv1d gradient (K 1/3, pad 0/1, bias or not)", test_grad},
         {"conv1d values (forward and backward)", test_values},
+        {"conv1d: the same bits on 1 and 2 threads", test_threads},
         {"shape errors name both shapes", test_shape_errors},
         {"Conv1d layer init like torch.nn.Conv1d", test_init},
         {NULL, NULL},

@@ -75,6 +75,10 @@ typedef struct cli_sample_args {
 /* Shipped model names (sample.c): 0 with the path in buf, 1 when arg is a path, 2 when not
  * found (after a one-line error unless quiet). */
 int        cli_resolve_model(const char *arg, char *buf, size_t cap, bool quiet);
+/* sdegen sample's options that take a value, of every model family, and the positional model
+ * argument they leave (NULL when none) (sample_crystal.c). */
+bool        cli_sample_takes_value(const char *a);
+const char *cli_sample_model_arg(int argc, char **argv);
 /* sdegen sample with a crystal model (sample_crystal.c): -1 when the model argument is not a
  * crystal model, else the exit status of cli_sample_crystal. */
 int        cli_sample_crystal_dispatch(int argc, char **argv);

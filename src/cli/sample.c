@@ -105,6 +105,10 @@ int cli_sample(int argc, char **argv) {
     if (crc >= 0) return crc;
     int mrc = cli_sample_mol3d_dispatch(argc, argv);   /* 3-D molecule flow models: sample_mol3d.c */
     if (mrc >= 0) return mrc;
+    /* a name that is neither a file nor a shipped model: say so before any option complaint */
+    const char *marg = cli_sample_model_arg(argc, argv);
+    char found[1100];
+    if (marg && cli_resolve_model(marg, found, sizeof found, false) == 2) return 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;

@@ -17,8 +17,7 @@
 
 typedef enum { OUT_DIR, OUT_CIF, OUT_H5 } out_kind;
 
-/* Options taking a value, of both sample commands: to find the positional model argument. */
-static bool takes_value(const char *a) {
+bool cli_sample_takes_value(const char *a) {
     static const char *const v[] = {"-n", "-o", "--seed", "--steps", "--weights", "--batch", "--snr", "--scale-eps",
                                     "--data", "--sampler", "--ode", "--predictor", "--corrector", "--symprec",
                                     "--cond", "--guidance", "--threads", NULL};
@@ -27,16 +26,19 @@ static bool takes_value(const char *a) {
     return false;
 }
 
-int cli_sample_crystal_dispatch(int argc, char **argv) {
-    const char *model = NULL;
+const char *cli_sample_model_arg(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1]) {
-            if (takes_value(argv[i])) i++;
+            if (cli_sample_takes_value(argv[i])) i++;
             continue;
         }
-        model = argv[i];
-        break;
+        return argv[i];
     }
+    return NULL;
+}
+
+int cli_sample_crystal_dispatch(int argc, char **argv) {
+    const char *model = cli_sample_model_arg(argc, argv);
     if (!model) return -1;
     char buf[1100];
     const char *path = model;

@@ -15,28 +15,10 @@
 #define MUSAGE "usage: sdegen sample MODEL.h5 -n N -o FILE.sdf [--seed S] [--steps K] [--ode euler|heun|rk4] " \
                "[--batch B] [--cond VALUE --guidance W] [--weights raw|ema] [--threads T]"
 
-/* Options taking a value, of every sample command: to find the positional model argument. */
-static bool takes_value(const char *a) {
-    static const char *const v[] = {"-n", "-o", "--seed", "--steps", "--weights", "--batch", "--snr", "--scale-eps",
-                                    "--data", "--sampler", "--ode", "--predictor", "--corrector", "--symprec",
-                                    "--cond", "--guidance", "--threads", NULL};
-    for (int k = 0; v[k]; k++)
-        if (strcmp(a, v[k]) == 0) return true;
-    return false;
-}
-
 static int sample_mol3d(int argc, char **argv, const char *model_path);
 
 int cli_sample_mol3d_dispatch(int argc, char **argv) {
-    const char *model = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) {
-            if (takes_value(argv[i])) i++;
-            continue;
-        }
-        model = argv[i];
-        break;
-    }
+    const char *model = cli_sample_model_arg(argc, argv);
     if (!model || !sdg_mol3d_model_probe(model)) return -1;
     return sample_mol3d(argc, argv, model);
 }
@@ -62,9 +44,9 @@ static int sample_mol3d(int argc, char **argv, const char *model_path) {
             positional = true;
             continue;
         }
-        if (!v || !takes_value(a)) {
+        if (!v || !cli_sample_takes_value(a)) {
             fprintf(stderr, CMD ": option '%s' %s for a 3-D molecule model (" MUSAGE ")\n", a,
-                    takes_value(a) ? "needs a value" : "is unknown");
+                    cli_sample_takes_value(a) ? "needs a value" : "is unknown");
             return 2;
         }
         i++;

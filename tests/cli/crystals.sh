@@ -3,8 +3,10 @@
 #   train   a short run on 50 perov_5 val crystals lowers the loss; 2 + 2 epochs with --resume
 #           equal 4 epochs bit for bit (h5dump of the parameters and Adam moments)
 #   sample  a tiny carbon model: every decoded crystal is one NNNNNN.cif the CIF reader reads
-#           back to the same crystal (re-written text identical but for the derived volume), summary.tsv has N rows, the .h5 has N rows (h5dump) and complete = 1; an .h5
-#           run killed after one chunk and resumed equals an uninterrupted run
+#           back to the same crystal (re-written text identical but for the derived volume),
+#           summary.tsv has N rows, the .h5 has N rows (h5dump) and complete = 1; an .h5 run
+#           killed after one chunk and resumed equals an uninterrupted run; the shipped perov5
+#           model loads by name and samples
 #   errors  unknown dataset, --cond on an unconditioned model, unwritable output: one line, exit != 0
 set -uo pipefail
 exe=$1; shared=$2; case=$3
@@ -70,7 +72,12 @@ sample)
   for d in index decoded lattice species frac spacegroup valid site_offsets; do
     h5dump -d /$d "$tmp/full.h5" | sed 1d >"$tmp/x"; h5dump -d /$d "$tmp/part.h5" | sed 1d >"$tmp/y"
     cmp -s "$tmp/x" "$tmp/y" || fail "/$d differs after resume"
-  done ;;
+  done
+  # the shipped Perov-5 model loads by its name (data/models/perov5.h5 of this source tree) and
+  # samples crystals that decode (a few Heun steps: a smoke test of the file, not of quality)
+  (cd "$tmp" && env -u SDEGEN_MODELS "$exe" sample perov5 -n 4 --steps 8 --threads 1 -o shipped.h5 >shipped.txt 2>&1) ||
+    fail "sample perov5: $(tail -2 "$tmp/shipped.txt")"
+  grep -q "model: .*data/models/perov5.h5 (perov_5/val" "$tmp/shipped.txt" || fail "shipped model: $(head -3 "$tmp/shipped.txt")" ;;
 errors)
   check1() {   # expected failure with a one-line message
     local want=$1; shift

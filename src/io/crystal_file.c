@@ -193,39 +193,6 @@ void sdg_crystal_file_free(sdg_crystal_file *f) {
     free(f);
 }
 
-/* Dataset name as doubles (rows, cols), the first `need` rows at least (*rows = all there). */
-static sdg_status read_f64(hid_t file, const char *name, int cols, hsize_t need, hsize_t *rows, double **out) {
-    sdg_status st = SDG_OK;
-    hid_t      d = H5_NONE, sp = H5_NONE;
-    hsize_t    dims[2] = {0, 0};
-    *out = NULL;
-    bool ex = false;
-    SDG_TRY(link_exists(file, name, &ex));
-    if (!ex) SDG_FAIL(SDG_ERR_FORMAT, "no dataset /%s", name);
-    d  = H5Dopen2(file, name, H5P_DEFAULT);
-    sp = d < 0 ? H5_NONE : H5Dget_space(d);
-    if (sp < 0) H5_FAIL(SDG_ERR_FORMAT, "cannot open dataset /%s", name);
-    int nd = H5Sget_simple_extent_ndims(sp);
-    if (nd != (cols >= 2 ? 2 : 1) || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || (cols >= 2 && dims[1] != (hsize_t)cols))
-        SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has the wrong shape (want %s)", name, cols >= 2 ? "(rows, cols)" : "1-D");
-    if (dims[0] < need)
-        SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has %llu rows, %llu needed", name, (unsigned long long)dims[0],
-                 (unsigned long long)need);
-    *rows = dims[0];
-    *out = malloc((size_t)(dims[0] * (hsize_t)cols + 1) * sizeof **out);
-    if (!*out) SDG_FAIL(SDG_ERR_NOMEM, "out of memory for /%s", name);
-    if (dims[0] && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
-        H5_FAIL(SDG_ERR_FORMAT, "cannot read /%s as numbers", name);
-cleanup:
-    if (st != SDG_OK) {
-        free(*out);
-        *out = NULL;
-    }
-    h5_close(sp);
-    h5_close(d);
-    return st;
-}
-
 /* The first count strings of a 1-D variable-length string dataset, each strdup'ed into out. */
 static sdg_status read_strings(hid_t file, const char *name, size_t count, char **out) {
     sdg_status st = SDG_OK;
@@ -293,9 +260,9 @@ static sdg_status read_file(const char *path, sdg_crystal_file *f) {
             SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has %llu rows, count is %lld", d_names[k], (unsigned long long)n[k],
                      (long long)count);
     }
-    SDG_TRY(read_f64(file, d_names[D_LATM], 9, c, &nl, &latm));
-    SDG_TRY(read_f64(file, d_names[D_FRAC], 3, 0, &nf, &frac));
-    SDG_TRY(read_f64(file, d_names[D_PROP], 1, c, &np, &prop));
+    SDG_TRY(h5_read_f64(file, d_names[D_LATM], 9, c, &nl, &latm));
+    SDG_TRY(h5_read_f64(file, d_names[D_FRAC], 3, 0, &nf, &frac));
+    SDG_TRY(h5_read_f64(file, d_names[D_PROP], 1, c, &np, &prop));
     if (n[D_SPECIES] != nf)
         SDG_FAIL(SDG_ERR_FORMAT, "/species has %llu rows but /frac %llu", (unsigned long long)n[D_SPECIES],
                  (unsigned long long)nf);

@@ -281,7 +281,10 @@ cleanup:
     return st;
 }
 
-sdg_status h5_read_i64(hid_t file, const char *name, int cols, hsize_t *rows, int64_t **out) {
+/* A whole dataset of `cols` columns (1-D when cols < 2) with at least `need` rows, read as
+ * `native` (elements of `size` bytes) into *out (malloc'ed); `what` names the kind in errors. */
+static sdg_status read_whole(hid_t file, const char *name, int cols, hsize_t need, hid_t native, size_t size,
+                             const char *what, hsize_t *rows, void **out) {
     sdg_status st = SDG_OK;
     hid_t      d = H5_NONE, sp = H5_NONE;
     hsize_t    dims[2] = {0, 0};
@@ -295,11 +298,14 @@ sdg_status h5_read_i64(hid_t file, const char *name, int cols, hsize_t *rows, in
     int nd = H5Sget_simple_extent_ndims(sp);
     if (nd != (cols >= 2 ? 2 : 1) || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 || (cols >= 2 && dims[1] != (hsize_t)cols))
         SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has the wrong shape (want %s)", name, cols >= 2 ? "(rows, cols)" : "1-D");
+    if (dims[0] < need)
+        SDG_FAIL(SDG_ERR_FORMAT, "dataset /%s has %llu rows, %llu needed", name, (unsigned long long)dims[0],
+                 (unsigned long long)need);
     *rows = dims[0];
-    *out  = malloc((size_t)(dims[0] * (hsize_t)cols + 1) * sizeof **out);
+    *out  = malloc((size_t)(dims[0] * (hsize_t)(cols >= 2 ? cols : 1) + 1) * size);
     if (!*out) SDG_FAIL(SDG_ERR_NOMEM, "out of memory for /%s", name);
-    if (dims[0] && H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
-        H5_FAIL(SDG_ERR_FORMAT, "cannot read /%s as integers", name);
+    if (dims[0] && H5Dread(d, native, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
+        H5_FAIL(SDG_ERR_FORMAT, "cannot read /%s as %s", name, what);
 cleanup:
     if (st != SDG_OK) {
         free(*out);
@@ -308,6 +314,14 @@ cleanup:
     h5_close(sp);
     h5_close(d);
     return st;
+}
+
+sdg_status h5_read_i64(hid_t file, const char *name, int cols, hsize_t *rows, int64_t **out) {
+    return read_whole(file, name, cols, 0, H5T_NATIVE_INT64, sizeof **out, "integers", rows, (void **)out);
+}
+
+sdg_status h5_read_f64(hid_t file, const char *name, int cols, hsize_t need, hsize_t *rows, double **out) {
+    return read_whole(file, name, cols, need, H5T_NATIVE_DOUBLE, sizeof **out, "numbers", rows, (void **)out);
 }
 
 /* ---- helpers of the resumable record files (mol_file.c, crystal_file.c) ---- */

@@ -51,6 +51,8 @@ sdg_status h5_grow_append(hid_t d, const char *name, hid_t mtype, int cols, hsiz
                           hsize_t rows);
 sdg_status h5_grow_open(hid_t loc, const char *name, int cols, hsize_t *rows, hid_t *out);
 sdg_status h5_read_i64(hid_t file, const char *name, int cols, hsize_t *rows, int64_t **out);
+/* The same as doubles, with at least `need` rows. */
+sdg_status h5_read_f64(hid_t file, const char *name, int cols, hsize_t need, hsize_t *rows, double **out);
 /* Record files written chunk by chunk (mol_file.c, crystal_file.c): a variable-length UTF-8
  * string type; the root attributes count and complete updated and the file flushed (a chunk
  * counts only after this); a resumed run's string / integer root attribute compared with its

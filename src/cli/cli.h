@@ -40,6 +40,9 @@ double cli_now(void);   /* monotonic seconds */
  * NULL after a one-line error "sdegen CMD: --log PATH: reason". */
 extern volatile sig_atomic_t cli_train_stop;
 void   cli_train_catch_signals(void);
+/* --time-limit: true when one more epoch, at the mean epoch time since t_start (e - e0 epochs
+ * done), would end after limit seconds (never before the first epoch; limit <= 0: no limit). */
+bool   cli_train_time_up(double t_start, int64_t e, int64_t e0, double limit);
 FILE  *cli_train_log_open(const char *cmd, const char *out, const char *log_path, bool resume,
                           const char *header, char *buf, size_t cap, const char **used);
 /* The data directory: opt (the --data value) if given, else $SDEGEN_DATA, else NULL. */

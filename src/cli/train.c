@@ -16,6 +16,12 @@ static void on_signal(int sig) {
     cli_train_stop = 1;
 }
 
+bool cli_train_time_up(double t_start, int64_t e, int64_t e0, double limit) {
+    if (!(limit > 0) || e <= e0) return false;
+    double used = cli_now() - t_start;
+    return used + used / (double)(e - e0) > limit;
+}
+
 void cli_train_catch_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -185,12 +191,9 @@ static int train_loop(const train_opts *o, sdg_gdss_trainer *tr, const char *dat
     bool timed_out = false;
     for (int64_t e = e0; e < epochs && !cli_train_stop; e++) {
         sdg_gdss_epoch_stats s;
-        if (o->time_limit > 0 && e > e0) {
-            double used = cli_now() - t_start, per = used / (double)(e - e0);
-            if (used + per > o->time_limit) {
-                timed_out = true;
-                break;
-            }
+        if (cli_train_time_up(t_start, e, e0, o->time_limit)) {
+            timed_out = true;
+            break;
         }
         double t0 = cli_now();
         if (sdg_gdss_trainer_epoch(tr, &s) != SDG_OK) {

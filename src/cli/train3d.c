@@ -212,12 +212,9 @@ int cli_train_molecules3d(int argc, char **argv) {
     bool timed_out = false;
     int64_t steps_per_epoch = (int64_t)((n + (size_t)tp->batch - 1) / (size_t)tp->batch);
     for (int64_t e = e0; e < epochs && !cli_train_stop; e++) {
-        if (time_limit > 0 && e > e0) {
-            double used = cli_now() - ts, per = used / (double)(e - e0);
-            if (used + per > time_limit) {
-                timed_out = true;
-                break;
-            }
+        if (cli_train_time_up(ts, e, e0, time_limit)) {
+            timed_out = true;
+            break;
         }
         double te = cli_now(), loss = 0;
         float parts[4];

@@ -286,12 +286,9 @@ int cli_train_crystal(int argc, char **argv) {
     double ts = cli_now();
     bool timed_out = false;
     for (int64_t e = e0; e < epochs && !cli_train_stop; e++) {
-        if (time_limit > 0 && e > e0) {
-            double used = cli_now() - ts, per = used / (double)(e - e0);
-            if (used + per > time_limit) {
-                timed_out = true;
-                break;
-            }
+        if (cli_train_time_up(ts, e, e0, time_limit)) {
+            timed_out = true;
+            break;
         }
         double te = cli_now(), loss = 0;
         if (sdg_crystal_trainer_epoch(tr, &loss) != SDG_OK) {

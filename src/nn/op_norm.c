@@ -15,7 +15,8 @@ typedef struct norm_geom {
     int64_t rows, G, Cg, L;   /* rows = B * G; row length M = Cg * L */
 } norm_geom;
 
-/* y = (x - mean_r) * rstd_r * w[ch] + b[ch]; stats: (rows, 2) = (mean, rstd). */
+/* y = (x - mean_r) * rstd_r * w[ch] + b[ch]; stats: (rows, 2) = (mean, rstd). The element
+ * loops run per channel over its L contiguous elements (no division, no branch inside). */
 static void norm_forward_kernel(const norm_geom *g, const float *x, const float *w,
                                 const float *b, float eps, float *y, float *stats) {
     int64_t M = g->Cg * g->L;
@@ -30,10 +31,12 @@ static void norm_forward_kernel(const norm_geom *g, const float *x, const float 
         stats[2 * r] = (float)mean;
         stats[2 * r + 1] = (float)rstd;
         int64_t c0 = (r % g->G) * g->Cg;
-        for (int64_t k = 0; k < M; k++) {
-            int64_t ch = c0 + k / g->L;
-            float xh = (float)(((double)xr[k] - mean) * rstd);
-            y[r * M + k] = xh * (w ? w[ch] : 1.0f) + (b ? b[ch] : 0.0f);
+        for (int64_t j = 0; j < g->Cg; j++) {
+            const float *xc = xr + j * g->L;
+            float *yc = y + r * M + j * g->L;
+            float wc = w ? w[c0 + j] : 1.0f, bc = b ? b[c0 + j] : 0.0f;
+            float fm = (float)mean, fr = (float)rstd;
+            for (int64_t l = 0; l < g->L; l++) yc[l] = (xc[l] - fm) * fr * wc + bc;
         }
     }
 }
@@ -47,16 +50,23 @@ static void norm_backward_x(const norm_geom *g, const float *x, const float *w, 
         float mean = stats[2 * r], rstd = stats[2 * r + 1];
         int64_t c0 = (r % g->G) * g->Cg, o = r * M;
         double s1 = 0.0, s2 = 0.0;
-        for (int64_t k = 0; k < M; k++) {
-            float gh = gy[o + k] * (w ? w[c0 + k / g->L] : 1.0f);
-            s1 += gh;
-            s2 += (double)gh * ((x[o + k] - mean) * rstd);
+        for (int64_t j = 0; j < g->Cg; j++) {
+            float wc = w ? w[c0 + j] : 1.0f, a1 = 0.0f, a2 = 0.0f;
+            const float *xc = x + o + j * g->L, *gc = gy + o + j * g->L;
+            for (int64_t l = 0; l < g->L; l++) {
+                a1 += gc[l];
+                a2 += gc[l] * ((xc[l] - mean) * rstd);
+            }
+            s1 += (double)a1 * wc;
+            s2 += (double)a2 * wc;
         }
         float m1 = M ? (float)(s1 / (double)M) : 0.0f, m2 = M ? (float)(s2 / (double)M) : 0.0f;
-        for (int64_t k = 0; k < M; k++) {
-            float gh = gy[o + k] * (w ? w[c0 + k / g->L] : 1.0f);
-            float xh = (x[o + k] - mean) * rstd;
-            gx[o + k] += rstd * (gh - m1 - xh * m2);
+        for (int64_t j = 0; j < g->Cg; j++) {
+            float wc = w ? w[c0 + j] : 1.0f;
+            const float *xc = x + o + j * g->L, *gc = gy + o + j * g->L;
+            float *dc = gx + o + j * g->L;
+            for (int64_t l = 0; l < g->L; l++)
+                dc[l] += rstd * (gc[l] * wc - m1 - (xc[l] - mean) * rstd * m2);
         }
     }
 }

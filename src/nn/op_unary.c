@@ -4,9 +4,10 @@
  *      elu (alpha=1) / exp / log / sqrt / square / sin / cos / neg / abs
  * Derivatives at kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0, elu'(0) = 1 (the x <= 0
  * branch, exp(0)).
- * Speed: tanh, ELU and exp (GDSS's activations; they dominate its edge MLPs) use branch-free
- * float approximations (exp: Cephes range reduction + degree-6 polynomial, < 1e-7 relative
- * on [-87.3, 88.7], 0 below; tanh: Eigen's 13/6 rational function, < 4e-7 absolute) written
+ * Speed: tanh, ELU and exp (GDSS's activations; they dominate its edge MLPs) and sigmoid and
+ * SiLU (the U-Net's and the EGNN's) use branch-free float approximations (exp: Cephes range
+ * reduction + degree-6 polynomial, < 1e-7 relative on [-87.3, 88.7], 0 below; sigmoid from
+ * e^-|x|; tanh: Eigen's 13/6 rational function, < 4e-7 absolute) written
  * as plain loops that GCC vectorises; each loop is compiled twice, for the baseline ISA and
  * for AVX2 + FMA, and the AVX2 copy is picked at run time when the CPU has it. Contraction
  * into FMA is off (ISO C mode), so both copies give the same bits. The other functions call
@@ -96,26 +97,27 @@ static inline float v_elu(float x) {
     return x > 0.0f ? x : (x < -0.25f ? e : t);
 }
 
-static float sigmoidf(float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
+/* sigmoid from e = e^-|x| (never overflows): 1 / (1 + e) for x >= 0, e / (1 + e) below. */
+static inline float v_sigmoid(float x) {
+    float e = v_exp(-fabsf(x));
+    float s = 1.0f / (1.0f + e);
+    return x >= 0.0f ? s : e * s;
 }
 
 static float f_tanh(float x) { return v_tanh(x); }
 static float d_tanh(float x, float y) { (void)x; return 1.0f - y * y; }
-static float f_sigmoid(float x) { return sigmoidf(x); }
+static float f_sigmoid(float x) { return v_sigmoid(x); }
 static float d_sigmoid(float x, float y) { (void)x; return y * (1.0f - y); }
 static float f_relu(float x) { return x > 0.0f ? x : 0.0f; }
 static float d_relu(float x, float y) { (void)y; return x > 0.0f ? 1.0f : 0.0f; }
-static float f_silu(float x) { return x * sigmoidf(x); }
+static float f_silu(float x) { return x * v_sigmoid(x); }
 static float d_silu(float x, float y) {
     (void)y;
-    float s = sigmoidf(x);
+    float s = v_sigmoid(x);
     return s * (1.0f + x * (1.0f - s));
 }
 static float f_softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
-static float d_softplus(float x, float y) { (void)y; return x > 20.0f ? 1.0f : sigmoidf(x); }
+static float d_softplus(float x, float y) { (void)y; return x > 20.0f ? 1.0f : v_sigmoid(x); }
 static float f_elu(float x) { return v_elu(x); }
 static float d_elu(float x, float y) { return x > 0.0f ? 1.0f : y + 1.0f; }
 static float f_exp(float x) { return v_exp(x); }
@@ -170,6 +172,8 @@ const char *sdg_unary_name(sdg_unary fn) {
         case SDG_UNARY_TANH: UNARY_LOOP(v_tanh(x[i])); break;                                 \
         case SDG_UNARY_ELU: UNARY_LOOP(v_elu(x[i])); break;                                   \
         case SDG_UNARY_EXP: UNARY_LOOP(v_exp(x[i])); break;                                   \
+        case SDG_UNARY_SIGMOID: UNARY_LOOP(v_sigmoid(x[i])); break;                           \
+        case SDG_UNARY_SILU: UNARY_LOOP(x[i] * v_sigmoid(x[i])); break;                       \
         case SDG_UNARY_RELU: UNARY_LOOP(x[i] > 0.0f ? x[i] : 0.0f); break;                     \
         case SDG_UNARY_SQUARE: UNARY_LOOP(x[i] * x[i]); break;                                 \
         case SDG_UNARY_NEG: UNARY_LOOP(-x[i]); break;                                         \
@@ -188,6 +192,7 @@ const char *sdg_unary_name(sdg_unary fn) {
         case SDG_UNARY_ELU: UNARY_BLOOP(x[i] > 0.0f ? 1.0f : y[i] + 1.0f); break;              \
         case SDG_UNARY_EXP: UNARY_BLOOP(y[i]); break;                                         \
         case SDG_UNARY_SIGMOID: UNARY_BLOOP(y[i] * (1.0f - y[i])); break;                     \
+        case SDG_UNARY_SILU: UNARY_BLOOP(d_silu(x[i], y[i])); break;                          \
         case SDG_UNARY_RELU: UNARY_BLOOP(x[i] > 0.0f ? 1.0f : 0.0f); break;                    \
         default: {                                                                            \
             const unary_df df = unary_types[fn].df;                                           \

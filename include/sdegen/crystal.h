@@ -249,6 +249,21 @@ SDG_API sdg_status sdg_crystal_matrix_encode(const sdg_crystal_matrix_params *p,
  * a reason in why (capacity why_cap) when the matrix is undecodable; SDG_OK either way. */
 SDG_API sdg_status sdg_crystal_matrix_decode(const sdg_crystal_matrix_params *p, const double *M,
                                              sdg_crystal **out, char *why, size_t why_cap);
+/* How a sampled matrix is read (docs/crystals.md "Crystal matrix", decoding). elements: 94 flags
+ * (elements[Z - 1] = 1: Z may be decoded), NULL = all: an element column still holds an element
+ * when its largest entry is >= 0.5, but its element is the largest entry among the allowed rows.
+ * reassign_sites: a site whose largest occupancy entry points to a column without element takes
+ * its largest entry among the columns with one (without it, such a matrix is undecodable). */
+typedef struct sdg_crystal_decode_rule {
+    const uint8_t *elements;
+    bool           reassign_sites;
+} sdg_crystal_decode_rule;
+/* sdg_crystal_matrix_decode under rule (NULL: the plain rule above); *changes (may be NULL) =
+ * element columns whose element the vocabulary changed + sites reassigned, for a decoded crystal.
+ * SDG_ERR_INVALID for an empty vocabulary. */
+SDG_API sdg_status sdg_crystal_matrix_decode_with(const sdg_crystal_matrix_params *p,
+                                                  const sdg_crystal_decode_rule *rule, const double *M,
+                                                  sdg_crystal **out, int *changes, char *why, size_t why_cap);
 
 /* Per-block affine scaling to zero mean, unit variance: one (mean, std) for the element
  * block, for each of the six lattice entries, for the coordinates and for the occupancy

@@ -212,11 +212,15 @@ typedef struct sdg_crystal_model {
     double   cond_mean, cond_std;           /* its scaling (value - mean) / std              */
     int64_t  epochs;                        /* training epochs done                          */
     bool     weights_ema;                   /* loaded weights are the EMA shadow             */
+    uint8_t  elements[94];                  /* training vocabulary: elements[Z - 1] = 1 when Z
+                                               occurs in a training crystal; all 0 (files
+                                               from before it): no restriction               */
 } sdg_crystal_model;
 SDG_API void       sdg_crystal_model_free(sdg_crystal_model *m);                /* NULL is a no-op */
 /* Saves m (and, with tr, Adam, EMA and the training parameters for --resume) atomically:
  * /params, /ema, /adam, meta model = "crystal_unet", net.*, matrix.{e_max, n_max}, scaler.*
- * (the 18 doubles), edm.sigma_data, dataset, split, cond.*, train.*; /buffers/scaler (18
+ * (the 18 doubles), edm.sigma_data, dataset, split, cond.*, train.*, decode.elements (the
+ * vocabulary as space-separated Z, "" for none); /buffers/scaler (18
  * floats, a readable copy). Without tr the parameters are also stored as /ema. SDG_ERR_IO. */
 SDG_API sdg_status sdg_crystal_model_save(const char *path, const sdg_crystal_model *m, sdg_crystal_trainer *tr);
 /* Rebuilds the model of a file of sdg_crystal_model_save: EMA weights when ema is true (the

@@ -13,14 +13,14 @@
 
 #define CUSAGE "usage: sdegen sample MODEL.h5|perov5|carbon24 -n N -o DIR/|FILE.cif|FILE.h5 [--seed S] " \
                "[--sampler edm|pc|ode] [--steps K] [--batch B] [--symprec X] [--symmetrize] " \
-               "[--cond PROP=VALUE --guidance W] [--weights raw|ema] [--resume]"
+               "[--cond PROP=VALUE --guidance W] [--weights raw|ema] [--churn S] [--vocab-decode] [--resume]"
 
 typedef enum { OUT_DIR, OUT_CIF, OUT_H5 } out_kind;
 
 bool cli_sample_takes_value(const char *a) {
     static const char *const v[] = {"-n", "-o", "--seed", "--steps", "--weights", "--batch", "--snr", "--scale-eps",
                                     "--data", "--sampler", "--ode", "--predictor", "--corrector", "--symprec",
-                                    "--cond", "--guidance", "--threads", NULL};
+                                    "--cond", "--guidance", "--threads", "--churn", NULL};
     for (int k = 0; v[k]; k++)
         if (strcmp(a, v[k]) == 0) return true;
     return false;
@@ -49,7 +49,7 @@ int cli_sample_crystal_dispatch(int argc, char **argv) {
 }
 
 typedef struct tally {
-    size_t n, undecodable, structural, compositional, valid, sg_none;
+    size_t n, undecodable, projected, foreign, structural, compositional, valid, sg_none;
     int64_t sg[231];
     char    first_reason[256];
 } tally;
@@ -70,8 +70,8 @@ static void top_groups(const int64_t sg[231], int *order, int k) {
 int cli_sample_crystal(int argc, char **argv, const char *model_path) {
     const char *out = NULL, *cond_arg = NULL, *weights = "ema", *sampler = "edm";
     long n = -1, seed = 0, steps = 0, batch = 100, threads = 0;
-    double symprec = 0.1, guidance = -1;
-    bool symmetrize = false, resume = false;
+    double symprec = 0.1, guidance = -1, churn = 40;
+    bool symmetrize = false, resume = false, vocab_decode = false, churn_set = false;
     int rc = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -83,11 +83,16 @@ int cli_sample_crystal(int argc, char **argv, const char *model_path) {
         else if (strcmp(a, "--batch") == 0 && has) { if (cli_parse_long(argv[++i], a, 1, 100000, &batch)) return 2; }
         else if (strcmp(a, "--threads") == 0 && has) { if (cli_parse_long(argv[++i], a, 1, 4096, &threads)) return 2; }
         else if (strcmp(a, "--symprec") == 0 && has) { if (cli_parse_double(argv[++i], a, 1e-6, 10, &symprec)) return 2; }
+        else if (strcmp(a, "--churn") == 0 && has) {
+            if (cli_parse_double(argv[++i], a, 0, 1000, &churn)) return 2;
+            churn_set = true;
+        }
         else if (strcmp(a, "--guidance") == 0 && has) { if (cli_parse_double(argv[++i], a, 0, 100, &guidance)) return 2; }
         else if (strcmp(a, "--cond") == 0 && has) cond_arg = argv[++i];
         else if (strcmp(a, "--weights") == 0 && has) weights = argv[++i];
         else if (strcmp(a, "--sampler") == 0 && has) sampler = argv[++i];
         else if (strcmp(a, "--symmetrize") == 0) symmetrize = true;
+        else if (strcmp(a, "--vocab-decode") == 0) vocab_decode = true;
         else if (strcmp(a, "--resume") == 0) resume = true;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "sdegen sample: unknown or incomplete option '%s' for a crystal model (%s)\n", a, CUSAGE);
@@ -100,6 +105,10 @@ int cli_sample_crystal(int argc, char **argv, const char *model_path) {
     }
     if (strcmp(weights, "ema") && strcmp(weights, "raw")) {
         fprintf(stderr, "sdegen sample: option --weights: '%s' is not raw or ema\n", weights);
+        return 2;
+    }
+    if (churn_set && strcmp(sampler, "edm")) {
+        fprintf(stderr, "sdegen sample: option --churn: only the edm sampler has churn (not %s)\n", sampler);
         return 2;
     }
     if (strcmp(sampler, "edm") && strcmp(sampler, "pc") && strcmp(sampler, "ode")) {
@@ -172,7 +181,8 @@ int cli_sample_crystal(int argc, char **argv, const char *model_path) {
         sp.type = sdg_sampler_edm;
         sp.n_steps = steps ? (int)steps : 100;
         sdg_sde_init(&sde, sdg_sde_edm, 0.002, 80, 1);
-        snprintf(desc, sizeof desc, "edm (Heun), %d steps, sigma 0.002..80, rho 7", sp.n_steps);
+        sp.s_churn = (float)churn;
+        snprintf(desc, sizeof desc, "edm (Heun), %d steps, sigma 0.002..80, rho 7, churn %g", sp.n_steps, churn);
     } else {   /* VE with sigma(t) = 0.002 (80/0.002)^t: the same marginals as EDM */
         sp.type = strcmp(sampler, "pc") == 0 ? sdg_sampler_pc : sdg_sampler_ode;
         sp.n_steps = steps ? (int)steps : (sp.type == sdg_sampler_pc ? 1000 : 100);
@@ -188,6 +198,18 @@ int cli_sample_crystal(int argc, char **argv, const char *model_path) {
             snprintf(desc, sizeof desc, "ode (VE probability flow, heun), %d steps", sp.n_steps);
     }
     sp.seed = (uint64_t)seed;
+    /* decoding (docs/crystals.md "Crystal matrix"): the plain rule, or with --vocab-decode the
+     * model's element vocabulary and site reassignment */
+    int nvocab = 0;
+    for (int z = 0; z < 94; z++) nvocab += m->elements[z];
+    if (vocab_decode && !nvocab) {
+        fprintf(stderr, "sdegen sample: --vocab-decode: %s stores no element vocabulary (written before it was kept; "
+                "`sdegen train crystal --resume` with the same --epochs adds it)\n", model_path);
+        goto cleanup;
+    }
+    sdg_crystal_decode_rule rule = {.elements = vocab_decode ? m->elements : NULL, .reassign_sites = vocab_decode};
+    size_t dl = strlen(desc);
+    snprintf(desc + dl, sizeof desc - dl, "; %s", vocab_decode ? "vocabulary decoding" : "plain decoding");
     x = malloc(B * D * sizeof *x);
     condv = malloc(B * sizeof *condv);
     M = malloc(D * sizeof *M);
@@ -269,7 +291,9 @@ int cli_sample_crystal(int argc, char **argv, const char *model_path) {
             free(reasons[i]);
             reasons[i] = NULL;
             t.n++;
-            if (sdg_crystal_matrix_decode(&m->mp, M, &cs[i], why, sizeof why) != SDG_OK || !cs[i]) {
+            int changes = 0;
+            if (sdg_crystal_matrix_decode_with(&m->mp, &rule, M, &cs[i], &changes, why, sizeof why) != SDG_OK ||
+                !cs[i]) {
                 sdg_error_clear();
                 t.undecodable++;
                 reasons[i] = strdup(why[0] ? why : "undecodable");
@@ -279,6 +303,10 @@ int cli_sample_crystal(int argc, char **argv, const char *model_path) {
             } else {
                 char nm[32];
                 snprintf(nm, sizeof nm, "%06zu", done + i);
+                t.projected += changes > 0;
+                bool foreign = false;
+                for (int64_t a = 0; nvocab && a < cs[i]->n_atoms; a++) foreign = foreign || !m->elements[cs[i]->z[a] - 1];
+                t.foreign += foreign;
                 sdg_crystal_set_name(cs[i], nm);
                 r->crystal = cs[i];
                 sdg_crystal_validity v;
@@ -354,6 +382,13 @@ int cli_sample_crystal(int argc, char **argv, const char *model_path) {
     printf("sampler: %s, batch %zu, seed %ld, %d threads\n", desc, B, seed, sdg_num_threads());
     printf("undecodable: %zu of %zu%s%s%s\n", t.undecodable, t.n, t.first_reason[0] ? " (first, crystal " : "",
            t.first_reason[0] ? t.first_reason : "", t.first_reason[0] ? ")" : "");
+    if (vocab_decode)
+        printf("vocabulary decoding: %zu of %zu decoded crystals needed it (an element moved into the model's "
+               "%d-element training vocabulary, or a site moved off an empty element column)\n", t.projected,
+               t.n - t.undecodable, nvocab);
+    else if (nvocab)
+        printf("outside the training vocabulary: %zu of %zu decoded crystals hold an element that no training crystal "
+               "has (the model's %d elements)\n", t.foreign, t.n - t.undecodable, nvocab);
     double N = t.n ? (double)t.n : 1;
     printf("validity (of all %zu; rules: structural = every periodic distance >= 0.5 A and volume >= 0.1 A^3, "
            "compositional = SMACT charge neutrality + Pauling electronegativity, metals allowed):\n", t.n);

@@ -191,6 +191,7 @@ int cli_train_crystal(int argc, char **argv) {
         fprintf(stderr, "sdegen train crystal: out of memory for %zu matrices\n", d->count);
         goto cleanup;
     }
+    uint8_t vocab[94] = {0};   /* the elements of the crystals that fit: the decoder's vocabulary */
     for (size_t i = 0; i < d->count; i++) {
         if (sdg_crystal_matrix_encode(&m->mp, d->crystals[i], M + n * D, D) != SDG_OK) {
             if (!skipped) snprintf(first_skip, sizeof first_skip, "%s: %s", d->ids[i], sdg_errmsg());
@@ -199,6 +200,7 @@ int cli_train_crystal(int argc, char **argv) {
             continue;
         }
         C[n] = cond ? (float)d->props[i * d->n_props + kcond] : NAN;
+        for (int64_t a = 0; a < d->crystals[i]->n_atoms; a++) vocab[d->crystals[i]->z[a] - 1] = 1;
         n++;
     }
     const char *why = strcmp(split, "val") == 0 && strcmp(ds->name, "mp_20") != 0
@@ -213,6 +215,7 @@ int cli_train_crystal(int argc, char **argv) {
                 (long long)m->mp.e_max, (long long)m->mp.n_max);
         goto cleanup;
     }
+    memcpy(m->elements, vocab, sizeof vocab);   /* also fills it in when resuming an older file */
     if (!resume) {
         if (sdg_crystal_scaler_fit(&m->mp, M, n, &m->scaler) != SDG_OK) {
             fprintf(stderr, "sdegen train crystal: %s\n", sdg_errmsg());

@@ -90,12 +90,35 @@ static void say(char *why, size_t cap, const char *fmt, ...) {
 
 sdg_status sdg_crystal_matrix_decode(const sdg_crystal_matrix_params *p, const double *M, sdg_crystal **out, char *why,
                                      size_t why_cap) {
+    return sdg_crystal_matrix_decode_with(p, NULL, M, out, NULL, why, why_cap);
+}
+
+/* The largest of the n entries x[0], x[stride], ... whose index passes allow (NULL: all), as
+ * its index, or -1 when none passes. */
+static int64_t argmax_strided(const double *x, int64_t n, int64_t stride, const uint8_t *allow) {
+    int64_t best = -1;
+    for (int64_t r = 0; r < n; r++)
+        if ((!allow || allow[r]) && (best < 0 || x[r * stride] > x[best * stride])) best = r;
+    return best;
+}
+
+sdg_status sdg_crystal_matrix_decode_with(const sdg_crystal_matrix_params *p, const sdg_crystal_decode_rule *rule,
+                                          const double *M, sdg_crystal **out, int *changes, char *why,
+                                          size_t why_cap) {
     layout       L = {0};
     sdg_status   st = layout_of(p, &L);
     sdg_crystal *c  = NULL;
+    const uint8_t *allow = rule ? rule->elements : NULL;
+    int          nchange = 0;
     *out = NULL;
+    if (changes) *changes = 0;
     say(why, why_cap, "%s", "");
     if (st != SDG_OK) return st;
+    if (allow) {
+        bool any = false;
+        for (int z = 0; z < ZMAX; z++) any = any || allow[z];
+        if (!any) return SDG_ERROR(SDG_ERR_INVALID, "crystal decode: the element vocabulary is empty");
+    }
     /* only the used entries matter; padding columns are ignored */
     for (int64_t r = 0; r < L.R; r++) {
         int64_t w = (r >= L.lat && r < L.occ) ? 3 : L.E;
@@ -105,16 +128,13 @@ sdg_status sdg_crystal_matrix_decode(const sdg_crystal_matrix_params *p, const d
                 return SDG_OK;
             }
     }
+    /* element column j holds an element when its largest entry is >= 0.5; which element: the
+     * largest entry among the allowed rows */
     int    zcol[ZMAX];
     for (int64_t j = 0; j < L.E; j++) {
-        int    best = 0;
-        double vmax = M[j];
-        for (int r = 1; r < ZMAX; r++)
-            if (M[r * L.W + j] > vmax) {
-                vmax = M[r * L.W + j];
-                best = r;
-            }
-        zcol[j] = vmax >= 0.5 ? best + 1 : 0;
+        int64_t top = argmax_strided(M + j, ZMAX, L.W, NULL), best = allow ? argmax_strided(M + j, ZMAX, L.W, allow) : top;
+        zcol[j] = M[top * L.W + j] >= 0.5 ? (int)best + 1 : 0;
+        if (zcol[j] && best != top) nchange++;
     }
     double par[6], m[9];
     for (int k = 0; k < 3; k++) {
@@ -131,13 +151,20 @@ sdg_status sdg_crystal_matrix_decode(const sdg_crystal_matrix_params *p, const d
         say(why, why_cap, "lattice: volume %g is not a positive finite number", vol);
         return SDG_OK;
     }
+    uint8_t held[ZMAX];
+    for (int64_t j = 0; j < L.E; j++) held[j] = zcol[j] != 0;
     SDG_TRY(sdg_crystal_new(m, &c));
     for (int64_t i = 0; i < L.N; i++) {
         const double *o = M + (L.occ + i) * L.W;
-        int64_t       j = 0;
-        for (int64_t k = 1; k < L.E; k++)
-            if (o[k] > o[j]) j = k;
+        int64_t       j = argmax_strided(o, L.E, 1, NULL);
         if (!(o[j] >= 0.5)) continue;   /* empty site */
+        if (zcol[j] == 0 && rule && rule->reassign_sites) {
+            int64_t k = argmax_strided(o, L.E, 1, held);
+            if (k >= 0) {
+                j = k;
+                nchange++;
+            }
+        }
         if (zcol[j] == 0) {
             say(why, why_cap, "site %lld is assigned to element column %lld, which holds no element (max < 0.5)",
                 (long long)i, (long long)j);
@@ -153,6 +180,7 @@ sdg_status sdg_crystal_matrix_decode(const sdg_crystal_matrix_params *p, const d
     }
     *out = c;
     c = NULL;
+    if (changes) *changes = nchange;
 cleanup:
     sdg_crystal_free(c);
     return st;

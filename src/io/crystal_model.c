@@ -64,6 +64,10 @@ sdg_status sdg_crystal_model_save(const char *path, const sdg_crystal_model *m, 
     SDG_TRY(sdg_meta_set_string(meta, "cond.name", m->cond));
     SDG_TRY(sdg_meta_set_double(meta, "cond.mean", m->cond_mean));
     SDG_TRY(sdg_meta_set_double(meta, "cond.std", m->cond_std));
+    char zs[94 * 3 + 1] = "";
+    for (int z = 1, o = 0; z <= 94; z++)
+        if (m->elements[z - 1]) o += snprintf(zs + o, sizeof zs - (size_t)o, "%s%d", o ? " " : "", z);
+    SDG_TRY(sdg_meta_set_string(meta, "decode.elements", zs));
     SDG_TRY(sdg_params_new(&buf));
     SDG_TRY(sdg_params_add(buf, "scaler", 1, (int64_t[]){18}, &t));
     for (int k = 0; k < 18; k++) t->data[k] = (float)v[k];
@@ -110,6 +114,24 @@ bool sdg_crystal_model_probe(const char *path) {
 
 static sdg_status get_i(const sdg_meta *m, const char *k, int64_t *v) { return sdg_meta_get_int(m, k, v); }
 
+/* decode.elements: space-separated Z in 1..94, ascending, or "". */
+static sdg_status parse_elements(const char *path, const char *s, uint8_t el[94]) {
+    const char *all = s;
+    memset(el, 0, 94);
+    int prev = 0;
+    while (*s) {
+        char *end = NULL;
+        long z = strtol(s, &end, 10);
+        if (end == s || z <= prev || z > 94 || (*end && *end != ' '))
+            return SDG_ERROR(SDG_ERR_FORMAT, "%s: meta decode.elements: '%s' is not an ascending list of Z in 1..94",
+                             path, all);
+        el[z - 1] = 1;
+        prev = (int)z;
+        s = *end ? end + 1 : end;
+    }
+    return SDG_OK;
+}
+
 static sdg_status model_from_meta(const char *path, const sdg_meta *meta, sdg_crystal_model *m) {
     sdg_status st = SDG_OK;
     const char *s = NULL;
@@ -142,6 +164,8 @@ static sdg_status model_from_meta(const char *path, const sdg_meta *meta, sdg_cr
     SDG_TRY(sdg_meta_get_double(meta, "cond.mean", &m->cond_mean));
     SDG_TRY(sdg_meta_get_double(meta, "cond.std", &m->cond_std));
     SDG_TRY(get_i(meta, "train.epoch", &m->epochs));
+    if (sdg_meta_get_string(meta, "decode.elements", &s) == SDG_OK) SDG_TRY(parse_elements(path, s, m->elements));
+    else sdg_error_clear();   /* written before the vocabulary was stored: no restriction */
     int64_t R = 0, W = 0;
     SDG_TRY(sdg_crystal_matrix_shape(&m->mp, &R, &W));
     if (R != np.rows || W != np.width)

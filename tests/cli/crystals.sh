@@ -55,6 +55,14 @@ sample)
     awk '/^_cell_volume/ { v[FILENAME == ARGV[1]] = $2 } END { d = v[0] - v[1]; exit !(v[1] > 0 && d * d <= 1e-14 * v[1] * v[1]) }' \
       "$f" "$tmp/back.cif" || fail "$f: the volume changed on reading back"
   done
+  # the element vocabulary (carbon_24: carbon alone) is in the model; --vocab-decode writes only carbon
+  h5dump -a /meta/decode.elements "$tmp/m.h5" | grep -q '"6"' || fail "no element vocabulary in the model"
+  grep -q "outside the training vocabulary: [0-9]* of" "$tmp/out" || fail "no vocabulary line: $(cat "$tmp/out")"
+  "$exe" sample "$tmp/m.h5" -n 12 -o "$tmp/v/" --steps 25 --batch 5 --threads 1 --vocab-decode >"$tmp/vout" ||
+    fail "sample --vocab-decode"
+  grep -q "vocabulary decoding: [0-9]* of" "$tmp/vout" || fail "no vocabulary decoding line: $(cat "$tmp/vout")"
+  awk -F'\t' 'NR > 1 && $5 == 1 && $2 !~ /^C[0-9]*$/ { bad++ } END { exit bad > 0 }' "$tmp/v/summary.tsv" ||
+    fail "--vocab-decode wrote an element other than carbon"
   "$exe" sample "$tmp/m.h5" -n 12 -o "$tmp/full.h5" --steps 25 --batch 5 --threads 1 >/dev/null || fail "sample h5"
   n=$(h5dump -d /index "$tmp/full.h5" | grep -o 'DATASPACE  SIMPLE { ( [0-9]*' | grep -o '[0-9]*$')
   [ "$n" = 12 ] || fail "/index has $n rows"
@@ -88,7 +96,8 @@ errors)
   check1 "unknown dataset 'perov_6'" train crystal --dataset perov_6 --data "$data" -o "$tmp/x.h5"
   tiny_carbon "$tmp/m.h5"
   check1 "unconditioned model" sample "$tmp/m.h5" -n 2 -o "$tmp/o/" --cond band_gap=1
-  check1 "cannot" sample "$tmp/m.h5" -n 2 -o /proc/nonexistent/x.cif --steps 2 ;;
+  check1 "cannot" sample "$tmp/m.h5" -n 2 -o /proc/nonexistent/x.cif --steps 2
+  check1 "only the edm sampler has churn" sample "$tmp/m.h5" -n 2 -o "$tmp/o/" --sampler pc --churn 10 ;;
 *) echo "unknown case $case"; exit 2 ;;
 esac
 echo ok

@@ -271,11 +271,69 @@ static void test_noisy_decode(void) {
     sdg_crystal_free(c);
 }
 
+/* sdg_crystal_matrix_decode_with: the vocabulary picks the best allowed row of an element
+ * column, reassignment moves a site off an empty column; the plain rule does neither. */
+static void test_decode_rule(void) {
+    sdg_crystal_matrix_params p = {4, 8};
+    int64_t                   R, W;
+    sdg_crystal_matrix_shape(&p, &R, &W);
+    size_t       sz = (size_t)(R * W);
+    sdg_crystal *c  = perovskite();   /* columns: 0 = O (Z 8), 1 = Ca (20), 2 = Ti (22) */
+    double      *M  = malloc(sz * sizeof *M);
+    CU_ASSERT_FATAL(sdg_crystal_matrix_encode(&p, c, M, sz) == SDG_OK);
+    uint8_t vocab[94] = {0};
+    vocab[8 - 1] = vocab[20 - 1] = vocab[22 - 1] = 1;
+    sdg_crystal_decode_rule rule = {.elements = vocab, .reassign_sites = true};
+    sdg_crystal            *x = NULL;
+    char                    why[256];
+    int                     changes = -1;
+    /* untouched: both rules give the crystal back, no change */
+    CU_ASSERT(sdg_crystal_matrix_decode_with(&p, &rule, M, &x, &changes, why, sizeof why) == SDG_OK && x);
+    CU_ASSERT(x && same_crystal(c, x, 0) && changes == 0);
+    sdg_crystal_free(x);
+    /* Ca's spike moved to K (19, not in the vocabulary) with 0.3 left on Ca: plain decodes K,
+     * the vocabulary Ca (one change) */
+    M[19 * W + 1] = 0.3;
+    M[18 * W + 1] = 0.9;
+    CU_ASSERT(sdg_crystal_matrix_decode(&p, M, &x, why, sizeof why) == SDG_OK && x && x->z[1] == 19);
+    sdg_crystal_free(x);
+    CU_ASSERT(sdg_crystal_matrix_decode_with(&p, &rule, M, &x, &changes, why, sizeof why) == SDG_OK && x);
+    CU_ASSERT(x && x->z[1] == 20 && changes == 1 && same_crystal(c, x, 0));
+    sdg_crystal_free(x);
+    /* the column still needs a largest entry >= 0.5 overall to hold an element at all */
+    M[18 * W + 1] = 0.4;
+    sdg_crystal_decode_rule vonly = {.elements = vocab, .reassign_sites = false};
+    CU_ASSERT(sdg_crystal_matrix_decode_with(&p, &vonly, M, &x, &changes, why, sizeof why) == SDG_OK);
+    CU_ASSERT(!x && strstr(why, "holds no element"));
+    sdg_crystal_free(x);
+    /* a NULL vocabulary: reassignment only; site 1 (Ca) points to empty column 3 with 0.9 and to
+     * Ti's column with 0.6: plain undecodable, reassigned to Ti (one change) */
+    M[18 * W + 1] = 0.0;
+    M[19 * W + 1] = 1.0;
+    double *o = M + (96 + p.n_max + 1) * W;
+    o[1] = 0.2;
+    o[2] = 0.6;
+    o[3] = 0.9;
+    CU_ASSERT(sdg_crystal_matrix_decode(&p, M, &x, why, sizeof why) == SDG_OK && !x && strstr(why, "site 1"));
+    sdg_crystal_free(x);
+    sdg_crystal_decode_rule sites = {.elements = NULL, .reassign_sites = true};
+    CU_ASSERT(sdg_crystal_matrix_decode_with(&p, &sites, M, &x, &changes, why, sizeof why) == SDG_OK && x);
+    CU_ASSERT(x && x->n_atoms == 5 && x->z[1] == 22 && changes == 1);
+    sdg_crystal_free(x);
+    /* an empty vocabulary is an error, not a silent plain decode */
+    memset(vocab, 0, sizeof vocab);
+    CU_ASSERT(sdg_crystal_matrix_decode_with(&p, &rule, M, &x, &changes, why, sizeof why) == SDG_ERR_INVALID && !x);
+    sdg_error_clear();
+    free(M);
+    sdg_crystal_free(c);
+}
+
 int main(void) {
     data_dir = sdg_test_data_dir("crystals/perov_5/test.csv");
     const sdg_test_case cases[] = {{"layout", test_layout},
                                    {"datasets_exact", test_datasets_exact},
                                    {"noisy_decode", test_noisy_decode},
+                                   {"decode_rule", test_decode_rule},
                                    {NULL, NULL}};
     return sdg_test_main("crystal_matrix", cases);
 }

@@ -50,8 +50,9 @@ for t in $threads_list; do
         g1=$("$build/bench/bench_sgemm" 5 "$t" | awk '{print $2}')
         awk -v t="$t" -v k="$k" -v n="$n" -v g0="$g0" -v g1="$g1" '
             { w = $1; c = $2 + $3 }
-            END { printf "%s %s %s %.2f %.1f %.2f %.1f %.1f\n", t, k, n, w, w * 1000 / n, c, c * 1000 / n,
-                         g0 > g1 ? g0 : g1 }' "$out/time$t.$k"
+            END { ref = g0 > g1 ? g0 : g1
+                  printf "%s %s %s %.2f %.1f %.2f %.1f %.1f\n", t, k, n, w, w * 1000 / n, c, c * 1000 / n, ref }' \
+            "$out/time$t.$k"
         k=$((k + 1))
     done
 done | tee "$out/results.txt"

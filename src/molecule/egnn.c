@@ -11,8 +11,6 @@
 #include <string.h>
 #include "molecule/internal.h"
 
-
-
 sdg_egnn_params sdg_egnn_default_params(void) {
     return (sdg_egnn_params){.n_types = 5, .n_charges = 3, .n_bonds = 4, .hidden = 128, .edge_hidden = 32,
                              .message = 64, .layers = 4, .rbf = 16, .rbf_max = 6.0f, .coord_range = 3.0f,
@@ -209,7 +207,8 @@ sdg_status sdg_egnn_forward(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn_inpu
         int64_t G = p->prop_gauss ? p->prop_gauss : 1;
         float *pf = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)(g->B ? g->B : 1) * G * sizeof(float));
         if (!pf) { sdg_ctx_fail(ctx, SDG_ERR_NOMEM); return SDG_ERR_NOMEM; }
-        for (int64_t b = 0; b < g->B; b++) sdg_egnn_prop_features(p, in->prop[b], in->prop_mask ? in->prop_mask[b] : 1.0f, pf + b * G);
+        for (int64_t b = 0; b < g->B; b++)
+            sdg_egnn_prop_features(p, in->prop[b], in->prop_mask ? in->prop_mask[b] : 1.0f, pf + b * G);
         sdg_tensor *pe = sdg_linear_forward(ctx, &m->prop, per_atom(ctx, g, pf, G));
         if (p->combine == SDG_PROP_COMBINE_SUM) h = sdg_add(ctx, h, pe);
         else if (p->combine == SDG_PROP_COMBINE_MULTIPLY) h = sdg_mul(ctx, h, sdg_scale(ctx, pe, 1.0f, 1.0f));

@@ -43,7 +43,7 @@ typedef struct fx_net {
     float    *edge, *type, *charge;
     float    *b1e, *b1h, *b2;      /* bond head: (He, He), (H, He), (He, n_bonds) */
     fx_layer *layers;
-    float     mu[64], gamma;       /* radial basis centres (R <= 64 here, else the op path) */
+    float    *mu, gamma;           /* (R) radial basis centres and their width */
 } fx_net;
 
 /* A thread's buffers for molecules of up to N atoms (fx_layout). */
@@ -93,6 +93,8 @@ static bool fx_prep(sdg_ctx *ctx, const sdg_egnn *m, fx_net *f) {
     int64_t H = p->hidden, He = p->edge_hidden, M = p->message, R = p->rbf;
     *f = (fx_net){.m = m, .H = H, .He = He, .M = M, .R = R, .G = p->prop_gauss ? p->prop_gauss : 1,
                   .F = p->n_types + p->n_charges + SDG_EGNN_TIME_FEATS};
+    f->mu = sdg_arena_alloc(ar, (size_t)R * sizeof(float));
+    if (!f->mu) return false;
     for (int64_t k = 0; k < R; k++) f->mu[k] = p->rbf_max * (float)k / (float)(R - 1);
     f->gamma = 0.5f * (float)((R - 1) * (R - 1)) / (p->rbf_max * p->rbf_max);
     f->in = fx_weight(ctx, &m->in);
@@ -343,10 +345,6 @@ sdg_status sdg_egnn_forward_fast(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn
     int64_t A = g->A, P = g->P, B = g->B;
     sdg_status st = sdg_ctx_status(ctx);
     if (st != SDG_OK) return st;
-    if (p->rbf > 64) {   /* fx_net keeps the centres inline */
-        sdg_ctx_fail(ctx, SDG_ERROR(SDG_ERR_INVALID, "sdg_egnn_forward: the fused path takes rbf <= 64, not %d", p->rbf));
-        return SDG_ERR_INVALID;
-    }
     sdg_arena *ar = sdg_ctx_arena(ctx);
     out->x0 = sdg_tensor_newv(ctx, 2, A, (int64_t)3);
     out->type_logits = sdg_tensor_newv(ctx, 2, A, (int64_t)p->n_types);

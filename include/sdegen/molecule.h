@@ -369,8 +369,10 @@ typedef struct sdg_egnn_output {
     sdg_tensor *charge_logits; /* (A, n_charges) invariant                              */
     sdg_tensor *bond_logits;   /* (P, n_bonds)   invariant, symmetric in (i, j)         */
 } sdg_egnn_output;
-/* One forward pass in ctx (taped when grad mode is on). SDG_ERR_SHAPE for inputs that do not
- * match g; SDG_ERR_INVALID for a property given to an unconditional model. O(E (M + He) M). */
+/* One forward pass in ctx: the op graph, taped, when grad mode is on; a fused path (same
+ * results up to float rounding, OpenMP over molecules) when it is off. SDG_ERR_SHAPE for inputs
+ * that do not match g; SDG_ERR_INVALID for a property given to an unconditional model.
+ * O(E (M + He) M). */
 SDG_API sdg_status sdg_egnn_forward(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn_input *in,
                                     sdg_egnn_output *out);
 

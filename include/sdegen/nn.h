@@ -211,7 +211,7 @@ typedef struct sdg_gemm_desc {
  * are those of the arrays as stored. SDG_ERR_INVALID for a bad descriptor. O(M N K). */
 SDG_API sdg_status sdg_gemm_run(const sdg_gemm_desc *g);
 /* y = fn(x) over n floats on the calling thread (x == y allowed); vectorised for TANH, ELU,
- * EXP, RELU. */
+ * EXP, SIGMOID, SILU and RELU; the same bits as the op. */
 SDG_API void       sdg_unary_run(sdg_unary fn, const float *x, float *y, int64_t n);
 
 /* ---- parameters: named, persistent, grouped per model ---- */

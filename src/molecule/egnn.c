@@ -11,21 +11,6 @@
 #include <string.h>
 #include "molecule/internal.h"
 
-#define TIME_FEATS 10  /* t, sin(k pi t), cos(k pi t) for k = 1..4, and n / 10 (atom count) */
-#define PI_F 3.14159265358979f
-
-typedef struct egnn_layer {
-    sdg_linear s, d, e, m2, x, eu, h1, h2;
-    sdg_norm_layer ln;
-} egnn_layer;
-
-struct sdg_egnn {
-    sdg_egnn_params p;
-    sdg_params     *params;
-    sdg_linear      in, prop, cat, edge_in, type_out, charge_out, bond1, bond2;
-    egnn_layer     *layers;
-};
-
 sdg_egnn_params sdg_egnn_default_params(void) {
     return (sdg_egnn_params){.n_types = 5, .n_charges = 3, .n_bonds = 4, .hidden = 128, .edge_hidden = 32,
                              .message = 64, .layers = 4, .rbf = 16, .rbf_max = 6.0f, .coord_range = 3.0f,
@@ -60,14 +45,14 @@ sdg_status sdg_egnn_new(const sdg_egnn_params *params, sdg_egnn **out) {
     SDG_TRY(sdg_rng_new(p.seed, &rng));
     int64_t H = p.hidden, He = p.edge_hidden, M = p.message, P = p.prop_gauss ? p.prop_gauss : 1;
     sdg_params *ps = m->params;
-    SDG_TRY(sdg_linear_init(&m->in, ps, "in", p.n_types + p.n_charges + TIME_FEATS, H, true, rng));
+    SDG_TRY(sdg_linear_init(&m->in, ps, "in", p.n_types + p.n_charges + SDG_EGNN_TIME_FEATS, H, true, rng));
     if (p.conditional) {
         SDG_TRY(sdg_linear_init(&m->prop, ps, "prop", P, H, true, rng));
         if (p.combine == SDG_PROP_COMBINE_CONCAT) SDG_TRY(sdg_linear_init(&m->cat, ps, "prop_cat", 2 * H, H, true, rng));
     }
     SDG_TRY(sdg_linear_init(&m->edge_in, ps, "edge_in", p.n_bonds, He, true, rng));
     for (int l = 0; l < p.layers; l++) {
-        egnn_layer *L = &m->layers[l];
+        sdg_egnn_layer *L = &m->layers[l];
         char nm[64];
 #define LIN(f, name, i, o, b)                                                                  \
         snprintf(nm, sizeof nm, "layer%d.%s", l, name);                                        \
@@ -161,6 +146,25 @@ sdg_status sdg_mol3d_graph_init(sdg_mol3d_graph *g, const int64_t *n_atoms, int6
 }
 
 /* ---- forward ---- */
+void sdg_egnn_time_features(float t, float inv_n, float *r) {
+    r[0] = t;
+    r[9] = 0.1f / inv_n;   /* the size is otherwise invisible to mean aggregation */
+    for (int k = 1; k <= 4; k++) {
+        r[2 * k - 1] = sinf(3.14159265358979f * (float)k * t);
+        r[2 * k] = cosf(3.14159265358979f * (float)k * t);
+    }
+}
+
+void sdg_egnn_prop_features(const sdg_egnn_params *p, float v, float keep, float *r) {
+    int64_t G = p->prop_gauss ? p->prop_gauss : 1;
+    for (int64_t k = 0; k < G; k++) {
+        /* Gaussian expansion on [-3, 3] (standardised property), or the raw value */
+        float c = G > 1 ? -3.0f + 6.0f * (float)k / (float)(G - 1) : 0, w = G > 1 ? 6.0f / (float)(G - 1) : 1;
+        /* keep 0 gives exactly 0, also for a missing (NaN) value */
+        r[k] = keep == 0 ? 0.0f : keep * (G > 1 ? expf(-0.5f * (v - c) * (v - c) / (w * w)) : v);
+    }
+}
+
 /* (rows, k) constant tensor from a callback-free fill: per-atom copies of per-molecule data. */
 static sdg_tensor *per_atom(sdg_ctx *ctx, const sdg_mol3d_graph *g, const float *per_mol, int64_t k) {
     sdg_tensor *t = sdg_tensor_newv(ctx, 2, g->A, k);
@@ -191,33 +195,20 @@ sdg_status sdg_egnn_forward(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn_inpu
                          (long long)A, (long long)g->P);
     if (in->prop && !p->conditional)
         return SDG_ERROR(SDG_ERR_INVALID, "sdg_egnn_forward: a property was given to a model trained without conditioning");
+    if (!sdg_ctx_grad_enabled(ctx)) return sdg_egnn_forward_fast(ctx, m, in, out);
     /* time features per molecule, then per atom */
-    float *tf = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)(g->B ? g->B : 1) * TIME_FEATS * sizeof(float));
+    float *tf = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)(g->B ? g->B : 1) * SDG_EGNN_TIME_FEATS * sizeof(float));
     if (!tf) { sdg_ctx_fail(ctx, SDG_ERR_NOMEM); return SDG_ERR_NOMEM; }
-    for (int64_t b = 0; b < g->B; b++) {
-        float t = in->t[b], *r = tf + b * TIME_FEATS;
-        r[0] = t;
-        r[9] = 0.1f / g->inv_n[b];   /* the size is otherwise invisible to mean aggregation */
-        for (int k = 1; k <= 4; k++) {
-            r[2 * k - 1] = sinf(PI_F * (float)k * t);
-            r[2 * k] = cosf(PI_F * (float)k * t);
-        }
-    }
-    sdg_tensor *xs[3] = {in->types, in->charges, per_atom(ctx, g, tf, TIME_FEATS)};
+    for (int64_t b = 0; b < g->B; b++)
+        sdg_egnn_time_features(in->t[b], g->inv_n[b], tf + b * SDG_EGNN_TIME_FEATS);
+    sdg_tensor *xs[3] = {in->types, in->charges, per_atom(ctx, g, tf, SDG_EGNN_TIME_FEATS)};
     sdg_tensor *h = sdg_linear_forward(ctx, &m->in, sdg_concat(ctx, xs, 3, 1));
     if (p->conditional && in->prop) {
         int64_t G = p->prop_gauss ? p->prop_gauss : 1;
         float *pf = sdg_arena_alloc(sdg_ctx_arena(ctx), (size_t)(g->B ? g->B : 1) * G * sizeof(float));
         if (!pf) { sdg_ctx_fail(ctx, SDG_ERR_NOMEM); return SDG_ERR_NOMEM; }
-        for (int64_t b = 0; b < g->B; b++) {
-            float v = in->prop[b], keep = in->prop_mask ? in->prop_mask[b] : 1.0f;
-            for (int64_t k = 0; k < G; k++) {
-                /* Gaussian expansion on [-3, 3] (standardised property), or the raw value */
-                float c = G > 1 ? -3.0f + 6.0f * (float)k / (float)(G - 1) : 0, w = G > 1 ? 6.0f / (float)(G - 1) : 1;
-                /* keep 0 gives exactly 0, also for a missing (NaN) value */
-                pf[b * G + k] = keep == 0 ? 0.0f : keep * (G > 1 ? expf(-0.5f * (v - c) * (v - c) / (w * w)) : v);
-            }
-        }
+        for (int64_t b = 0; b < g->B; b++)
+            sdg_egnn_prop_features(p, in->prop[b], in->prop_mask ? in->prop_mask[b] : 1.0f, pf + b * G);
         sdg_tensor *pe = sdg_linear_forward(ctx, &m->prop, per_atom(ctx, g, pf, G));
         if (p->combine == SDG_PROP_COMBINE_SUM) h = sdg_add(ctx, h, pe);
         else if (p->combine == SDG_PROP_COMBINE_MULTIPLY) h = sdg_mul(ctx, h, sdg_scale(ctx, pe, 1.0f, 1.0f));
@@ -232,7 +223,7 @@ sdg_status sdg_egnn_forward(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn_inpu
     float gamma = 0.5f * (float)((R - 1) * (R - 1)) / (p->rbf_max * p->rbf_max);
     sdg_tensor *x = sdg_mol3d_center(ctx, g, in->x);
     for (int l = 0; l < p->layers; l++) {
-        const egnn_layer *L = &m->layers[l];
+        const sdg_egnn_layer *L = &m->layers[l];
         sdg_tensor *diff = sdg_sub(ctx, sdg_gather(ctx, x, g->src, E), sdg_gather(ctx, x, g->dst, E)); /* (E,3) */
         sdg_tensor *d = sdg_norm_last(ctx, diff, 1e-8f);                                                 /* (E,1) */
         sdg_tensor *rbf = sdg_exp(ctx, sdg_scale(ctx, sdg_square(ctx, sdg_sub(ctx, d, mu)), -gamma, 0.0f));

@@ -19,8 +19,9 @@
  *
  * Kernel paths, picked once per process from the CPU: AVX-512F + VL, AVX2 + FMA, or plain C.
  * The environment variable SDEGEN_GEMM_PATH=avx2 or =plain caps the choice (read once, at the
- * first batched product); ctest uses it to run the matmul and conv1d tests on every path. The
- * path changes the bits (summation order), never the thread-count independence. */
+ * first batched product; it caps op_unary.c's element-wise kernels too); ctest uses it to run
+ * the matmul, conv1d and unary tests on every path. The path changes the bits of products
+ * (summation order), never those of the element-wise kernels, nor the thread-count independence. */
 #ifndef SDG_NN_GEMM_H
 #define SDG_NN_GEMM_H
 #include "nn/internal.h"

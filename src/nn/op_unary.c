@@ -8,15 +8,17 @@
  * SiLU (the U-Net's and the EGNN's) use branch-free float approximations (exp: Cephes range
  * reduction + degree-6 polynomial, < 1e-7 relative on [-87.3, 88.7], 0 below; sigmoid from
  * e^-|x|; tanh: Eigen's 13/6 rational function, < 4e-7 absolute) written
- * as plain loops that GCC vectorises; each loop is compiled twice, for the baseline ISA and
- * for AVX2 + FMA, and the AVX2 copy is picked at run time when the CPU has it. Contraction
- * into FMA is off (ISO C mode), so both copies give the same bits. The other functions call
+ * as plain loops that GCC vectorises; each loop is compiled three times, for the baseline ISA,
+ * AVX2 + FMA and AVX-512, and the widest copy the CPU has is picked at run time (SDEGEN_GEMM_PATH
+ * caps it, as for the matrix kernels). Contraction into FMA is off (ISO C mode), so every copy
+ * gives the same bits. The other functions call
  * libm, one loop per function (no per-element function pointer).
  * FLOPs: 1 per element forward for every function (transcendentals are not weighted, so that
  * GFLOP/s stays comparable with matrix products); backward 3 per element (derivative,
  * multiply by the output gradient, accumulate). */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "nn/internal.h"
 
@@ -35,22 +37,27 @@ typedef struct unary_type {
  * no value, only whether floating-point exception flags may be raised speculatively. */
 #pragma GCC push_options
 #pragma GCC optimize("no-trapping-math")
-/* e^x: x = n ln2 + r, |r| <= ln2/2, e^r by Cephes' expf polynomial, 2^n as two factors so that
- * n = 128 does not overflow the exponent field. 0 below -87.33 (e^x < FLT_MIN), inf above
- * ln(FLT_MAX). */
-static inline float v_exp(float x) {
-    float xc = x < -87.33f ? -87.33f : (x > 88.7228f ? 88.7228f : x);
-    float n = xc * 1.44269504088896341f + 12582912.0f;   /* round to nearest via 1.5 * 2^23 */
-    n -= 12582912.0f;
-    float r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
+/* e^r for x = n ln2 + r, |r| <= ln2/2 (Cephes' expf polynomial); n into *n. x already clamped. */
+static inline float v_exp_reduced(float x, float *n) {
+    float k = x * 1.44269504088896341f + 12582912.0f;   /* round to nearest via 1.5 * 2^23 */
+    k -= 12582912.0f;
+    float r = x - k * 0.693359375f;
+    r = r - k * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
+    *n = k;
+    return p * (r * r) + r + 1.0f;
+}
+
+/* e^x: e^r 2^n with 2^n as two factors so that n = 128 does not overflow the exponent field.
+ * 0 below -87.33 (e^x < FLT_MIN), inf above ln(FLT_MAX). */
+static inline float v_exp(float x) {
+    float xc = x < -87.33f ? -87.33f : (x > 88.7228f ? 88.7228f : x), n;
+    float p = v_exp_reduced(xc, &n);
     int32_t ni = (int32_t)n, n1 = ni >> 1;
     int32_t e1 = (n1 + 127) * (1 << 23), e2 = (ni - n1 + 127) * (1 << 23);
     float s1, s2;
@@ -58,6 +65,16 @@ static inline float v_exp(float x) {
     memcpy(&s2, &e2, sizeof s2);
     float y = p * s1 * s2;
     return x < -87.33f ? 0.0f : (x > 88.7228f ? INFINITY : y);
+}
+
+/* e^x for x <= 0 (or NaN): 2^n as one factor (n >= -126 after the clamp, a normal number);
+ * the same bits as v_exp there (both round p 2^n once), with fewer operations. */
+static inline float v_exp_neg(float x) {
+    float n, p = v_exp_reduced(x < -87.33f ? -87.33f : x, &n);
+    int32_t bits = ((int32_t)n + 127) * (1 << 23);
+    float sc;
+    memcpy(&sc, &bits, sizeof sc);
+    return x < -87.33f ? 0.0f : p * sc;
 }
 
 /* tanh: Eigen's rational approximation (odd degree 13 over even degree 6), clamped where it
@@ -99,7 +116,7 @@ static inline float v_elu(float x) {
 
 /* sigmoid from e = e^-|x| (never overflows): 1 / (1 + e) for x >= 0, e / (1 + e) below. */
 static inline float v_sigmoid(float x) {
-    float e = v_exp(-fabsf(x));
+    float e = v_exp_neg(-fabsf(x));
     float s = 1.0f / (1.0f + e);
     return x >= 0.0f ? s : e * s;
 }
@@ -223,6 +240,7 @@ const char *sdg_unary_name(sdg_unary fn) {
 
 UNARY_KERNELS(plain, )
 UNARY_KERNELS(avx2, __attribute__((target("avx2,fma"))))
+UNARY_KERNELS(avx512, __attribute__((target("avx512f,avx512vl,avx2,fma"))))
 EPI_KERNEL(plain, )
 EPI_KERNEL(avx2, __attribute__((target("avx2,fma"))))
 #pragma GCC diagnostic pop
@@ -231,15 +249,29 @@ EPI_KERNEL(avx2, __attribute__((target("avx2,fma"))))
 /* Elements per parallel task. */
 #define UNARY_CHUNK 8192
 
-static bool use_avx2(void) {
-    static int cached;   /* 0 unknown, 1 no, 2 yes; every thread finds the same value */
+/* 1 baseline, 2 AVX2 + FMA, 3 also AVX-512F + VL; found once (every thread finds the same
+ * value) and capped by SDEGEN_GEMM_PATH=avx2 or =plain, as the matrix kernels are (gemm.h). */
+static int isa_level(void) {
+    static int cached;
     int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (!c) {
         __builtin_cpu_init();
         c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 2 : 1;
+        if (c == 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) c = 3;
+        const char *cap = getenv("SDEGEN_GEMM_PATH");
+        if (cap && strcmp(cap, "plain") == 0) c = 1;
+        else if (cap && strcmp(cap, "avx2") == 0 && c > 2) c = 2;
         __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
     }
-    return c == 2;
+    return c;
+}
+
+static bool use_avx2(void) { return isa_level() >= 2; }
+
+static void unary_fwd(int isa, sdg_unary fn, const float *x, float *y, int64_t n) {
+    if (isa == 3) fwd_avx512(fn, x, y, n);
+    else if (isa == 2) fwd_avx2(fn, x, y, n);
+    else fwd_plain(fn, x, y, n);
 }
 
 void nn_epilogue(const float *p, int64_t n, float alpha, const float *bcol, float brow,
@@ -253,12 +285,11 @@ void sdg_unary_run(sdg_unary fn, const float *x, float *y, int64_t n) {
         if (x != y) memmove(y, x, (size_t)n * sizeof(float));
         return;
     }
-    const bool avx2 = use_avx2();
+    const int isa = isa_level();
     float tmp[UNARY_CHUNK / 8];
     for (int64_t lo = 0; lo < n; lo += UNARY_CHUNK / 8) {   /* via tmp: x and y may alias */
         int64_t len = n - lo < UNARY_CHUNK / 8 ? n - lo : UNARY_CHUNK / 8;
-        if (avx2) fwd_avx2(fn, x + lo, tmp, len);
-        else fwd_plain(fn, x + lo, tmp, len);
+        unary_fwd(isa, fn, x + lo, tmp, len);
         memcpy(y + lo, tmp, (size_t)len * sizeof(float));
     }
 }
@@ -268,13 +299,15 @@ static void unary_backward(sdg_ctx *ctx, sdg_node *nd) {
     sdg_unary fn = (sdg_unary)nd->i[0];
     sdg_tensor *x = nd->in[0], *y = nd->out;
     if (!x->grad) return;
-    const bool avx2 = use_avx2();
+    const int isa = isa_level();
     const int64_t n = x->size, tasks = (n + UNARY_CHUNK - 1) / UNARY_CHUNK;
     #pragma omp parallel for if (n > SDG_PAR_MIN) schedule(static)
     for (int64_t t = 0; t < tasks; t++) {
         int64_t lo = t * UNARY_CHUNK, len = n - lo < UNARY_CHUNK ? n - lo : UNARY_CHUNK;
-        if (avx2) bwd_avx2(fn, x->data + lo, y->data + lo, y->grad + lo, x->grad + lo, len);
-        else bwd_plain(fn, x->data + lo, y->data + lo, y->grad + lo, x->grad + lo, len);
+        const float *xs = x->data + lo, *ys = y->data + lo, *gy = y->grad + lo;
+        if (isa == 3) bwd_avx512(fn, xs, ys, gy, x->grad + lo, len);
+        else if (isa == 2) bwd_avx2(fn, xs, ys, gy, x->grad + lo, len);
+        else bwd_plain(fn, xs, ys, gy, x->grad + lo, len);
     }
     sdg_ctx_add_flops(ctx, SDG_OP_UNARY, 3.0 * (double)n);
 }
@@ -286,13 +319,12 @@ sdg_tensor *sdg_unary_apply(sdg_ctx *ctx, sdg_unary fn, sdg_tensor *x) {
         return nn_fail(ctx, SDG_ERR_INVALID, "unary: unknown function %d", (int)fn);
     sdg_tensor *y = nn_out(ctx, x->ndim, x->shape, 1, x);
     if (!y) return NULL;
-    const bool avx2 = use_avx2();
+    const int isa = isa_level();
     const int64_t n = x->size, tasks = (n + UNARY_CHUNK - 1) / UNARY_CHUNK;
     #pragma omp parallel for if (n > SDG_PAR_MIN) schedule(static)
     for (int64_t t = 0; t < tasks; t++) {
         int64_t lo = t * UNARY_CHUNK, len = n - lo < UNARY_CHUNK ? n - lo : UNARY_CHUNK;
-        if (avx2) fwd_avx2(fn, x->data + lo, y->data + lo, len);
-        else fwd_plain(fn, x->data + lo, y->data + lo, len);
+        unary_fwd(isa, fn, x->data + lo, y->data + lo, len);
     }
     sdg_ctx_add_flops(ctx, SDG_OP_UNARY, (double)n);
     sdg_node *nd = nn_record(ctx, SDG_OP_UNARY, unary_backward, y, 1, x);

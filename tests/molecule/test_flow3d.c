@@ -1,9 +1,11 @@
 /* 3-D flow sampling through the engine, the trainer, the model file and the SDF round trip:
- * the engine's Euler (eps 0) equals a hand-written Euler of the denoiser's velocity; Heun and
- * RK4 run and keep molecules centred; molecule i depends only on (seed, i) (chunking and
- * stream_offset); CFG; bad options; the trainer is deterministic and resumes bit for bit from a
- * mol3d_flow file; the (atoms, property) draw; charged molecules written as SDF read back
- * through Open Babel with their charges and bonds. */
+ * the engine's Euler (eps 0) equals a hand-written Euler of the denoiser's velocity (the
+ * reference runs the network's op graph, the engine its fused no-grad path, so this also holds
+ * the two equal through the padded sampling state); Heun and RK4 run and keep molecules
+ * centred; molecule i depends only on (seed, i) (chunking and stream_offset); CFG; bad
+ * options; the trainer is deterministic and resumes bit for bit from a mol3d_flow file; the
+ * (atoms, property) draw; charged molecules written as SDF read back through Open Babel with
+ * their charges and bonds. */
 #include <unistd.h>
 #include "test_util.h"
 
@@ -85,7 +87,8 @@ static void reference_euler(const sdg_egnn *m, const int64_t *na, int64_t B, int
     }
     sdg_ctx *ctx = NULL;
     sdg_ctx_new(0, &ctx);
-    sdg_ctx_set_grad(ctx, false);
+    /* grad mode on: the op graph, while the engine route runs the fused no-grad path */
+    sdg_ctx_set_grad(ctx, true);
     for (int st = 0; st < steps; st++) {
         float t = 1.0f - (float)st / (float)steps, dt = 1.0f / (float)steps;
         for (int64_t k = 0; k < B; k++) tb[k] = t;

@@ -56,14 +56,15 @@ echo "# guidance target seed pred_mean pred_median pred_sd exact_pct n_pred over
 # run LABEL GUIDANCE SEED [sample options]: one sample + eval, one line in results.txt
 run() {
     label=$1; g=$2; s=$3; shift 3
-    gen=$out/${label}_g${g}_seed$s.h5
+    base=$out/$([ "$label" = uncond ] && echo uncond || echo "target${label}_g$g")_seed$s   # no leading '-'
+    gen=$base.h5
     rm -f "$gen"
     t0=$(now)
     "$exe" sample "$model" -n "$n" --seed "$s" --threads "$threads" "$@" ${SAMPLE_ARGS:-} -o "$gen" \
-        >"$out/${label}_g${g}_seed$s.sample.log" 2>&1
+        >"$base.sample.log" 2>&1
     t1=$(now)
     "$exe" eval crystals "$gen" --dataset mp_20 --data "$data" --property "$prop" --k "$k" \
-        >"$out/${label}_g${g}_seed$s.eval.log" 2>&1
+        >"$base.eval.log" 2>&1
     awk -v l="$label" -v g="$g" -v s="$s" -v t0="$t0" -v t1="$t1" '
         /^overall validity:/      { ov = $3 }
         /^property mean:/         { m = $3 }
@@ -72,7 +73,7 @@ run() {
         /^property exact match:/  { ex = $4 }
         /^property n:/            { np = $3 }
         END { printf "%s %s %s %s %s %s %s %s %s %.1f\n", g, l, s, m, md, sd, ex, np, ov, t1 - t0 }' \
-        "$out/${label}_g${g}_seed$s.eval.log" | tee -a "$out/results.txt"
+        "$base.eval.log" | tee -a "$out/results.txt"
 }
 for s in $seeds; do run uncond - "$s"; done
 for g in $guidance; do
@@ -85,7 +86,10 @@ awk -v seeds="$seeds" -v targets="$targets" -v guidance="$guidance" '
     { v[$1, $2, $3] = $4 }
     function row(g, l, name,   i, ns, x, sx, sxx, line, sd) {
         line = sprintf("  %-8s %-8s", g, name); sx = 0; sxx = 0
-        for (i = 1; i <= ns_; i++) { x = v[g, l, S[i]]; line = line sprintf(" %9s", x); sx += x; sxx += x * x }
+        for (i = 1; i <= ns_; i++) {
+            x = v[g, l, S[i]]; line = line sprintf(" %9s", x); sx += x; sxx += x * x
+            if (x ~ /nan/) nodec = 1
+        }
         m = sx / ns_; sd = ns_ > 1 ? (sxx - ns_ * m * m) / (ns_ - 1) : 0
         printf "%s   %.4f +- %.4f\n", line, m, sqrt(sd > 0 ? sd : 0)
         return m
@@ -97,8 +101,9 @@ awk -v seeds="$seeds" -v targets="$targets" -v guidance="$guidance" '
         print head "   mean +- sd"
         row("-", "uncond", "uncond")
         for (j = 1; j <= ng; j++) {
-            mono = 1
+            mono = 1; nodec = 0
             for (i = 1; i <= nt; i++) { M[i] = row(G[j], T[i], T[i]); if (i > 1 && !(M[i] > M[i - 1])) mono = 0 }
+            if (nodec) { printf "  guidance %s: no verdict: a run decoded no crystal\n", G[j]; continue }
             printf "  guidance %s: %s; spread (target %s minus target %s) %.4f\n", G[j],
                    mono ? "monotone (means strictly increase with the target)" : "NOT monotone", T[nt], T[1], M[nt] - M[1]
         }

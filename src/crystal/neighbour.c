@@ -9,6 +9,7 @@
  * order, never to rounding. Reduced totals are limited to 2^20 so that the products stay
  * below 2^62. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "crystal/internal.h"
@@ -36,17 +37,17 @@ sdg_crystal_knn_params sdg_crystal_knn_default_params(void) {
     return (sdg_crystal_knn_params){.k = 5};
 }
 
-/* Reduced composition of c into zs/counts (capacity 118) with its total. */
-static sdg_status reduced(const sdg_crystal *c, const char *what, size_t i, int32_t *zs, int64_t *counts, size_t *n,
+/* Reduced composition of c into zs/counts (capacity 118) with its total; what names c in
+ * messages ("reference crystal 3", "the crystal"). */
+static sdg_status reduced(const sdg_crystal *c, const char *what, int32_t *zs, int64_t *counts, size_t *n,
                           int64_t *total) {
-    if (c->n_atoms < 1) return SDG_ERROR(SDG_ERR_INVALID, "%s %zu has no sites", what, i);
+    if (c->n_atoms < 1) return SDG_ERROR(SDG_ERR_INVALID, "%s has no sites", what);
     sdg_status st = sdg_crystal_composition(c, zs, counts, 118, n);
     if (st != SDG_OK) return st;
     *total = 0;
     for (size_t k = 0; k < *n; k++) *total += counts[k];
     if (*total > KNN_MAX_TOTAL)
-        return SDG_ERROR(SDG_ERR_INVALID, "%s %zu: %lld atoms in its reduced formula exceed 2^20", what, i,
-                         (long long)*total);
+        return SDG_ERROR(SDG_ERR_INVALID, "%s: %lld atoms in its reduced formula exceed 2^20", what, (long long)*total);
     return SDG_OK;
 }
 
@@ -74,7 +75,9 @@ sdg_status sdg_crystal_knn_new(const sdg_crystal *const *ref, const double *valu
         int64_t counts[118];
         size_t  ne = 0;
         int64_t total = 0;
-        SDG_TRY(reduced(ref[i], "reference crystal", i, zs, counts, &ne, &total));
+        char    what[48];
+        snprintf(what, sizeof what, "reference crystal %zu", i);
+        SDG_TRY(reduced(ref[i], what, zs, counts, &ne, &total));
         size_t used = x->n ? x->e[x->n - 1].off + x->e[x->n - 1].n : 0;
         if (used + ne > cap) {
             size_t   nc = 2 * (used + ne) + 64;
@@ -141,7 +144,7 @@ sdg_status sdg_crystal_knn_predict(sdg_crystal_knn *x, const sdg_crystal *c, siz
     int64_t ca[118];
     size_t  na = 0;
     int64_t ta = 0;
-    sdg_status st = reduced(c, "crystal", 0, za, ca, &na, &ta);
+    sdg_status st = reduced(c, "sdg_crystal_knn_predict: the crystal", za, ca, &na, &ta);
     if (st != SDG_OK) return st;
     size_t k = x->p.k < x->n ? x->p.k : x->n, m = 0, n_exact = 0;
     /* the k first entries in (distance, reference order), kept sorted by insertion */

@@ -200,6 +200,39 @@ SDG_API size_t     sdg_match_index_comparisons(const sdg_match_index *x);   /* f
  * for an empty sample, SDG_ERR_NUMERIC for a non-finite value. O((nu + nv) log). */
 SDG_API sdg_status sdg_wasserstein1(const double *u, size_t nu, const double *v, size_t nv, double *out);
 
+/* ---- property by dataset neighbour (docs/crystals.md "Property by dataset neighbour") ----
+ * A crystal's property predicted as the mean value of its k nearest reference crystals under
+ * the L1 distance between fractional compositions (x_Z = atoms of Z / atoms, Z 1..118; range
+ * 0..2, 0 exactly when the reduced compositions are equal). Distances are exact rationals;
+ * ties go to the earlier reference crystal. A proxy for the property, not a calculation. */
+typedef struct sdg_crystal_knn_params {
+    size_t k;               /* neighbours averaged (5)                                   */
+} sdg_crystal_knn_params;
+SDG_API sdg_crystal_knn_params sdg_crystal_knn_default_params(void);
+typedef struct sdg_crystal_knn_result {
+    double value;           /* mean value of the k nearest reference crystals            */
+    size_t k;               /* neighbours averaged: min(k, reference crystals)           */
+    double nearest;         /* L1 distance to the nearest one                            */
+    double farthest;        /* L1 distance to the k-th                                   */
+    size_t nearest_id;      /* its index in the arrays given to sdg_crystal_knn_new      */
+    size_t n_exact;         /* reference crystals with the same reduced composition      */
+    bool   exact;           /* n_exact > 0                                               */
+} sdg_crystal_knn_result;
+typedef struct sdg_crystal_knn sdg_crystal_knn;   /* opaque; scratch inside: one thread at a time */
+/* Reference set of n crystals ref with their values; crystals whose value is not finite are
+ * left out (sdg_crystal_knn_skipped). SDG_ERR_INVALID for k = 0, a crystal without sites or
+ * more than 2^20 atoms in its reduced formula, or no finite value. O(n A). */
+SDG_API sdg_status sdg_crystal_knn_new(const sdg_crystal *const *ref, const double *values, size_t n,
+                                       const sdg_crystal_knn_params *p, sdg_crystal_knn **out);
+SDG_API void       sdg_crystal_knn_free(sdg_crystal_knn *x);                  /* NULL is a no-op */
+SDG_API size_t     sdg_crystal_knn_count(const sdg_crystal_knn *x);     /* reference crystals kept */
+SDG_API size_t     sdg_crystal_knn_skipped(const sdg_crystal_knn *x);   /* left out (no value)      */
+/* Predicts c's property into *out; ids (capacity cap, may be NULL with cap 0) gets the
+ * neighbours' indices, nearest first. SDG_ERR_INVALID for a crystal without sites.
+ * O(n (elements + k)) for n reference crystals. */
+SDG_API sdg_status sdg_crystal_knn_predict(sdg_crystal_knn *x, const sdg_crystal *c, size_t *ids, size_t cap,
+                                           sdg_crystal_knn_result *out);
+
 /* ---- CDVAE datasets (DIR/{train,val,test}.csv with a cif column) ---- */
 typedef struct sdg_crystal_dataset {
     size_t        count;

@@ -47,6 +47,21 @@ FILE  *cli_train_log_open(const char *cmd, const char *out, const char *log_path
                           const char *header, char *buf, size_t cap, const char **used);
 /* The data directory: opt (the --data value) if given, else $SDEGEN_DATA, else NULL. */
 const char *cli_data_dir(const char *opt);
+
+/* ---- crystal datasets (crystal_datasets.c), shared by train crystal and eval crystals ---- */
+typedef struct cli_crystal_ds {
+    const char *name;          /* --dataset value: perov_5, carbon_24, mp_20            */
+    const char *dir;           /* its directory under DATA/crystals/ (or DATA/)          */
+    const char *train_split;   /* the split train crystal trains on by default           */
+    int64_t     emax, nmax;    /* default matrix size: every crystal of the dataset fits */
+} cli_crystal_ds;
+extern const char cli_crystal_ds_names[];   /* "perov_5, carbon_24, mp_20" for messages */
+const cli_crystal_ds *cli_crystal_ds_find(const char *name);   /* NULL when unknown */
+/* The directory holding SPLIT.csv of ds under data: DATA/crystals/<dir>, DATA/<dir> or DATA
+ * itself, into buf. 0, or 1 when none has it (silent: see cli_crystal_ds_missing). */
+int   cli_crystal_ds_dir(const char *data, const cli_crystal_ds *ds, const char *split, char *buf, size_t cap);
+/* The one-line error for a split cli_crystal_ds_dir did not find. */
+void  cli_crystal_ds_missing(const char *cmd, const char *data, const cli_crystal_ds *ds, const char *split);
 /* Progress on a terminal only: cli_progress rewrites the current stderr line (printf-style);
  * cli_progress_end clears it. Both do nothing when stderr is not a TTY. */
 bool   cli_progress_enabled(void);

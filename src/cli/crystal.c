@@ -14,6 +14,7 @@
 static const char *eval_crystals_usage =
     "usage: sdegen eval crystals GEN [--ref REF] [--train TRAIN] [--dataset perov_5|carbon_24|mp_20 [--data DIR]]\n"
     "                            [--symprec X] [--ltol X] [--stol X] [--angle-tol DEG] [--tables FILE] [--table OUT]\n"
+    "                            [--property PROP [--k K]]\n"
     "  GEN, REF, TRAIN  a CIF file (every data block), a directory of .cif files, a CDVAE CSV (cif\n"
     "                   column) or an sdegen-crystals .h5 (sdegen sample); undecodable .h5 records\n"
     "                   count as invalid generated crystals\n"
@@ -28,7 +29,14 @@ static const char *eval_crystals_usage =
     "  --tables FILE    element table: SMACT rule and masses (default: data/elements.tsv, $SDEGEN_TABLES)\n"
     "  --table OUT      also write one tab-separated line per generated crystal: name, formula, sites,\n"
     "                   space group number and symbol, shortest distance, volume, the three verdicts\n"
-    "                   (- : standard output, before the summary)\n";
+    "                   (and with --property the predicted value and the exact-composition flag)\n"
+    "                   (- : standard output, before the summary)\n"
+    "  --property PROP  with --dataset: PROP of each decoded crystal predicted by dataset neighbour, the\n"
+    "                   mean over its K nearest crystals of every split of the dataset present (train,\n"
+    "                   val, test) under the L1 distance of fractional compositions; prints the mean,\n"
+    "                   median and sd of the predictions, the share with an exact composition match,\n"
+    "                   and the dataset's own mean and sd (a proxy, not a calculation)\n"
+    "  --k K            neighbours averaged (default 5)\n";
 
 static const char *cif_usage =
     "usage: sdegen cif IN OUT [--symmetrize] [--symprec X]\n"
@@ -207,26 +215,104 @@ static int by_count(const void *a, const void *b) {
     return x->number - y->number;
 }
 
-/* The datasets of --dataset and the split their models train on: mirrors the table of
- * src/cli/train_crystal.c (perov_5 and carbon_24 have no train split here, so val). */
-typedef struct eval_ds { const char *name, *dir, *train_split; } eval_ds;
-static const eval_ds eval_datasets[] = {
-    {"perov_5", "perov_5", "val"},
-    {"carbon_24", "carbon_24", "val"},
-    {"mp_20", "mp_20_subset", "train"},
-};
+/* --property: the reference set is every split of the dataset present under data (train, val,
+ * test; docs/crystals.md "Property by dataset neighbour"), each crystal with its value of prop. */
+typedef struct prop_ref {
+    sdg_crystal_dataset *d[3];
+    sdg_crystal_knn     *knn;
+    char                 splits[32];   /* "train+val+test"                         */
+    size_t               n;            /* reference crystals with a value          */
+    double               mean, sd;     /* of prop over them (sd with n - 1)        */
+} prop_ref;
 
-/* DIR/crystals/<dir>/SPLIT.csv, DIR/<dir>/SPLIT.csv or DIR/SPLIT.csv, as train crystal looks. */
-static int eval_dataset_csv(const char *data, const eval_ds *ds, const char *split, char *buf, size_t cap) {
-    const char *fmt[3] = {"%s/crystals/%s/%s.csv", "%s/%s/%s.csv", "%s/%.0s%s.csv"};
-    for (int k = 0; k < 3; k++) {
-        snprintf(buf, cap, fmt[k], data, ds->dir, split);
-        struct stat sb;
-        if (stat(buf, &sb) == 0 && S_ISREG(sb.st_mode)) return 0;
+static void prop_ref_destroy(prop_ref *r) {
+    for (int s = 0; s < 3; s++) sdg_crystal_dataset_free(r->d[s]);
+    sdg_crystal_knn_free(r->knn);
+}
+
+/* Mean and sample standard deviation (n - 1; 0 for n < 2) of x[0..n). */
+static void mean_sd(const double *x, size_t n, double *mean, double *sd) {
+    double m = 0, ss = 0;
+    for (size_t i = 0; i < n; i++) m += x[i];
+    m = n ? m / (double)n : NAN;
+    for (size_t i = 0; i < n; i++) ss += (x[i] - m) * (x[i] - m);
+    *mean = m;
+    *sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0.0;
+}
+
+/* 0, 1 (work failed) or 2 (unknown property), after a one-line error. */
+static int prop_ref_load(const cli_crystal_ds *ds, const char *data, const char *prop, size_t k, prop_ref *r) {
+    static const char *const splits[3] = {"train", "val", "test"};
+    const sdg_crystal      **cs = NULL;
+    double                  *v = NULL, *fin = NULL;
+    size_t                   total = 0, nfin = 0;
+    int                      rc = 1;
+    for (int s = 0; s < 3; s++) {
+        char dir[4096];
+        if (cli_crystal_ds_dir(data, ds, splits[s], dir, sizeof dir)) continue;
+        if (sdg_crystal_dataset_load(dir, splits[s], NULL, &r->d[s]) != SDG_OK) {
+            fprintf(stderr, "sdegen eval crystals: --property: %s\n", sdg_errmsg());
+            return 1;
+        }
+        size_t col = 0;
+        if (sdg_crystal_dataset_prop(r->d[s], prop, &col) != SDG_OK) {
+            const sdg_crystal_dataset *d = r->d[s];
+            fprintf(stderr, "sdegen eval crystals: --property: dataset %s (%s/%s.csv) has no property '%s' (", ds->name,
+                    dir, splits[s], prop);
+            for (size_t j = 0; j < d->n_props; j++) fprintf(stderr, "%s%s", j ? ", " : "", d->prop_names[j]);
+            fprintf(stderr, ")\n");
+            return 2;
+        }
+        snprintf(r->splits + strlen(r->splits), sizeof r->splits - strlen(r->splits), "%s%s", *r->splits ? "+" : "",
+                 splits[s]);
+        total += r->d[s]->count;
     }
-    fprintf(stderr, "sdegen eval crystals: --dataset %s: no %s.csv under %s (looked in %s/crystals/%s, %s/%s and %s)\n",
-            ds->name, split, data, data, ds->dir, data, ds->dir, data);
-    return 1;
+    if (!*r->splits) {
+        cli_crystal_ds_missing("eval crystals", data, ds, "train|val|test");
+        return 1;
+    }
+    cs = malloc((total + 1) * sizeof *cs);
+    v = malloc((total + 1) * sizeof *v);
+    fin = malloc((total + 1) * sizeof *fin);
+    if (!cs || !v || !fin) {
+        fprintf(stderr, "sdegen eval crystals: out of memory\n");
+        goto done;
+    }
+    total = 0;
+    for (int s = 0; s < 3; s++) {
+        const sdg_crystal_dataset *d = r->d[s];
+        size_t                     col = 0;
+        if (!d || sdg_crystal_dataset_prop(d, prop, &col) != SDG_OK) continue;
+        for (size_t i = 0; i < d->count; i++) {
+            cs[total] = d->crystals[i];
+            v[total] = d->props[i * d->n_props + col];
+            if (isfinite(v[total])) fin[nfin++] = v[total];
+            total++;
+        }
+    }
+    if (nfin == 0) {
+        fprintf(stderr, "sdegen eval crystals: --property: no crystal of %s (%s) has a numeric value of '%s'\n",
+                ds->name, r->splits, prop);
+        rc = 2;
+        goto done;
+    }
+    sdg_crystal_knn_params kp = sdg_crystal_knn_default_params();
+    kp.k = k;
+    if (sdg_crystal_knn_new(cs, v, total, &kp, &r->knn) != SDG_OK) {
+        fprintf(stderr, "sdegen eval crystals: --property: %s\n", sdg_errmsg());
+        goto done;
+    }
+    r->n = nfin;
+    mean_sd(fin, nfin, &r->mean, &r->sd);
+    rc = 0;
+done:
+    free(cs), free(v), free(fin);
+    return rc;
+}
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 /* Number of distinct elements of c. */
@@ -240,8 +326,9 @@ static double n_elements(const sdg_crystal *c) {
 
 int cli_eval_crystals(int argc, char **argv) {
     const char *path = NULL, *tables = NULL, *table_out = NULL, *ref = NULL, *train = NULL, *dataset = NULL,
-               *data_opt = NULL;
+               *data_opt = NULL, *prop = NULL;
     double           symprec = 0.1;
+    long             knn_k = (long)sdg_crystal_knn_default_params().k;
     sdg_match_params mp = sdg_match_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -266,6 +353,10 @@ int cli_eval_crystals(int argc, char **argv) {
             dataset = argv[++i];
         } else if (strcmp(a, "--data") == 0 && has) {
             data_opt = argv[++i];
+        } else if (strcmp(a, "--property") == 0 && has) {
+            prop = argv[++i];
+        } else if (strcmp(a, "--k") == 0 && has) {
+            if (cli_parse_long(argv[++i], "--k", 1, 100000, &knn_k)) return 2;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(eval_crystals_usage, stdout);
             return 0;
@@ -284,26 +375,37 @@ int cli_eval_crystals(int argc, char **argv) {
         fprintf(stderr, "sdegen eval crystals: --data needs --dataset perov_5|carbon_24|mp_20\n");
         return 2;
     }
-    char ref_buf[4096], train_buf[4096], train_note[160] = "";
+    if (prop && !dataset) {
+        fprintf(stderr, "sdegen eval crystals: --property needs --dataset NAME (%s): the reference set\n",
+                cli_crystal_ds_names);
+        return 2;
+    }
+    char ref_buf[4200], train_buf[4200], dir_buf[4096], train_note[160] = "";
+    const cli_crystal_ds *ds = NULL;
+    const char           *data = NULL;
     if (dataset) {
-        const eval_ds *ds = NULL;
-        for (size_t k = 0; k < sizeof eval_datasets / sizeof *eval_datasets; k++)
-            if (strcmp(dataset, eval_datasets[k].name) == 0) ds = &eval_datasets[k];
-        if (!ds) {
-            fprintf(stderr, "sdegen eval crystals: --dataset: unknown dataset '%s' (perov_5, carbon_24, mp_20)\n", dataset);
+        if (!(ds = cli_crystal_ds_find(dataset))) {
+            fprintf(stderr, "sdegen eval crystals: --dataset: unknown dataset '%s' (%s)\n", dataset, cli_crystal_ds_names);
             return 2;
         }
-        const char *data = cli_data_dir(data_opt);
-        if (!data) {
+        if (!(data = cli_data_dir(data_opt))) {
             fprintf(stderr, "sdegen eval crystals: --dataset %s: give --data DIR or set SDEGEN_DATA\n", dataset);
             return 2;
         }
         if (!ref) {
-            if (eval_dataset_csv(data, ds, "test", ref_buf, sizeof ref_buf)) return 1;
+            if (cli_crystal_ds_dir(data, ds, "test", dir_buf, sizeof dir_buf)) {
+                cli_crystal_ds_missing("eval crystals", data, ds, "test");
+                return 1;
+            }
+            snprintf(ref_buf, sizeof ref_buf, "%s/test.csv", dir_buf);
             ref = ref_buf;
         }
         if (!train) {
-            if (eval_dataset_csv(data, ds, ds->train_split, train_buf, sizeof train_buf)) return 1;
+            if (cli_crystal_ds_dir(data, ds, ds->train_split, dir_buf, sizeof dir_buf)) {
+                cli_crystal_ds_missing("eval crystals", data, ds, ds->train_split);
+                return 1;
+            }
+            snprintf(train_buf, sizeof train_buf, "%s/%s.csv", dir_buf, ds->train_split);
             train = train_buf;
             snprintf(train_note, sizeof train_note, ", %s's %s split: the one sdegen train crystal trains on%s", ds->name,
                      ds->train_split, strcmp(ds->train_split, "val") == 0 ? " here (no train split)" : "");
@@ -315,8 +417,11 @@ int cli_eval_crystals(int argc, char **argv) {
     sdg_crystal_list   *l = NULL, *lref = NULL, *ltrain = NULL;
     sdg_match_index    *uniq = NULL, *tidx = NULL;
     FILE               *tf = NULL;
-    double             *rho = NULL, *nel = NULL, *rrho = NULL, *rnel = NULL;
+    double             *rho = NULL, *nel = NULL, *rrho = NULL, *rnel = NULL, *pred = NULL;
     bool               *valid = NULL;
+    prop_ref            pr;
+    size_t              n_exact = 0;
+    memset(&pr, 0, sizeof pr);
     size_t              skipped = 0, undecodable = 0, rskip = 0, rund = 0, tskip = 0, tund = 0;
     bool                table_stdout = table_out && strcmp(table_out, "-") == 0;
     if (sdg_element_table_load(tables, &t) != SDG_OK) {
@@ -324,6 +429,7 @@ int cli_eval_crystals(int argc, char **argv) {
         return 1;
     }
     if ((rc = load_crystals_ex("eval crystals", path, &l, &skipped, &undecodable))) goto done;
+    if (prop && (rc = prop_ref_load(ds, data, prop, (size_t)knn_k, &pr))) goto done;
     if (ref && (rc = load_crystals_ex("eval crystals", ref, &lref, &rskip, &rund))) goto done;
     if (train && (rc = load_crystals_ex("eval crystals", train, &ltrain, &tskip, &tund))) goto done;
     if (table_out) {
@@ -333,7 +439,8 @@ int cli_eval_crystals(int argc, char **argv) {
             rc = 1;
             goto done;
         }
-        fprintf(tf, "name\tformula\tsites\tspacegroup\tsymbol\tmin_distance\tvolume\tstructural\tcompositional\tvalid\n");
+        fprintf(tf, "name\tformula\tsites\tspacegroup\tsymbol\tmin_distance\tvolume\tstructural\tcompositional\tvalid%s%s%s\n",
+                prop ? "\t" : "", prop ? prop : "", prop ? "_by_neighbour\texact_composition" : "");
     }
     sdg_validity_params vp = sdg_validity_default_params();
     size_t              ns = 0, nc = 0, nv = 0, nfail = 0;
@@ -342,7 +449,8 @@ int cli_eval_crystals(int argc, char **argv) {
     rho = malloc((l->count + 1) * sizeof *rho);
     nel = malloc((l->count + 1) * sizeof *nel);
     valid = calloc(l->count + 1, sizeof *valid);
-    if (!rho || !nel || !valid) {
+    pred = malloc((l->count + 1) * sizeof *pred);
+    if (!rho || !nel || !valid || !pred) {
         fprintf(stderr, "sdegen eval crystals: out of memory\n");
         rc = 1;
         goto done;
@@ -367,6 +475,17 @@ int cli_eval_crystals(int argc, char **argv) {
             valid[k] = true;
             nv++;
         }
+        sdg_crystal_knn_result kr = {.exact = false};
+        if (prop) {
+            if (sdg_crystal_knn_predict(pr.knn, c, NULL, 0, &kr) != SDG_OK) {
+                fprintf(stderr, "sdegen eval crystals: crystal %zu (%s): --property: %s\n", k + 1, c->name ? c->name : "-",
+                        sdg_errmsg());
+                rc = 1;
+                break;
+            }
+            pred[k] = kr.value;
+            n_exact += kr.exact;
+        }
         sdg_spacegroup g;
         if (sdg_crystal_spacegroup(c, symprec, &g) == SDG_OK) {
             sg[g.number].count++;
@@ -378,9 +497,11 @@ int cli_eval_crystals(int argc, char **argv) {
         if (tf) {
             char *formula = NULL;
             if (sdg_crystal_formula(c, &formula) != SDG_OK) formula = NULL;
-            fprintf(tf, "%s\t%s\t%lld\t%d\t%s\t%.4f\t%.4f\t%d\t%d\t%d\n", c->name ? c->name : "-",
+            fprintf(tf, "%s\t%s\t%lld\t%d\t%s\t%.4f\t%.4f\t%d\t%d\t%d", c->name ? c->name : "-",
                     formula ? formula : "-", (long long)c->n_atoms, g.number, g.symbol, v.min_distance, v.volume,
                     v.structural, v.compositional, v.valid);
+            if (prop) fprintf(tf, "\t%.6g\t%d", kr.value, kr.exact);
+            fputc('\n', tf);
             free(formula);
         }
         if (cli_progress_enabled() && k % 100 == 0) cli_progress("eval crystals: validity %zu / %zu", k, l->count);
@@ -507,6 +628,28 @@ int cli_eval_crystals(int argc, char **argv) {
                    w_nel);
         else printf("elements W1:            -  (no valid generated crystal)\n");
     }
+    if (prop) {
+        double pm = NAN, psd = NAN, pmed = NAN;
+        size_t np = l->count;
+        if (np) {
+            mean_sd(pred, np, &pm, &psd);
+            qsort(pred, np, sizeof *pred, by_value);
+            pmed = np % 2 ? pred[np / 2] : 0.5 * (pred[np / 2 - 1] + pred[np / 2]);
+        }
+        printf("property:               %s by dataset neighbour: the mean of the %ld nearest of %zu %s crystals "
+               "(%s) under the L1 distance of fractional compositions\n",
+               prop, knn_k, pr.n, ds->name, pr.splits);
+        printf("property n:             %zu  (every decoded crystal, valid or not%s)\n", np,
+               undecodable ? "; undecodable records left out" : "");
+        printf("property mean:          %.4f\n", pm);
+        printf("property median:        %.4f\n", pmed);
+        printf("property sd:            %.4f  (n - 1)\n", psd);
+        printf("property exact match:   %6.2f %%  (%zu of %zu)  rule: some reference crystal has the same reduced "
+               "composition\n",
+               np ? 100.0 * (double)n_exact / (double)np : 0.0, n_exact, np);
+        printf("property dataset mean:  %.4f  (%zu %s crystals, %s)\n", pr.mean, pr.n, ds->name, pr.splits);
+        printf("property dataset sd:    %.4f  (n - 1)\n", pr.sd);
+    }
     qsort(sg + 1, 230, sizeof sg[0], by_count);
     int distinct = 0;
     for (int k = 1; k <= 230; k++) distinct += sg[k].count > 0;
@@ -520,6 +663,12 @@ int cli_eval_crystals(int argc, char **argv) {
         printf("protocol: reference %s: %zu crystals%s\n", ref, lref->count,
                rund ? " (undecodable records left out)" : "");
     if (ltrain) printf("protocol: training set %s: %zu crystals%s\n", train, ltrain->count, train_note);
+    if (prop)
+        printf("protocol: property %s by dataset neighbour (k %ld; docs/crystals.md): reference = every split of %s "
+               "present (%s: %zu crystals with a value%s), all of them available to the model's user; a proxy "
+               "for the property, not a calculation\n",
+               prop, knn_k, ds->name, pr.splits, pr.n,
+               sdg_crystal_knn_skipped(pr.knn) ? ", crystals without one left out" : "");
     printf("protocol: validity and space groups at symprec %g A; structure matcher ltol %g, stol %g, angle_tol %g deg, "
            "primitive cells (%g A), Niggli-reduced, volumes scaled (pymatgen StructureMatcher's defaults; "
            "docs/crystals.md \"Evaluation\"); %zu + %zu full comparisons\n",
@@ -530,7 +679,8 @@ done:
     if (tf && !table_stdout) fclose(tf);
     sdg_match_index_free(uniq);
     sdg_match_index_free(tidx);
-    free(rho), free(nel), free(rrho), free(rnel), free(valid);
+    free(rho), free(nel), free(rrho), free(rnel), free(valid), free(pred);
+    prop_ref_destroy(&pr);
     sdg_crystal_list_free(l);
     sdg_crystal_list_free(lref);
     sdg_crystal_list_free(ltrain);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "cli/cli.h"
 
 
@@ -24,33 +23,6 @@ static const char usage[] =
     "  --cond PROP     condition on a property column (e.g. heat_ref, formation_energy_per_atom, band_gap)\n"
     "                  with classifier-free dropout 0.1\n"
     "  --base/--levels U-Net width (64) and resolutions (2)\n";
-
-typedef struct ds_info { const char *name, *dir, *split; int64_t emax, nmax; } ds_info;
-static const ds_info datasets[] = {
-    {"perov_5", "perov_5", "val", 5, 5},
-    {"carbon_24", "carbon_24", "val", 1, 24},
-    {"mp_20", "mp_20_subset", "train", 7, 20},
-};
-
-static bool is_dir(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-/* The dataset directory under --data: DIR/crystals/<dir>, DIR/<dir>, or DIR itself. */
-static int dataset_dir(const char *data, const ds_info *ds, const char *split, char *buf, size_t cap) {
-    const char *fmt[3] = {"%s/crystals/%s", "%s/%s", "%s"};
-    for (int k = 0; k < 3; k++) {
-        char csv[1400];
-        snprintf(buf, cap, fmt[k], data, ds->dir);
-        snprintf(csv, sizeof csv, "%s/%s.csv", buf, split);
-        struct stat sb;
-        if (is_dir(buf) && stat(csv, &sb) == 0) return 0;
-    }
-    fprintf(stderr, "sdegen train crystal: no %s.csv of %s under %s (looked in %s/crystals/%s, %s/%s and %s)\n", split,
-            ds->name, data, data, ds->dir, data, ds->dir, data);
-    return 1;
-}
 
 /* Network FLOPs for one matrix (forward), measured on the ctx's counter. */
 double cli_crystal_flops(const sdg_crystal_unet *net) {
@@ -111,11 +83,9 @@ int cli_train_crystal(int argc, char **argv) {
                 out ? "--dataset perov_5|carbon_24|mp_20" : "-o MODEL.h5");
         return 2;
     }
-    const ds_info *ds = NULL;
-    for (size_t k = 0; k < sizeof datasets / sizeof *datasets; k++)
-        if (strcmp(dataset, datasets[k].name) == 0) ds = &datasets[k];
+    const cli_crystal_ds *ds = cli_crystal_ds_find(dataset);
     if (!ds) {
-        fprintf(stderr, "sdegen train crystal: --dataset: unknown dataset '%s' (perov_5, carbon_24, mp_20)\n", dataset);
+        fprintf(stderr, "sdegen train crystal: --dataset: unknown dataset '%s' (%s)\n", dataset, cli_crystal_ds_names);
         return 2;
     }
     if (resume && (batch > 0 || lr > 0 || seed >= 0 || emax || nmax || cond || base || levels || split)) {
@@ -158,12 +128,15 @@ int cli_train_crystal(int argc, char **argv) {
         m->mp.e_max = emax ? emax : ds->emax;
         m->mp.n_max = nmax ? nmax : ds->nmax;
         snprintf(m->dataset, sizeof m->dataset, "%s", ds->name);
-        snprintf(m->split, sizeof m->split, "%s", split ? split : ds->split);
+        snprintf(m->split, sizeof m->split, "%s", split ? split : ds->train_split);
         snprintf(m->cond, sizeof m->cond, "%s", cond ? cond : "");
         split = m->split;
     }
     char dir[1200];
-    if (dataset_dir(data, ds, split, dir, sizeof dir)) goto cleanup;
+    if (cli_crystal_ds_dir(data, ds, split, dir, sizeof dir)) {
+        cli_crystal_ds_missing("train crystal", data, ds, split);
+        goto cleanup;
+    }
     sdg_crystal_dataset_params dp = sdg_crystal_dataset_default_params();
     dp.max_rows = (size_t)max_rows;
     double t0 = cli_now();

@@ -21,10 +21,8 @@ n=${N:-1000}
 threads=${THREADS:-2}
 models=${MODEL_DIR:-$root/data/models}
 out=${OUT:-$root/bench-out/crystals}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" -j2 --target sdegen_cli >/dev/null
+. "$root/bench/lib.sh"
+bench_build "$build" sdegen_cli
 exe=$build/sdegen
 mkdir -p "$out"
 rm -f "$out/results.txt"

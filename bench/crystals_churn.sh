@@ -21,10 +21,8 @@ n=${N:-200}
 seed=${SEED:-100}
 threads=${THREADS:-1}
 out=${OUT:-$root/bench-out/crystals-churn}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" -j2 --target sdegen_cli >/dev/null
+. "$root/bench/lib.sh"
+bench_build "$build" sdegen_cli
 exe=$build/sdegen
 mkdir -p "$out"
 export OMP_NUM_THREADS=$threads

@@ -41,10 +41,8 @@ if [ ! -f "$model" ]; then
     echo "bench/crystals_cond.sh: $model: no such model; set MODEL to an mp_20 model trained with --cond $prop" >&2
     exit 2
 fi
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" -j2 --target sdegen_cli >/dev/null
+. "$root/bench/lib.sh"
+bench_build "$build" sdegen_cli
 exe=$build/sdegen
 mkdir -p "$out"
 rm -f "$out/results.txt"

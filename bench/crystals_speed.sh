@@ -24,10 +24,8 @@ threads=${THREADS:-2}
 seed=${SEED:-1}
 base=${BASE:-32}
 out=${OUT:-$root/bench-out/crystals-speed}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" -j2 --target sdegen_cli bench_sgemm >/dev/null
+. "$root/bench/lib.sh"
+bench_build "$build" sdegen_cli bench_sgemm
 exe=$build/sdegen
 mkdir -p "$out"
 export OMP_NUM_THREADS=$threads OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}

@@ -13,10 +13,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 [ $# -gt 0 ] && shift
 shared=${SDEGEN_SHARED:-$root/../shared}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" -j2 --target bench_gdss >/dev/null
+. "$root/bench/lib.sh"
+bench_build "$build" bench_gdss
 sets=${*:-community_small ego_small enzymes grid qm9 zinc250k}
 echo "# $(date -u +%FT%TZ) $(uname -m) $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for d in $sets; do

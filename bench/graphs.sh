@@ -28,10 +28,8 @@ case $mode in
     trained)   datasets=${DATASETS:-community_small ego_small} ;;
     *) echo "usage: bench/graphs.sh published|trained|speed [build-dir]" >&2; exit 2 ;;
 esac
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" -j2 --target sdegen_cli bench_sgemm >/dev/null
+. "$root/bench/lib.sh"
+bench_build "$build" sdegen_cli bench_sgemm
 exe=$build/sdegen
 mkdir -p "$out"
 export OMP_NUM_THREADS=$threads

@@ -22,10 +22,8 @@ runs=${RUNS:-3}
 threads_list=${THREADS:-1 2}
 seed=${SEED:-1}
 out=${OUT:-$root/bench-out/molecules3d-speed}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" -j2 --target sdegen_cli bench_sgemm >/dev/null
+. "$root/bench/lib.sh"
+bench_build "$build" sdegen_cli bench_sgemm
 exe=${EXE:-$build/sdegen}
 mkdir -p "$out"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} OPENBLAS_NUM_THREADS=1

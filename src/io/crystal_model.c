@@ -2,6 +2,7 @@
  * sdegen checkpoint, with everything needed to rebuild and use it in /meta: the net's sizes,
  * E_max/N_max, the per-block scaler, sigma_data, the conditioning property and its scaling, and
  * the training parameters and epoch count for an exact --resume. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,15 +115,15 @@ bool sdg_crystal_model_probe(const char *path) {
 
 static sdg_status get_i(const sdg_meta *m, const char *k, int64_t *v) { return sdg_meta_get_int(m, k, v); }
 
-/* decode.elements: space-separated Z in 1..94, ascending, or "". */
+/* decode.elements: Z in 1..94, ascending, separated by single spaces, or "". */
 static sdg_status parse_elements(const char *path, const char *s, uint8_t el[94]) {
     const char *all = s;
     memset(el, 0, 94);
     int prev = 0;
     while (*s) {
         char *end = NULL;
-        long z = strtol(s, &end, 10);
-        if (end == s || z <= prev || z > 94 || (*end && *end != ' '))
+        long z = isdigit((unsigned char)*s) ? strtol(s, &end, 10) : 0;
+        if (!end || z <= prev || z > 94 || (*end && (*end != ' ' || !end[1])))
             return SDG_ERROR(SDG_ERR_FORMAT, "%s: meta decode.elements: '%s' is not an ascending list of Z in 1..94",
                              path, all);
         el[z - 1] = 1;

@@ -305,7 +305,8 @@ int cli_sample_crystal(int argc, char **argv, const char *model_path) {
                 snprintf(nm, sizeof nm, "%06zu", done + i);
                 t.projected += changes > 0;
                 bool foreign = false;
-                for (int64_t a = 0; nvocab && a < cs[i]->n_atoms; a++) foreign = foreign || !m->elements[cs[i]->z[a] - 1];
+                for (int64_t a = 0; nvocab && a < cs[i]->n_atoms; a++)
+                    foreign = foreign || !m->elements[cs[i]->z[a] - 1];
                 t.foreign += foreign;
                 sdg_crystal_set_name(cs[i], nm);
                 r->crystal = cs[i];

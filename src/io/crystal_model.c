@@ -165,8 +165,10 @@ static sdg_status model_from_meta(const char *path, const sdg_meta *meta, sdg_cr
     SDG_TRY(sdg_meta_get_double(meta, "cond.mean", &m->cond_mean));
     SDG_TRY(sdg_meta_get_double(meta, "cond.std", &m->cond_std));
     SDG_TRY(get_i(meta, "train.epoch", &m->epochs));
-    if (sdg_meta_get_string(meta, "decode.elements", &s) == SDG_OK) SDG_TRY(parse_elements(path, s, m->elements));
-    else sdg_error_clear();   /* written before the vocabulary was stored: no restriction */
+    if (sdg_meta_get_string(meta, "decode.elements", &s) == SDG_OK)
+        SDG_TRY(parse_elements(path, s, m->elements));
+    else
+        sdg_error_clear();   /* written before the vocabulary was stored: no vocabulary */
     int64_t R = 0, W = 0;
     SDG_TRY(sdg_crystal_matrix_shape(&m->mp, &R, &W));
     if (R != np.rows || W != np.width)

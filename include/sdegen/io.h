@@ -279,6 +279,36 @@ SDG_API sdg_status sdg_flow3d_trainer_resume(const char *path, sdg_mol3d_model *
 SDG_API sdg_status sdg_mol3d_model_draw(const sdg_mol3d_model *m, uint64_t seed, size_t n, const double *target,
                                         int64_t *n_atoms, float *prop);
 
+/* ---- 3-D property regressors (molecule.h: sdg_prop3d; docs/molecules3d.md "Property regressor") ---- */
+#define SDG_PROP3D_MODEL_VERSION 1
+typedef struct sdg_prop3d_model {
+    sdg_prop3d *net;
+    char     prop[16];              /* QM9 property ("gap", ...)                               */
+    char     unit[24];              /* its CSV unit ("Hartree")                                */
+    double   mean, std;             /* standardisation (value - mean) / std, training set      */
+    char     split[512];            /* which molecules it trained / validated / tested on      */
+    int64_t  n_train, n_val, n_test;/* records of each part                                    */
+    double   test_mae;              /* its own test MAE (property unit), NaN until measured    */
+    double   test_mae_natoms;       /* the atom-count baseline on the same test part           */
+    int64_t  epochs;                /* training epochs done                                    */
+    bool     weights_ema;           /* loaded weights are the EMA shadow                       */
+} sdg_prop3d_model;
+SDG_API void       sdg_prop3d_model_free(sdg_prop3d_model *m);   /* NULL is a no-op */
+/* Saves m (with tr: Adam, EMA and train.* for --resume) atomically as an sdegen checkpoint:
+ * meta model = "prop3d_regressor", model.version, net.*, prop.*, split.*, test.*, train.*.
+ * Without tr the parameters are also /ema. */
+SDG_API sdg_status sdg_prop3d_model_save(const char *path, const sdg_prop3d_model *m, sdg_prop3d_trainer *tr);
+/* Rebuilds the regressor of a file of sdg_prop3d_model_save: EMA weights when ema is true (the
+ * default for predictions). SDG_ERR_FORMAT (not a regressor), SDG_ERR_VERSION, naming the file. */
+SDG_API sdg_status sdg_prop3d_model_load(const char *path, bool ema, sdg_prop3d_model **out);
+/* True when path is an sdegen checkpoint with meta model = "prop3d_regressor" (no error set). */
+SDG_API bool       sdg_prop3d_model_probe(const char *path);
+/* A trainer for m->net (loaded with ema = false) on the same n molecules with the file's
+ * training parameters, Adam, EMA and epoch count: continuing is bit-identical.
+ * SDG_ERR_INVALID when n differs from the file's. */
+SDG_API sdg_status sdg_prop3d_trainer_resume(const char *path, sdg_prop3d_model *m, sdg_mol *const *mols,
+                                             const float *y, size_t n, sdg_prop3d_trainer **out);
+
 /* ---- crystal files written by `sdegen sample` (docs/file-formats.md "sdegen-crystals") ----
  * HDF5 "sdegen-crystals" v1: every generated crystal (undecodable ones too, decoded = 0) with
  * its lattice, ragged sites, space group, validity flags and conditioning value; the run in

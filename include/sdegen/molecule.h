@@ -130,6 +130,11 @@ SDG_API sdg_status sdg_mol_list_read_sdf(const char *path, sdg_mol_list **out);
  * orders, coordinates. Checks that files sdegen writes read the same in Open Babel.
  * SDG_ERR_IO, SDG_ERR_FORMAT (e.g. bond order 4+), SDG_ERR_DEPENDENCY. */
 SDG_API sdg_status sdg_mol_list_read_sdf_obabel(const char *path, sdg_mol_list **out);
+/* Numeric data fields of every record: values (count, k) malloc'ed, values[r k + j] = the
+ * first line of record r's "> <names[j]>" item, NaN when absent or not a number; *count =
+ * records ($$$$-terminated; text after the last one is ignored). SDG_ERR_IO. */
+SDG_API sdg_status sdg_mol_list_read_sdf_fields(const char *path, const char *const *names, size_t k,
+                                                double **values, size_t *count);
 
 /* ---- GDSS molecule graphs (/work/shared/gdss/README.md sections 12-13) ---- */
 typedef struct sdg_mol_vocab {
@@ -368,6 +373,7 @@ typedef struct sdg_egnn_output {
     sdg_tensor *type_logits;   /* (A, n_types)   invariant                              */
     sdg_tensor *charge_logits; /* (A, n_charges) invariant                              */
     sdg_tensor *bond_logits;   /* (P, n_bonds)   invariant, symmetric in (i, j)         */
+    sdg_tensor *h;             /* (A, hidden)    final atom features, invariant         */
 } sdg_egnn_output;
 /* One forward pass in ctx: the op graph, taped, when grad mode is on; a fused path (same
  * results up to float rounding, OpenMP over molecules) when it is off. SDG_ERR_SHAPE for inputs
@@ -460,6 +466,62 @@ SDG_API sdg_ema   *sdg_flow3d_trainer_ema(sdg_flow3d_trainer *t);
 SDG_API const sdg_flow3d_train_params *sdg_flow3d_trainer_params(const sdg_flow3d_trainer *t);
 /* Replaces the progress callback (e.g. of a resumed trainer). */
 SDG_API void       sdg_flow3d_trainer_set_on_step(sdg_flow3d_trainer *t, sdg_flow3d_step_fn fn, void *params);
+
+/* ---- property regressor on the same network (docs/molecules3d.md "Property regressor") ----
+ * sdg_egnn (unconditioned) on positions and elements only: charges are fed as neutral and
+ * every pair as "no bond" (the DFT geometries it also trains on have neither), t = 0. Readout:
+ * a per-atom MLP (H -> H, SiLU, H -> H) on the final atom features h, summed over each
+ * molecule's atoms, then a molecule MLP (H -> H, SiLU, H -> 1): the standardised property
+ * (value - mean) / std. Invariant to rotations, translations and atom permutations. */
+typedef struct sdg_prop3d sdg_prop3d;
+/* net: conditional must be false. The readout's parameters join the network's store
+ * ("readout.*"), initialised from stream (net->seed, 1). SDG_ERR_INVALID. */
+SDG_API sdg_status sdg_prop3d_new(const sdg_egnn_params *net, sdg_prop3d **out);
+SDG_API void       sdg_prop3d_free(sdg_prop3d *r);                 /* NULL is a no-op */
+SDG_API sdg_params *sdg_prop3d_params_store(const sdg_prop3d *r);   /* network + readout */
+SDG_API const sdg_egnn_params *sdg_prop3d_get_params(const sdg_prop3d *r);
+/* y: (B, 1) standardised predictions for batch b (its charges, bonds and prop unused); taped
+ * when the grad mode is on, the fused network otherwise. O(E (M + He) M). */
+SDG_API sdg_status sdg_prop3d_forward(sdg_ctx *ctx, const sdg_prop3d *r, const sdg_mol3d_batch *b, sdg_tensor **y);
+/* L1 loss (1): mean over the batch of |y - b->prop| (b->prop standardised, required). */
+SDG_API sdg_status sdg_prop3d_loss(sdg_ctx *ctx, const sdg_prop3d *r, const sdg_mol3d_batch *b, sdg_tensor **loss);
+/* Standardised predictions y (n) of n molecules (QM9 vocabulary, 3-D), chunk at a time,
+ * grad mode off. SDG_ERR_INVALID naming a molecule outside the vocabulary. */
+SDG_API sdg_status sdg_prop3d_predict(const sdg_prop3d *r, sdg_mol *const *mols, size_t n, size_t chunk, float *y);
+
+typedef struct sdg_prop3d_train_params {
+    int64_t  batch;           /* molecules per step (64)                                */
+    float    lr;              /* Adam learning rate (5e-4)                              */
+    float    grad_clip;       /* global L2 norm; 0 = none (10)                          */
+    float    ema_decay;       /* 0.999                                                  */
+    uint64_t seed;            /* epoch e shuffles with sdg_rng_stream(seed, 1 + e)      */
+    sdg_flow3d_step_fn on_step;   /* optional progress callback                         */
+    void    *on_step_params;
+} sdg_prop3d_train_params;
+SDG_API sdg_prop3d_train_params sdg_prop3d_train_default_params(void);
+typedef struct sdg_prop3d_trainer sdg_prop3d_trainer;
+/* Trainer for r on n molecules (borrowed) with standardised targets y (n, borrowed, finite):
+ * Adam, EMA, sdg_prop3d_loss. SDG_ERR_INVALID for a bad option or a non-finite target. */
+SDG_API sdg_status sdg_prop3d_trainer_new(sdg_prop3d *r, sdg_mol *const *mols, const float *y, size_t n,
+                                          const sdg_prop3d_train_params *p, sdg_prop3d_trainer **out);
+SDG_API void       sdg_prop3d_trainer_free(sdg_prop3d_trainer *t);   /* NULL is a no-op */
+/* One shuffled pass; *loss = mean step loss (standardised L1). Bit-identical for equal
+ * (params, epoch count, Adam, EMA) and thread count. SDG_ERR_NUMERIC. */
+SDG_API sdg_status sdg_prop3d_trainer_epoch(sdg_prop3d_trainer *t, double *loss);
+SDG_API int64_t    sdg_prop3d_trainer_epochs(const sdg_prop3d_trainer *t);
+SDG_API void       sdg_prop3d_trainer_set_epochs(sdg_prop3d_trainer *t, int64_t epochs);
+SDG_API sdg_adam  *sdg_prop3d_trainer_adam(sdg_prop3d_trainer *t);
+SDG_API sdg_ema   *sdg_prop3d_trainer_ema(sdg_prop3d_trainer *t);
+SDG_API const sdg_prop3d_train_params *sdg_prop3d_trainer_params(const sdg_prop3d_trainer *t);
+SDG_API void       sdg_prop3d_trainer_set_on_step(sdg_prop3d_trainer *t, sdg_flow3d_step_fn fn, void *params);
+
+/* ---- the generator / regressor split of conditional runs (docs/molecules3d.md) ----
+ * PropMolFlow's halves: a molecule (gdb row) belongs to the GENERATOR part when it is in
+ * train_a (propmolflow_a), else to the REGRESSOR part. The regressor's own split is by gdb
+ * row, the same for both geometries of a molecule: test = rows of valid_idx_qm9.json (the
+ * record's SDG_MOL3D_SPLIT_TEST), val = rows k with sdg_rng_stream(seed, k) uniform < 0.1,
+ * train = the rest. split (d->count) gets SDG_MOL3D_SPLIT_* of every record. */
+SDG_API sdg_status sdg_prop3d_split(const sdg_mol3d_dataset *d, uint64_t seed, uint8_t *split);
 
 #ifdef __cplusplus
 }

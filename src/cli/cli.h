@@ -45,6 +45,24 @@ void   cli_train_catch_signals(void);
 bool   cli_train_time_up(double t_start, int64_t e, int64_t e0, double limit);
 FILE  *cli_train_log_open(const char *cmd, const char *out, const char *log_path, bool resume,
                           const char *header, char *buf, size_t cap, const char **used);
+/* Options of the 3-D trainers (train3d.c), parsed by cli_train3d_parse: -o, --data, --epochs,
+ * --batch, --lr, --seed, --ckpt-every, --resume, --time-limit, --threads, --max-rows, --hidden,
+ * --layers, --log and one command-specific option named extra (its value in .extra). Unset
+ * numbers are -1 (batch, seed, lr), 0 (the others) or the defaults given in *o. Returns -1 to
+ * go on, else the exit status (after --help or a one-line error). */
+typedef struct cli_train3d_opts {
+    const char *data, *out, *log, *extra;
+    long        epochs, batch, seed, ckpt_every, threads, max_rows, hidden, layers;
+    double      lr, time_limit;
+    bool        resume;
+} cli_train3d_opts;
+int  cli_train3d_parse(const char *cmd, const char *usage, const char *extra, int argc, char **argv,
+                       cli_train3d_opts *o);
+/* Progress callback of the 3-D trainers (sdg_flow3d_step_fn, params = a cli_step3d). */
+typedef struct cli_step3d { int64_t epoch, epochs; double t0; } cli_step3d;
+sdg_status cli_step3d_show(int64_t step, int64_t steps, double loss, void *params);
+int    cli_train_regressor3d(int argc, char **argv);   /* sdegen train regressor3d (train_reg3d.c) */
+int    cli_eval_regressor3d(int argc, char **argv);    /* sdegen eval regressor3d (train_reg3d.c)  */
 /* The data directory: opt (the --data value) if given, else $SDEGEN_DATA, else NULL. */
 const char *cli_data_dir(const char *opt);
 

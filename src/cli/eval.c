@@ -27,6 +27,7 @@ static const char *eval_usage =
     "  --test, --train  SMILES files (one per line, optional header) instead of a dataset\n"
     "  --max-rows N  read only the first N rows of the dataset (quick checks)\n"
     "usage: sdegen eval molecules3d FILE   (3-D stability, validity; see sdegen eval molecules3d --help)\n"
+    "usage: sdegen eval regressor3d REG.h5 (a property regressor's own test MAE; --help there)\n"
     "usage: sdegen eval crystals GEN [--ref REF] [--train TRAIN] [--dataset D [--data DIR]] [--symprec X] ...\n"
     "  GEN   a CIF file, a directory of CIFs, a CDVAE CSV or an sdegen .h5 (see sdegen eval crystals --help)\n";
 
@@ -350,7 +351,9 @@ int cli_eval(int argc, char **argv) {
     if (strcmp(argv[1], "graphs") == 0) return eval_graphs(argc - 1, argv + 1);
     if (strcmp(argv[1], "molecules") == 0) return eval_molecules(argc - 1, argv + 1);
     if (strcmp(argv[1], "molecules3d") == 0) return cli_eval_molecules3d(argc - 1, argv + 1);
+    if (strcmp(argv[1], "regressor3d") == 0) return cli_eval_regressor3d(argc - 1, argv + 1);
     if (strcmp(argv[1], "crystals") == 0) return cli_eval_crystals(argc - 1, argv + 1);
-    fprintf(stderr, "sdegen eval: unknown kind '%s' (known: graphs, molecules, molecules3d, crystals)\n", argv[1]);
+    fprintf(stderr, "sdegen eval: unknown kind '%s' (known: graphs, molecules, molecules3d, regressor3d, crystals)\n",
+            argv[1]);
     return 2;
 }

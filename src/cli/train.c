@@ -69,7 +69,8 @@ static const char train_usage[] =
     "  10 epochs) on the training split (all molecules not in valid_idx); --max-rows R reads\n"
     "  only the dataset's first R rows (for quick trials)\n"
     "       sdegen train crystal --dataset perov_5|carbon_24|mp_20 -o MODEL.h5 [...]   (--help there)\n"
-    "       sdegen train molecules3d -o MODEL.h5 [...]                              (--help there)\n";
+    "       sdegen train molecules3d -o MODEL.h5 [...]                              (--help there)\n"
+    "       sdegen train regressor3d --prop PROP -o REG.h5 [...]                    (--help there)\n";
 
 static void fmt_eta(double s, char *buf, size_t cap) {
     if (!(s >= 0) || !isfinite(s)) s = 0;
@@ -449,6 +450,8 @@ int cli_train(int argc, char **argv) {
     if (strcmp(argv[1], "molecule") == 0) return train_molecule(argc - 1, argv + 1);
     if (strcmp(argv[1], "crystal") == 0) return cli_train_crystal(argc - 1, argv + 1);
     if (strcmp(argv[1], "molecules3d") == 0) return cli_train_molecules3d(argc - 1, argv + 1);
-    fprintf(stderr, "sdegen train: unknown model family '%s' (graph, molecule, crystal, molecules3d)\n", argv[1]);
+    if (strcmp(argv[1], "regressor3d") == 0) return cli_train_regressor3d(argc - 1, argv + 1);
+    fprintf(stderr, "sdegen train: unknown model family '%s' (graph, molecule, crystal, molecules3d, regressor3d)\n",
+            argv[1]);
     return 2;
 }

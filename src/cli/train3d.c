@@ -24,10 +24,8 @@ static const char usage[] =
     "  --hidden/--layers  network width (128) and message-passing layers (4)\n"
     "  defaults: 100 epochs, batch 64, lr 5e-4, seed 1, checkpoint every epoch, EMA 0.999\n";
 
-typedef struct step_ctx { int64_t epoch, epochs; double t0; } step_ctx;
-
-static sdg_status on_step(int64_t step, int64_t steps, double loss, void *params) {
-    step_ctx *c = params;
+sdg_status cli_step3d_show(int64_t step, int64_t steps, double loss, void *params) {
+    cli_step3d *c = params;
     double el = cli_now() - c->t0;
     cli_progress("epoch %lld/%lld  step %lld/%lld  loss %.4f  %.2f s/step%s", (long long)c->epoch, (long long)c->epochs,
                  (long long)step, (long long)steps, loss, el / (double)step,
@@ -35,44 +33,53 @@ static sdg_status on_step(int64_t step, int64_t steps, double loss, void *params
     return SDG_OK;
 }
 
-int cli_train_molecules3d(int argc, char **argv) {
-    const char *data_opt = NULL, *out = NULL, *cond = NULL, *log_path = NULL;
-    long epochs = 100, batch = -1, seed = -1, ckpt_every = 1, threads = 0, max_rows = 0, hidden = 0, layers = 0;
-    double lr = -1, time_limit = 0;
-    bool resume = false;
-    int rc = 1;
+int cli_train3d_parse(const char *cmd, const char *help, const char *extra, int argc, char **argv,
+                      cli_train3d_opts *o) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--resume") == 0) { resume = true; continue; }
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { fputs(usage, stdout); return 0; }
+        if (strcmp(a, "--resume") == 0) { o->resume = true; continue; }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { fputs(help, stdout); return 0; }
         if (!v) {
-            fprintf(stderr, CMD ": unknown or incomplete option '%s' (see " CMD " --help)\n", a);
+            fprintf(stderr, "%s: unknown or incomplete option '%s' (see %s --help)\n", cmd, a, cmd);
             return 2;
         }
         i++;
-        if (strcmp(a, "--data") == 0) data_opt = v;
-        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) out = v;
-        else if (strcmp(a, "--cond") == 0) cond = v;
-        else if (strcmp(a, "--log") == 0) log_path = v;
-        else if (strcmp(a, "--epochs") == 0) { if (cli_parse_long(v, a, 0, 100000000L, &epochs)) return 2; }
-        else if (strcmp(a, "--batch") == 0) { if (cli_parse_long(v, a, 1, 100000, &batch)) return 2; }
-        else if (strcmp(a, "--seed") == 0) { if (cli_parse_long(v, a, 0, 2147483647L, &seed)) return 2; }
-        else if (strcmp(a, "--ckpt-every") == 0) { if (cli_parse_long(v, a, 0, 100000000L, &ckpt_every)) return 2; }
-        else if (strcmp(a, "--threads") == 0) { if (cli_parse_long(v, a, 1, 4096, &threads)) return 2; }
-        else if (strcmp(a, "--max-rows") == 0) { if (cli_parse_long(v, a, 1, 100000000L, &max_rows)) return 2; }
-        else if (strcmp(a, "--hidden") == 0) { if (cli_parse_long(v, a, 4, 4096, &hidden)) return 2; }
-        else if (strcmp(a, "--layers") == 0) { if (cli_parse_long(v, a, 1, 64, &layers)) return 2; }
-        else if (strcmp(a, "--lr") == 0) { if (cli_parse_double(v, a, 1e-8, 10, &lr)) return 2; }
-        else if (strcmp(a, "--time-limit") == 0) { if (cli_parse_double(v, a, 0, 1e9, &time_limit)) return 2; }
+        if (strcmp(a, "--data") == 0) o->data = v;
+        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) o->out = v;
+        else if (extra && strcmp(a, extra) == 0) o->extra = v;
+        else if (strcmp(a, "--log") == 0) o->log = v;
+        else if (strcmp(a, "--epochs") == 0) { if (cli_parse_long(v, a, 0, 100000000L, &o->epochs)) return 2; }
+        else if (strcmp(a, "--batch") == 0) { if (cli_parse_long(v, a, 1, 100000, &o->batch)) return 2; }
+        else if (strcmp(a, "--seed") == 0) { if (cli_parse_long(v, a, 0, 2147483647L, &o->seed)) return 2; }
+        else if (strcmp(a, "--ckpt-every") == 0) { if (cli_parse_long(v, a, 0, 100000000L, &o->ckpt_every)) return 2; }
+        else if (strcmp(a, "--threads") == 0) { if (cli_parse_long(v, a, 1, 4096, &o->threads)) return 2; }
+        else if (strcmp(a, "--max-rows") == 0) { if (cli_parse_long(v, a, 1, 100000000L, &o->max_rows)) return 2; }
+        else if (strcmp(a, "--hidden") == 0) { if (cli_parse_long(v, a, 4, 4096, &o->hidden)) return 2; }
+        else if (strcmp(a, "--layers") == 0) { if (cli_parse_long(v, a, 1, 64, &o->layers)) return 2; }
+        else if (strcmp(a, "--lr") == 0) { if (cli_parse_double(v, a, 1e-8, 10, &o->lr)) return 2; }
+        else if (strcmp(a, "--time-limit") == 0) { if (cli_parse_double(v, a, 0, 1e9, &o->time_limit)) return 2; }
         else {
-            fprintf(stderr, CMD ": unknown option '%s' (see " CMD " --help)\n", a);
+            fprintf(stderr, "%s: unknown option '%s' (see %s --help)\n", cmd, a, cmd);
             return 2;
         }
     }
-    if (!out) {
-        fprintf(stderr, CMD ": -o MODEL.h5 is required (see " CMD " --help)\n");
+    if (!o->out) {
+        fprintf(stderr, "%s: -o MODEL.h5 is required (see %s --help)\n", cmd, cmd);
         return 2;
     }
+    return -1;
+}
+
+int cli_train_molecules3d(int argc, char **argv) {
+    cli_train3d_opts o = {.epochs = 100, .batch = -1, .seed = -1, .ckpt_every = 1, .lr = -1};
+    int prc = cli_train3d_parse(CMD, usage, "--cond", argc, argv, &o);
+    if (prc >= 0) return prc;
+    const char *data_opt = o.data, *out = o.out, *cond = o.extra, *log_path = o.log;
+    long epochs = o.epochs, batch = o.batch, seed = o.seed, ckpt_every = o.ckpt_every, threads = o.threads,
+         max_rows = o.max_rows, hidden = o.hidden, layers = o.layers;
+    double lr = o.lr, time_limit = o.time_limit;
+    bool resume = o.resume;
+    int rc = 1;
     if (resume && (batch > 0 || lr > 0 || seed >= 0 || cond || hidden || layers)) {
         fprintf(stderr, CMD ": --resume continues with the checkpoint's settings; --batch, --lr, --seed, --cond, "
                         "--hidden and --layers cannot be given with it\n");
@@ -123,7 +130,7 @@ int cli_train_molecules3d(int argc, char **argv) {
         fprintf(stderr, CMD ": %s\n", sdg_errmsg());
         goto cleanup;
     }
-    size_t n = 0, with = 0;
+    size_t n = 0, with = 0, n_reg = 0;
     mols = malloc((d->count ? d->count : 1) * sizeof *mols);
     P = malloc((d->count ? d->count : 1) * sizeof *P);
     na = malloc((d->count ? d->count : 1) * sizeof *na);
@@ -133,9 +140,14 @@ int cli_train_molecules3d(int argc, char **argv) {
     }
     for (size_t i = 0; i < d->count; i++) {
         if (d->split[i] != SDG_MOL3D_SPLIT_TRAIN) continue;
+        float v = cond ? d->props[i * SDG_QM9_PROP_COUNT + kprop] : NAN;
+        if (!isnan(v) && !d->propmolflow_a[i]) {   /* the regressor's part (train regressor3d): never seen here */
+            n_reg++;
+            continue;
+        }
         mols[n] = d->mols[i];
         na[n] = d->mols[i]->n_atoms;
-        P[n] = cond ? d->props[i * SDG_QM9_PROP_COUNT + kprop] : NAN;
+        P[n] = v;
         with += !isnan(P[n]);
         n++;
     }
@@ -161,6 +173,9 @@ int cli_train_molecules3d(int argc, char **argv) {
         printf("conditioning on %s (%s): %zu of %zu training molecules have a value, mean %.4g, std %.4g; the others "
                "train the unconditional branch\n",
                m->cond, sdg_qm9_prop_unit(kprop), with, n, m->cond_mean, m->cond_std);
+        printf("generator part: the %zu valued molecules are in PropMolFlow's train_a; the %zu train-split conformers "
+               "with a %s value outside train_a (the property regressor's part) are left out entirely\n",
+               with, n_reg, m->cond);
     }
     if (!resume && sdg_mol3d_model_set_table(m, na, cond ? P : NULL, n) != SDG_OK) {
         fprintf(stderr, CMD ": %s\n", sdg_errmsg());
@@ -202,8 +217,8 @@ int cli_train_molecules3d(int argc, char **argv) {
     cli_train_catch_signals();
     int64_t e0 = sdg_flow3d_trainer_epochs(tr);
     const sdg_flow3d_train_params *tp = sdg_flow3d_trainer_params(tr);
-    step_ctx sc = {0, epochs, 0};
-    sdg_flow3d_trainer_set_on_step(tr, on_step, &sc);
+    cli_step3d sc = {0, epochs, 0};
+    sdg_flow3d_trainer_set_on_step(tr, cli_step3d_show, &sc);
     printf("training on %zu molecules: %ld epochs (from %lld), batch %lld, lr %g, seed %llu, %d threads -> %s\n", n,
            epochs, (long long)e0, (long long)tp->batch, (double)tp->lr, (unsigned long long)tp->seed, sdg_num_threads(),
            out);

@@ -126,4 +126,20 @@ sdg_status io_gdss_model_meta(const sdg_gdss_model *m, sdg_meta **meta, sdg_para
 /* Loads a checkpoint's /params into P, then, when ema, its /ema shadow over them (the weights a
  * sampler uses). Model loaders share it. */
 sdg_status io_load_weights(const char *path, sdg_params *P, bool ema);
+/* ---- EGNN models (egnn_meta.c): the meta keys shared by mol3d_flow and prop3d_regressor ---- */
+/* net.n_types, net.n_charges, ..., net.seed (docs/file-formats.md). */
+sdg_status io_egnn_meta_write(sdg_meta *meta, const sdg_egnn_params *np);
+sdg_status io_egnn_meta_read(const sdg_meta *meta, sdg_egnn_params *np);
+sdg_status io_meta_get_float(const sdg_meta *m, const char *key, float *v);
+/* train.batch, train.lr, train.grad_clip, train.ema_decay, train.seed, train.threads (the
+ * caller's), train.molecules; epoch is train.epoch, written by the caller. */
+typedef struct io_train_meta {
+    int64_t  batch, molecules, epoch;
+    float    lr, grad_clip, ema_decay;
+    uint64_t seed;
+} io_train_meta;
+sdg_status io_train_meta_write(sdg_meta *meta, const io_train_meta *t);
+/* Reads them back for a resume of n molecules: SDG_ERR_FORMAT naming path when there is no
+ * train.batch, SDG_ERR_INVALID when train.molecules != n. */
+sdg_status io_train_meta_read(const char *path, const sdg_meta *meta, size_t n, io_train_meta *t);
 #endif

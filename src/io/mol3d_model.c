@@ -62,20 +62,7 @@ sdg_status sdg_mol3d_model_save(const char *path, const sdg_mol3d_model *m, sdg_
     SDG_TRY(sdg_meta_set_int(meta, "model.version", SDG_MOL3D_MODEL_VERSION));
     SDG_TRY(sdg_meta_set_string(meta, "dataset", m->dataset));
     SDG_TRY(sdg_meta_set_string(meta, "split", m->split));
-    SDG_TRY(sdg_meta_set_int(meta, "net.n_types", np->n_types));
-    SDG_TRY(sdg_meta_set_int(meta, "net.n_charges", np->n_charges));
-    SDG_TRY(sdg_meta_set_int(meta, "net.n_bonds", np->n_bonds));
-    SDG_TRY(sdg_meta_set_int(meta, "net.hidden", np->hidden));
-    SDG_TRY(sdg_meta_set_int(meta, "net.edge_hidden", np->edge_hidden));
-    SDG_TRY(sdg_meta_set_int(meta, "net.message", np->message));
-    SDG_TRY(sdg_meta_set_int(meta, "net.layers", np->layers));
-    SDG_TRY(sdg_meta_set_int(meta, "net.rbf", np->rbf));
-    SDG_TRY(sdg_meta_set_double(meta, "net.rbf_max", np->rbf_max));
-    SDG_TRY(sdg_meta_set_double(meta, "net.coord_range", np->coord_range));
-    SDG_TRY(sdg_meta_set_int(meta, "net.conditional", np->conditional));
-    SDG_TRY(sdg_meta_set_int(meta, "net.prop_gauss", np->prop_gauss));
-    SDG_TRY(sdg_meta_set_int(meta, "net.combine", (int64_t)np->combine));
-    SDG_TRY(sdg_meta_set_int(meta, "net.seed", (int64_t)np->seed));
+    SDG_TRY(io_egnn_meta_write(meta, np));
     SDG_TRY(sdg_meta_set_double(meta, "flow.prior_std", m->flow.prior_std));
     SDG_TRY(sdg_meta_set_double(meta, "flow.w_x", m->flow.w_x));
     SDG_TRY(sdg_meta_set_double(meta, "flow.w_type", m->flow.w_type));
@@ -102,13 +89,9 @@ sdg_status sdg_mol3d_model_save(const char *path, const sdg_mol3d_model *m, sdg_
         epochs = sdg_flow3d_trainer_epochs(tr);
         ema = sdg_flow3d_trainer_ema(tr);
         adam = sdg_flow3d_trainer_adam(tr);
-        SDG_TRY(sdg_meta_set_int(meta, "train.batch", tp->batch));
-        SDG_TRY(sdg_meta_set_double(meta, "train.lr", tp->lr));
-        SDG_TRY(sdg_meta_set_double(meta, "train.grad_clip", tp->grad_clip));
-        SDG_TRY(sdg_meta_set_double(meta, "train.ema_decay", tp->ema_decay));
-        SDG_TRY(sdg_meta_set_int(meta, "train.seed", (int64_t)tp->seed));
-        SDG_TRY(sdg_meta_set_int(meta, "train.threads", sdg_num_threads()));
-        SDG_TRY(sdg_meta_set_int(meta, "train.molecules", (int64_t)m->n_table));
+        io_train_meta tm = {.batch = tp->batch, .lr = tp->lr, .grad_clip = tp->grad_clip, .ema_decay = tp->ema_decay,
+                            .seed = tp->seed, .molecules = (int64_t)m->n_table};
+        SDG_TRY(io_train_meta_write(meta, &tm));
     } else {   /* weights only: the parameters double as the EMA so that sampling finds /ema */
         SDG_TRY(sdg_ema_new(sdg_egnn_params_store(m->net), 0.0f, &tmp_ema));
         ema = tmp_ema;
@@ -133,19 +116,6 @@ bool sdg_mol3d_model_probe(const char *path) {
     return yes;
 }
 
-static sdg_status get_int(const sdg_meta *m, const char *k, int *v) {
-    int64_t x = 0;
-    sdg_status st = sdg_meta_get_int(m, k, &x);
-    *v = (int)x;
-    return st;
-}
-static sdg_status get_float(const sdg_meta *m, const char *k, float *v) {
-    double x = 0;
-    sdg_status st = sdg_meta_get_double(m, k, &x);
-    *v = (float)x;
-    return st;
-}
-
 static sdg_status model_from_file(const char *path, const sdg_meta *meta, sdg_mol3d_model *m) {
     sdg_status st = SDG_OK;
     const char *s = NULL;
@@ -160,27 +130,14 @@ static sdg_status model_from_file(const char *path, const sdg_meta *meta, sdg_mo
     if (v != SDG_MOL3D_MODEL_VERSION)
         SDG_FAIL(SDG_ERR_VERSION, "%s: " MODEL_KIND " model version %lld, this sdegen reads version %d", path, (long long)v,
                  SDG_MOL3D_MODEL_VERSION);
-    SDG_TRY(get_int(meta, "net.n_types", &np.n_types));
-    SDG_TRY(get_int(meta, "net.n_charges", &np.n_charges));
-    SDG_TRY(get_int(meta, "net.n_bonds", &np.n_bonds));
-    SDG_TRY(get_int(meta, "net.hidden", &np.hidden));
-    SDG_TRY(get_int(meta, "net.edge_hidden", &np.edge_hidden));
-    SDG_TRY(get_int(meta, "net.message", &np.message));
-    SDG_TRY(get_int(meta, "net.layers", &np.layers));
-    SDG_TRY(get_int(meta, "net.rbf", &np.rbf));
-    SDG_TRY(get_float(meta, "net.rbf_max", &np.rbf_max));
-    SDG_TRY(get_float(meta, "net.coord_range", &np.coord_range));
-    SDG_TRY(sdg_meta_get_int(meta, "net.conditional", &v)); np.conditional = v != 0;
-    SDG_TRY(get_int(meta, "net.prop_gauss", &np.prop_gauss));
-    SDG_TRY(sdg_meta_get_int(meta, "net.combine", &v)); np.combine = (sdg_prop_combine)v;
-    SDG_TRY(sdg_meta_get_int(meta, "net.seed", &v)); np.seed = (uint64_t)v;
+    SDG_TRY(io_egnn_meta_read(meta, &np));
     m->flow = sdg_flow3d_default_params();
-    SDG_TRY(get_float(meta, "flow.prior_std", &m->flow.prior_std));
-    SDG_TRY(get_float(meta, "flow.w_x", &m->flow.w_x));
-    SDG_TRY(get_float(meta, "flow.w_type", &m->flow.w_type));
-    SDG_TRY(get_float(meta, "flow.w_charge", &m->flow.w_charge));
-    SDG_TRY(get_float(meta, "flow.w_bond", &m->flow.w_bond));
-    SDG_TRY(get_float(meta, "flow.p_uncond", &m->flow.p_uncond));
+    SDG_TRY(io_meta_get_float(meta, "flow.prior_std", &m->flow.prior_std));
+    SDG_TRY(io_meta_get_float(meta, "flow.w_x", &m->flow.w_x));
+    SDG_TRY(io_meta_get_float(meta, "flow.w_type", &m->flow.w_type));
+    SDG_TRY(io_meta_get_float(meta, "flow.w_charge", &m->flow.w_charge));
+    SDG_TRY(io_meta_get_float(meta, "flow.w_bond", &m->flow.w_bond));
+    SDG_TRY(io_meta_get_float(meta, "flow.p_uncond", &m->flow.p_uncond));
     SDG_TRY(sdg_meta_get_int(meta, "flow.ot_rotation", &v)); m->flow.ot_rotation = v != 0;
     SDG_TRY(sdg_meta_get_string(meta, "dataset", &s));
     snprintf(m->dataset, sizeof m->dataset, "%s", s);
@@ -251,27 +208,17 @@ sdg_status sdg_flow3d_trainer_resume(const char *path, sdg_mol3d_model *m, sdg_m
     if (!path || !m || !m->net || !out) return SDG_ERROR(SDG_ERR_INVALID, "mol3d resume: missing argument");
     *out = NULL;
     sdg_flow3d_train_params tp = sdg_flow3d_train_default_params();
-    double d = 0;
-    int64_t v = 0, count = 0;
+    io_train_meta tm;
     SDG_TRY(sdg_meta_new(&meta));
     SDG_TRY(sdg_checkpoint_read_meta(path, meta));
-    if (sdg_meta_get_int(meta, "train.batch", &tp.batch) != SDG_OK)
-        SDG_FAIL(SDG_ERR_FORMAT, "%s: not a 3-D molecule training checkpoint (no train.batch)", path);
-    SDG_TRY(sdg_meta_get_double(meta, "train.lr", &d)); tp.lr = (float)d;
-    SDG_TRY(sdg_meta_get_double(meta, "train.grad_clip", &d)); tp.grad_clip = (float)d;
-    SDG_TRY(sdg_meta_get_double(meta, "train.ema_decay", &d)); tp.ema_decay = (float)d;
-    SDG_TRY(sdg_meta_get_int(meta, "train.seed", &v)); tp.seed = (uint64_t)v;
-    SDG_TRY(sdg_meta_get_int(meta, "train.molecules", &count));
-    if ((size_t)count != n)
-        SDG_FAIL(SDG_ERR_INVALID, "%s: trained on %lld molecules, %zu given (same data and --max-rows needed)", path,
-                 (long long)count, n);
-    SDG_TRY(sdg_meta_get_int(meta, "train.epoch", &v));
+    SDG_TRY(io_train_meta_read(path, meta, n, &tm));
+    tp.batch = tm.batch, tp.lr = tm.lr, tp.grad_clip = tm.grad_clip, tp.ema_decay = tm.ema_decay, tp.seed = tm.seed;
     tp.loss = m->flow;
     SDG_TRY(sdg_flow3d_trainer_new(m->net, mols, prop, n, &tp, &tr));
     SDG_TRY(sdg_checkpoint_load(path, &(sdg_checkpoint){.params = sdg_egnn_params_store(m->net),
                                                          .ema = sdg_flow3d_trainer_ema(tr),
                                                          .adam = sdg_flow3d_trainer_adam(tr)}));
-    sdg_flow3d_trainer_set_epochs(tr, v);
+    sdg_flow3d_trainer_set_epochs(tr, tm.epoch);
     m->weights_ema = false;
     *out = tr;
     tr = NULL;

@@ -243,6 +243,7 @@ sdg_status sdg_egnn_forward(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn_inpu
         h = sdg_layer_norm_forward(ctx, &L->ln, sdg_add(ctx, h, dh));
     }
     out->x0 = sdg_mol3d_center(ctx, g, x);
+    out->h = h;
     out->type_logits = sdg_linear_forward(ctx, &m->type_out, h);
     out->charge_logits = sdg_linear_forward(ctx, &m->charge_out, h);
     /* bonds: symmetric in (i, j): both directions' edge features plus h_i + h_j, summed per pair */

@@ -319,6 +319,7 @@ static void fx_molecule(const fx_net *f, const sdg_egnn_input *in, int64_t b, in
     fx_center(in->x->data + 3 * a0, n, g->inv_n[b], s->x);
     for (int l = 0; l < p->layers; l++) fx_layer_run(f, &m->layers[l], &f->layers[l], g, a0, n, p0, s, flops);
     fx_center(s->x, n, g->inv_n[b], out->x0->data + 3 * a0);
+    for (int64_t i = 0; i < n; i++) memcpy(out->h->data + (a0 + i) * H, s->hc + i * HM, (size_t)H * sizeof(float));
     *flops += 12.0 * (double)n;
     fx_gemm(n, p->n_types, H, s->hc, HM, f->type, m->type_out.bias->data, out->type_logits->data + a0 * p->n_types,
             p->n_types, SDG_GEMM_ACC_NONE, flops);
@@ -350,9 +351,10 @@ sdg_status sdg_egnn_forward_fast(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn
     out->type_logits = sdg_tensor_newv(ctx, 2, A, (int64_t)p->n_types);
     out->charge_logits = sdg_tensor_newv(ctx, 2, A, (int64_t)p->n_charges);
     out->bond_logits = sdg_tensor_newv(ctx, 2, P, (int64_t)p->n_bonds);
+    out->h = sdg_tensor_newv(ctx, 2, A, (int64_t)p->hidden);
     fx_net f;
     int64_t *p0 = sdg_arena_alloc(ar, (size_t)(B + 1) * sizeof *p0), N = 1;
-    if (!out->x0 || !out->type_logits || !out->charge_logits || !out->bond_logits || !p0 || !fx_prep(ctx, m, &f)) {
+    if (!out->x0 || !out->type_logits || !out->charge_logits || !out->bond_logits || !out->h || !p0 || !fx_prep(ctx, m, &f)) {
         sdg_ctx_fail(ctx, SDG_ERROR(SDG_ERR_NOMEM, "sdg_egnn_forward: out of arena memory"));
         return SDG_ERR_NOMEM;
     }

@@ -431,38 +431,28 @@ sdg_flow3d_train_params sdg_flow3d_train_default_params(void) {
 struct sdg_flow3d_trainer {
     sdg_flow3d_train_params p;
     sdg_egnn        *net;
-    sdg_params      *params;
-    sdg_adam        *adam;
-    sdg_ema         *ema;
-    sdg_ctx         *ctx;
-    sdg_rng         *rng;
-    sdg_mol *const  *mols;
-    const float     *prop;
-    size_t           n;
-    int64_t          epochs, *order;
-    sdg_mol        **bm;      /* (batch) molecules of the current step */
-    float           *bp;      /* (batch) their properties              */
+    sdg_mol3d_fit    fit;     /* Adam, EMA, the shuffled epochs (fit3d.c) */
 };
 
 void sdg_flow3d_trainer_free(sdg_flow3d_trainer *t) {
     if (!t) return;
-    sdg_adam_free(t->adam);
-    sdg_ema_free(t->ema);
-    sdg_ctx_free(t->ctx);
-    sdg_rng_free(t->rng);
-    free(t->order);
-    free(t->bm);
-    free(t->bp);
+    sdg_mol3d_fit_destroy(&t->fit);
     free(t);
 }
 
-int64_t   sdg_flow3d_trainer_epochs(const sdg_flow3d_trainer *t) { return t ? t->epochs : 0; }
-void      sdg_flow3d_trainer_set_epochs(sdg_flow3d_trainer *t, int64_t e) { if (t) t->epochs = e; }
-sdg_adam *sdg_flow3d_trainer_adam(sdg_flow3d_trainer *t) { return t ? t->adam : NULL; }
-sdg_ema  *sdg_flow3d_trainer_ema(sdg_flow3d_trainer *t) { return t ? t->ema : NULL; }
+int64_t   sdg_flow3d_trainer_epochs(const sdg_flow3d_trainer *t) { return t ? t->fit.epochs : 0; }
+void      sdg_flow3d_trainer_set_epochs(sdg_flow3d_trainer *t, int64_t e) { if (t) t->fit.epochs = e; }
+sdg_adam *sdg_flow3d_trainer_adam(sdg_flow3d_trainer *t) { return t ? t->fit.adam : NULL; }
+sdg_ema  *sdg_flow3d_trainer_ema(sdg_flow3d_trainer *t) { return t ? t->fit.ema : NULL; }
 const sdg_flow3d_train_params *sdg_flow3d_trainer_params(const sdg_flow3d_trainer *t) { return t ? &t->p : NULL; }
 void sdg_flow3d_trainer_set_on_step(sdg_flow3d_trainer *t, sdg_flow3d_step_fn fn, void *params) {
-    if (t) t->p.on_step = fn, t->p.on_step_params = params;
+    if (t) t->p.on_step = fn, t->p.on_step_params = params, t->fit.on_step = fn, t->fit.on_step_params = params;
+}
+
+static sdg_status flow_loss(sdg_ctx *ctx, const sdg_mol3d_batch *b, sdg_rng *rng, void *self, sdg_tensor **loss,
+                            float *parts) {
+    const sdg_flow3d_trainer *t = self;
+    return sdg_flow3d_loss(ctx, t->net, b, &t->p.loss, rng, loss, parts);
 }
 
 sdg_status sdg_flow3d_trainer_new(sdg_egnn *net, sdg_mol *const *mols, const float *prop, size_t n,
@@ -482,20 +472,11 @@ sdg_status sdg_flow3d_trainer_new(sdg_egnn *net, sdg_mol *const *mols, const flo
     if (!t) return SDG_ERROR(SDG_ERR_NOMEM, "out of memory");
     t->p = p;
     t->net = net;
-    t->params = sdg_egnn_params_store(net);
-    t->mols = mols;
-    t->prop = sdg_egnn_get_params(net)->conditional ? prop : NULL;
-    t->n = n;
-    sdg_adam_params ap = sdg_adam_default_params();
-    ap.lr = p.lr;
-    SDG_TRY(sdg_adam_new(&ap, t->params, &t->adam));
-    SDG_TRY(sdg_ema_new(t->params, p.ema_decay, &t->ema));
-    SDG_TRY(sdg_ctx_new(0, &t->ctx));
-    SDG_TRY(sdg_rng_new(p.seed, &t->rng));
-    t->order = malloc(n * sizeof *t->order);
-    t->bm = malloc((size_t)p.batch * sizeof *t->bm);
-    t->bp = malloc((size_t)p.batch * sizeof *t->bp);
-    if (!t->order || !t->bm || !t->bp) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+    sdg_mol3d_fit_params fp = {.name = "flow3d trainer", .batch = p.batch, .lr = p.lr, .grad_clip = p.grad_clip,
+                               .ema_decay = p.ema_decay, .seed = p.seed, .loss = flow_loss, .self = t,
+                               .on_step = p.on_step, .on_step_params = p.on_step_params, .n_parts = 4};
+    SDG_TRY(sdg_mol3d_fit_init(&t->fit, &fp, sdg_egnn_params_store(net), mols,
+                               sdg_egnn_get_params(net)->conditional ? prop : NULL, n));
     *out = t;
     t = NULL;
 cleanup:
@@ -503,53 +484,7 @@ cleanup:
     return st;
 }
 
-/* One optimiser step on the molecules rows[0..B). */
-static sdg_status train_step(sdg_flow3d_trainer *t, const int64_t *rows, size_t B, double *loss, float parts[4]) {
-    sdg_status st = SDG_OK;
-    sdg_mol3d_batch b;
-    memset(&b, 0, sizeof b);
-    for (size_t i = 0; i < B; i++) {
-        t->bm[i] = t->mols[rows[i]];
-        if (t->prop) t->bp[i] = t->prop[rows[i]];
-    }
-    SDG_TRY(sdg_mol3d_batch_init(&b, t->bm, B, t->prop ? t->bp : NULL));
-    sdg_ctx_reset(t->ctx);
-    sdg_tensor *L = NULL;
-    SDG_TRY(sdg_flow3d_loss(t->ctx, t->net, &b, &t->p.loss, t->rng, &L, parts));
-    sdg_params_zero_grad(t->params);
-    SDG_TRY(sdg_backward(t->ctx, L));
-    if (t->p.grad_clip > 0) SDG_TRY(sdg_params_clip_grad_norm(t->params, t->p.grad_clip, NULL));
-    SDG_TRY(sdg_adam_step(t->adam));
-    sdg_ema_update(t->ema);
-    *loss = L->data[0];
-    if (!isfinite(*loss)) SDG_FAIL(SDG_ERR_NUMERIC, "flow3d trainer: epoch %lld: the loss is not finite", (long long)t->epochs + 1);
-cleanup:
-    sdg_mol3d_batch_destroy(&b);
-    return st;
-}
-
 sdg_status sdg_flow3d_trainer_epoch(sdg_flow3d_trainer *t, double *loss, float parts[4]) {
-    sdg_status st = SDG_OK;
     if (!t) return SDG_ERROR(SDG_ERR_INVALID, "flow3d trainer: NULL trainer");
-    sdg_rng_reset(t->rng, t->p.seed, (uint64_t)(1 + t->epochs));
-    for (size_t i = 0; i < t->n; i++) t->order[i] = (int64_t)i;
-    sdg_rng_shuffle(t->rng, t->order, t->n);
-    double sum = 0, psum[4] = {0, 0, 0, 0};
-    size_t steps = 0, B = (size_t)t->p.batch, total = (t->n + B - 1) / B;
-    for (size_t s = 0; s < t->n; s += B) {
-        size_t b = t->n - s < B ? t->n - s : B;
-        double l = 0;
-        float pp[4];
-        SDG_TRY(train_step(t, t->order + s, b, &l, pp));
-        sum += l;
-        for (int k = 0; k < 4; k++) psum[k] += pp[k];
-        steps++;
-        if (t->p.on_step) SDG_TRY(t->p.on_step((int64_t)steps, (int64_t)total, l, t->p.on_step_params));
-    }
-    t->epochs++;
-    if (loss) *loss = steps ? sum / (double)steps : 0;
-    if (parts)
-        for (int k = 0; k < 4; k++) parts[k] = steps ? (float)(psum[k] / (double)steps) : 0;
-cleanup:
-    return st;
+    return sdg_mol3d_fit_epoch(&t->fit, loss, parts);
 }

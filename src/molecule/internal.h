@@ -33,4 +33,42 @@ void sdg_egnn_prop_features(const sdg_egnn_params *p, float v, float keep, float
 /* sdg_egnn_forward with the grad mode off: the same network, fused, on raw arrays
  * (egnn_fast.c); arguments already checked. */
 sdg_status sdg_egnn_forward_fast(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn_input *in, sdg_egnn_output *out);
+/* ---- the training loop of the 3-D trainers (fit3d.c): flow matching and the property regressor ----
+ * Epoch e shuffles the n molecules with sdg_rng_stream(seed, 1 + e), then per batch: packed
+ * batch (sdg_mol3d_batch_init with the rows' prop values, NULL when prop is NULL), ctx reset,
+ * loss(ctx, batch, rng, self), zero grads, backward, global clipping, Adam, EMA, on_step. */
+typedef sdg_status (*sdg_mol3d_loss_fn)(sdg_ctx *ctx, const sdg_mol3d_batch *b, sdg_rng *rng, void *self,
+                                        sdg_tensor **loss, float *parts);
+typedef struct sdg_mol3d_fit_params {
+    const char        *name;        /* for messages ("flow3d trainer")          */
+    int64_t            batch;
+    float              lr, grad_clip, ema_decay;
+    uint64_t           seed;
+    sdg_mol3d_loss_fn  loss;
+    void              *self;
+    sdg_flow3d_step_fn on_step;
+    void              *on_step_params;
+    int                n_parts;     /* floats the loss writes into parts (<= 8) */
+} sdg_mol3d_fit_params;
+typedef struct sdg_mol3d_fit {
+    sdg_mol3d_fit_params p;
+    sdg_params     *params;         /* borrowed                                 */
+    sdg_adam       *adam;
+    sdg_ema        *ema;
+    sdg_ctx        *ctx;
+    sdg_rng        *rng;
+    sdg_mol *const *mols;           /* (n) borrowed                             */
+    const float    *prop;           /* (n) borrowed, or NULL                    */
+    size_t          n;
+    int64_t         epochs, *order;
+    sdg_mol       **bm;             /* (batch) molecules of the current step    */
+    float          *bp;             /* (batch) their values                     */
+    sdg_flow3d_step_fn on_step;
+    void           *on_step_params;
+} sdg_mol3d_fit;
+sdg_status sdg_mol3d_fit_init(sdg_mol3d_fit *f, const sdg_mol3d_fit_params *p, sdg_params *params,
+                              sdg_mol *const *mols, const float *prop, size_t n);
+void       sdg_mol3d_fit_destroy(sdg_mol3d_fit *f);   /* NULL is a no-op */
+/* One epoch; *loss = mean step loss, parts (n_parts, may be NULL) the mean parts. */
+sdg_status sdg_mol3d_fit_epoch(sdg_mol3d_fit *f, double *loss, float *parts);
 #endif

@@ -2,6 +2,7 @@
  * errors name the record and the line. Aromatic bonds read as type 4 are kekulised by the shim. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,5 +293,56 @@ cleanup:
     free(r.line);
     sdg_mol_free(m);
     sdg_mol_list_free(l);
+    return st;
+}
+
+sdg_status sdg_mol_list_read_sdf_fields(const char *path, const char *const *names, size_t k, double **values,
+                                        size_t *count) {
+    sdg_status st = SDG_OK;
+    reader r = {0};
+    double *v = NULL;
+    size_t n = 0, cap = 0;
+    int want = -1;   /* field whose value the next line holds */
+    bool open = false;
+    if (!path || (k && !names) || !values || !count)
+        return SDG_ERROR(SDG_ERR_INVALID, "sdg_mol_list_read_sdf_fields: NULL argument");
+    *values = NULL, *count = 0;
+    r.f = fopen(path, "r");
+    if (!r.f) return SDG_ERROR(SDG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    while (next_line(&r)) {
+        if (!open) {   /* a record starts: one more row of NaN */
+            if (n == cap) {
+                size_t nc = cap ? 2 * cap : 64;
+                double *nv = realloc(v, nc * (k ? k : 1) * sizeof *v);
+                if (!nv) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+                v = nv, cap = nc;
+            }
+            for (size_t j = 0; j < k; j++) v[n * k + j] = NAN;
+            n++, open = true;
+        }
+        if (strncmp(r.line, "$$$$", 4) == 0) { open = false, want = -1; continue; }
+        if (want >= 0) {
+            char *end;
+            double x = strtod(r.line, &end);
+            while (*end == ' ') end++;
+            if (end != r.line && *end == '\0') v[(n - 1) * k + (size_t)want] = x;
+            want = -1;
+            continue;
+        }
+        if (r.line[0] != '>') continue;
+        for (size_t j = 0; j < k; j++) {   /* "> <name>", "> 12 <name>", ">  <name> (3)" */
+            const char *lt = strchr(r.line, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+            if (gt && (size_t)(gt - lt - 1) == strlen(names[j]) && strncmp(lt + 1, names[j], strlen(names[j])) == 0)
+                want = (int)j;
+        }
+    }
+    if (ferror(r.f)) SDG_FAIL(SDG_ERR_IO, "%s: read error", path);
+    if (open) n--;   /* text after the last $$$$ is not a record */
+    *values = v, *count = n;
+    v = NULL;
+cleanup:
+    fclose(r.f);
+    free(r.line);
+    free(v);
     return st;
 }

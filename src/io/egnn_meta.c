@@ -1,0 +1,98 @@
+/* Meta keys shared by the two EGNN checkpoints (mol3d_flow and prop3d_regressor,
+ * docs/file-formats.md): the network's shape and the training parameters of an exact --resume. */
+#include <stdio.h>
+#include "io/internal.h"
+
+static sdg_status get_int(const sdg_meta *m, const char *k, int *v) {
+    int64_t x = 0;
+    sdg_status st = sdg_meta_get_int(m, k, &x);
+    *v = (int)x;
+    return st;
+}
+
+sdg_status io_meta_get_float(const sdg_meta *m, const char *k, float *v) {
+    double x = 0;
+    sdg_status st = sdg_meta_get_double(m, k, &x);
+    *v = (float)x;
+    return st;
+}
+
+sdg_status io_egnn_meta_write(sdg_meta *meta, const sdg_egnn_params *np) {
+    sdg_status st = SDG_OK;
+    SDG_TRY(sdg_meta_set_int(meta, "net.n_types", np->n_types));
+    SDG_TRY(sdg_meta_set_int(meta, "net.n_charges", np->n_charges));
+    SDG_TRY(sdg_meta_set_int(meta, "net.n_bonds", np->n_bonds));
+    SDG_TRY(sdg_meta_set_int(meta, "net.hidden", np->hidden));
+    SDG_TRY(sdg_meta_set_int(meta, "net.edge_hidden", np->edge_hidden));
+    SDG_TRY(sdg_meta_set_int(meta, "net.message", np->message));
+    SDG_TRY(sdg_meta_set_int(meta, "net.layers", np->layers));
+    SDG_TRY(sdg_meta_set_int(meta, "net.rbf", np->rbf));
+    SDG_TRY(sdg_meta_set_double(meta, "net.rbf_max", np->rbf_max));
+    SDG_TRY(sdg_meta_set_double(meta, "net.coord_range", np->coord_range));
+    SDG_TRY(sdg_meta_set_int(meta, "net.conditional", np->conditional));
+    SDG_TRY(sdg_meta_set_int(meta, "net.prop_gauss", np->prop_gauss));
+    SDG_TRY(sdg_meta_set_int(meta, "net.combine", (int64_t)np->combine));
+    SDG_TRY(sdg_meta_set_int(meta, "net.seed", (int64_t)np->seed));
+cleanup:
+    return st;
+}
+
+sdg_status io_egnn_meta_read(const sdg_meta *meta, sdg_egnn_params *np) {
+    sdg_status st = SDG_OK;
+    int64_t v = 0;
+    SDG_TRY(get_int(meta, "net.n_types", &np->n_types));
+    SDG_TRY(get_int(meta, "net.n_charges", &np->n_charges));
+    SDG_TRY(get_int(meta, "net.n_bonds", &np->n_bonds));
+    SDG_TRY(get_int(meta, "net.hidden", &np->hidden));
+    SDG_TRY(get_int(meta, "net.edge_hidden", &np->edge_hidden));
+    SDG_TRY(get_int(meta, "net.message", &np->message));
+    SDG_TRY(get_int(meta, "net.layers", &np->layers));
+    SDG_TRY(get_int(meta, "net.rbf", &np->rbf));
+    SDG_TRY(io_meta_get_float(meta, "net.rbf_max", &np->rbf_max));
+    SDG_TRY(io_meta_get_float(meta, "net.coord_range", &np->coord_range));
+    SDG_TRY(sdg_meta_get_int(meta, "net.conditional", &v));
+    np->conditional = v != 0;
+    SDG_TRY(get_int(meta, "net.prop_gauss", &np->prop_gauss));
+    SDG_TRY(sdg_meta_get_int(meta, "net.combine", &v));
+    np->combine = (sdg_prop_combine)v;
+    SDG_TRY(sdg_meta_get_int(meta, "net.seed", &v));
+    np->seed = (uint64_t)v;
+cleanup:
+    return st;
+}
+
+sdg_status io_train_meta_write(sdg_meta *meta, const io_train_meta *t) {
+    sdg_status st = SDG_OK;
+    SDG_TRY(sdg_meta_set_int(meta, "train.batch", t->batch));
+    SDG_TRY(sdg_meta_set_double(meta, "train.lr", t->lr));
+    SDG_TRY(sdg_meta_set_double(meta, "train.grad_clip", t->grad_clip));
+    SDG_TRY(sdg_meta_set_double(meta, "train.ema_decay", t->ema_decay));
+    SDG_TRY(sdg_meta_set_int(meta, "train.seed", (int64_t)t->seed));
+    SDG_TRY(sdg_meta_set_int(meta, "train.threads", sdg_num_threads()));
+    SDG_TRY(sdg_meta_set_int(meta, "train.molecules", t->molecules));
+cleanup:
+    return st;
+}
+
+sdg_status io_train_meta_read(const char *path, const sdg_meta *meta, size_t n, io_train_meta *t) {
+    sdg_status st = SDG_OK;
+    double d = 0;
+    int64_t v = 0;
+    if (sdg_meta_get_int(meta, "train.batch", &t->batch) != SDG_OK)
+        SDG_FAIL(SDG_ERR_FORMAT, "%s: not a training checkpoint (no train.batch)", path);
+    SDG_TRY(sdg_meta_get_double(meta, "train.lr", &d));
+    t->lr = (float)d;
+    SDG_TRY(sdg_meta_get_double(meta, "train.grad_clip", &d));
+    t->grad_clip = (float)d;
+    SDG_TRY(sdg_meta_get_double(meta, "train.ema_decay", &d));
+    t->ema_decay = (float)d;
+    SDG_TRY(sdg_meta_get_int(meta, "train.seed", &v));
+    t->seed = (uint64_t)v;
+    SDG_TRY(sdg_meta_get_int(meta, "train.molecules", &t->molecules));
+    if ((size_t)t->molecules != n)
+        SDG_FAIL(SDG_ERR_INVALID, "%s: trained on %lld molecules, %zu given (same data and --max-rows needed)", path,
+                 (long long)t->molecules, n);
+    SDG_TRY(sdg_meta_get_int(meta, "train.epoch", &t->epoch));
+cleanup:
+    return st;
+}

@@ -212,4 +212,15 @@ done:
         for (int _d = 0; _d < (nd); _d++) (sp).shape[i][_d] = _s[_d];                         \
     } while (0)
 
+/* A molecule from SMILES with explicit H and 3-D coordinates (Open Babel, embedding seed). */
+static inline sdg_mol *sdg_test_mol_3d(const char *smiles, uint64_t seed) {
+    sdg_mol *m = NULL, *e = NULL;
+    sdg_rng *r = NULL;
+    sdg_rng_new(seed, &r);
+    if (sdg_mol_from_smiles(smiles, &m) != SDG_OK || sdg_mol_embed_3d(m, NULL, r, &e) != SDG_OK) e = NULL;
+    sdg_mol_free(m);
+    sdg_rng_free(r);
+    return e;
+}
+
 #endif

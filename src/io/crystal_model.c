@@ -104,13 +104,7 @@ cleanup:
 }
 
 bool sdg_crystal_model_probe(const char *path) {
-    sdg_meta *meta = NULL;
-    const char *kind = NULL;
-    bool yes = path && sdg_meta_new(&meta) == SDG_OK && sdg_checkpoint_read_meta(path, meta) == SDG_OK &&
-               sdg_meta_get_string(meta, "model", &kind) == SDG_OK && strcmp(kind, MODEL_KIND) == 0;
-    sdg_meta_free(meta);
-    sdg_error_clear();
-    return yes;
+    return io_checkpoint_is(path, MODEL_KIND);
 }
 
 static sdg_status get_i(const sdg_meta *m, const char *k, int64_t *v) { return sdg_meta_get_int(m, k, v); }

@@ -1,6 +1,7 @@
-/* Meta keys shared by the two EGNN checkpoints (mol3d_flow and prop3d_regressor,
+/* Model checkpoints: the kind probe of every model file, and the meta keys shared by the two EGNN checkpoints (mol3d_flow and prop3d_regressor,
  * docs/file-formats.md): the network's shape and the training parameters of an exact --resume. */
 #include <stdio.h>
+#include <string.h>
 #include "io/internal.h"
 
 static sdg_status get_int(const sdg_meta *m, const char *k, int *v) {
@@ -95,4 +96,14 @@ sdg_status io_train_meta_read(const char *path, const sdg_meta *meta, size_t n, 
     SDG_TRY(sdg_meta_get_int(meta, "train.epoch", &t->epoch));
 cleanup:
     return st;
+}
+
+bool io_checkpoint_is(const char *path, const char *kind) {
+    sdg_meta *meta = NULL;
+    const char *k = NULL;
+    bool yes = path && sdg_meta_new(&meta) == SDG_OK && sdg_checkpoint_read_meta(path, meta) == SDG_OK &&
+               sdg_meta_get_string(meta, "model", &k) == SDG_OK && strcmp(k, kind) == 0;
+    sdg_meta_free(meta);
+    sdg_error_clear();
+    return yes;
 }

@@ -126,6 +126,9 @@ sdg_status io_gdss_model_meta(const sdg_gdss_model *m, sdg_meta **meta, sdg_para
 /* Loads a checkpoint's /params into P, then, when ema, its /ema shadow over them (the weights a
  * sampler uses). Model loaders share it. */
 sdg_status io_load_weights(const char *path, sdg_params *P, bool ema);
+/* True when path is an sdegen checkpoint whose meta model is kind (no error left set): the
+ * _probe of every model file (egnn_meta.c). */
+bool       io_checkpoint_is(const char *path, const char *kind);
 /* ---- EGNN models (egnn_meta.c): the meta keys shared by mol3d_flow and prop3d_regressor ---- */
 /* net.n_types, net.n_charges, ..., net.seed (docs/file-formats.md). */
 sdg_status io_egnn_meta_write(sdg_meta *meta, const sdg_egnn_params *np);

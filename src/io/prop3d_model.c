@@ -61,13 +61,7 @@ cleanup:
 }
 
 bool sdg_prop3d_model_probe(const char *path) {
-    sdg_meta *meta = NULL;
-    const char *kind = NULL;
-    bool yes = path && sdg_meta_new(&meta) == SDG_OK && sdg_checkpoint_read_meta(path, meta) == SDG_OK &&
-               sdg_meta_get_string(meta, "model", &kind) == SDG_OK && strcmp(kind, MODEL_KIND) == 0;
-    sdg_meta_free(meta);
-    sdg_error_clear();
-    return yes;
+    return io_checkpoint_is(path, MODEL_KIND);
 }
 
 static sdg_status model_from_meta(const char *path, const sdg_meta *meta, sdg_prop3d_model *m) {

@@ -149,13 +149,8 @@ static void test_permutation(void) {
 }
 
 static sdg_mol *from_smiles(const char *s, uint64_t seed) {
-    sdg_mol *m = NULL, *e = NULL;
-    sdg_rng *r = NULL;
-    sdg_rng_new(seed, &r);
-    CU_ASSERT_FATAL(sdg_mol_from_smiles(s, &m) == SDG_OK);
-    CU_ASSERT_FATAL(sdg_mol_embed_3d(m, NULL, r, &e) == SDG_OK);
-    sdg_mol_free(m);
-    sdg_rng_free(r);
+    sdg_mol *e = sdg_test_mol_3d(s, seed);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
     return e;
 }
 

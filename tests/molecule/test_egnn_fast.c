@@ -85,11 +85,11 @@ static double check_case(const fast_case *fc, uint64_t seed, float perturb) {
         fl[pass] = sdg_ctx_flops_total(ctx);
     }
     CU_ASSERT(o[0].x0->node != NULL && o[1].x0->node == NULL);   /* the op path did record a tape */
-    const sdg_tensor *r[4] = {o[0].x0, o[0].type_logits, o[0].charge_logits, o[0].bond_logits};
-    const sdg_tensor *f[4] = {o[1].x0, o[1].type_logits, o[1].charge_logits, o[1].bond_logits};
-    const sdg_tensor *s[4] = {o[2].x0, o[2].type_logits, o[2].charge_logits, o[2].bond_logits};
-    double err[4], worst = 0;
-    for (int q = 0; q < 4; q++) {
+    const sdg_tensor *r[5] = {o[0].x0, o[0].type_logits, o[0].charge_logits, o[0].bond_logits, o[0].h};
+    const sdg_tensor *f[5] = {o[1].x0, o[1].type_logits, o[1].charge_logits, o[1].bond_logits, o[1].h};
+    const sdg_tensor *s[5] = {o[2].x0, o[2].type_logits, o[2].charge_logits, o[2].bond_logits, o[2].h};
+    double err[5], worst = 0;
+    for (int q = 0; q < 5; q++) {   /* the four outputs and the final atom features h */
         CU_ASSERT_FATAL(r[q]->size == f[q]->size && f[q]->size == s[q]->size);
         err[q] = rel_err(r[q], f[q]);
         worst = fmax(worst, err[q]);
@@ -98,10 +98,10 @@ static double check_case(const fast_case *fc, uint64_t seed, float perturb) {
     }
     if (perturb == 0)
         printf("\n  H %3d He %2d M %2d L %d rbf %2d cond %d/%d combine %d gauss %2d, %d molecules (A %3lld, P %4lld): "
-               "rel. err x0 %.1e types %.1e charges %.1e bonds %.1e; FLOPs fused %.3g, op %.3g",
+               "rel. err x0 %.1e types %.1e charges %.1e bonds %.1e h %.1e; FLOPs fused %.3g, op %.3g",
                fc->hidden, fc->edge_hidden, fc->message, fc->layers, fc->rbf, (int)fc->conditional, (int)fc->with_prop,
                (int)fc->combine, fc->prop_gauss, fc->B, (long long)A, (long long)P, err[0], err[1], err[2], err[3],
-               fl[1], fl[0]);
+               err[4], fl[1], fl[0]);
     CU_ASSERT(fl[1] > 0.5 * fl[0] && fl[1] < fl[0]);   /* the rewrites save work, never most of it */
     free(x);
     free(ty);

@@ -17,15 +17,7 @@ gdss="$shared/gdss/gdss_qm9.h5"; csv="$shared/data/qm9/qm9_smiles.csv"; idx="$sh
 command -v python3 >/dev/null || exit 77
 tmp=$(mktemp -d /tmp/sdegen-mol-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL ($case): $*"; exit 1; }
-# one-line error with a non-zero exit: err WANT_EXIT TEXT cmd...
-err() {
-  local want=$1 text=$2; shift 2
-  "$@" >"$tmp/o" 2>"$tmp/e"; local rc=$?
-  [ "$rc" = "$want" ] || fail "exit $rc (want $want): $*: $(cat "$tmp/e")"
-  grep -qF -- "$text" "$tmp/e" || fail "stderr lacks '$text': $(cat "$tmp/e")"
-  [ "$(wc -l <"$tmp/e")" -eq 1 ] || fail "stderr is not one line: $(cat "$tmp/e")"
-}
+. "$(dirname "$0")/lib.sh"   # fail, err
 
 mkdir -p "$tmp/data/qm9"
 head -n 2001 "$csv" >"$tmp/data/qm9/qm9_smiles.csv"

@@ -18,14 +18,7 @@ data="$shared/data"
 [ -f "$data/qm9/qm9_3d_conformers.sdf" ] && [ -f "$data/qm9/valid_idx_qm9.json" ] || { echo "QM9 conformers absent: skipped"; exit 77; }
 tmp=$(mktemp -d /tmp/sdegen-mol3d-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL ($case): $*"; exit 1; }
-err() {   # err WANT_EXIT TEXT cmd...: one-line error with that exit status
-  local want=$1 text=$2; shift 2
-  "$@" >"$tmp/o" 2>"$tmp/e"; local rc=$?
-  [ "$rc" = "$want" ] || fail "exit $rc (want $want): $*: $(cat "$tmp/e")"
-  grep -qF -- "$text" "$tmp/e" || fail "stderr lacks '$text': $(cat "$tmp/e")"
-  [ "$(wc -l <"$tmp/e")" -eq 1 ] || fail "stderr is not one line: $(cat "$tmp/e")"
-}
+. "$(dirname "$0")/lib.sh"   # fail, err
 net=(--data "$data" --max-rows 300 --batch 32 --hidden 16 --layers 1 --threads 1 --seed 5)
 train() { "$exe" train molecules3d "${net[@]}" "$@" >"$tmp/train.txt" 2>&1 || fail "train $*: $(cat "$tmp/train.txt")"; }
 

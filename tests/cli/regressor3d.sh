@@ -17,14 +17,7 @@ data="$shared/data"
 [ -f "$data/qm9/qm9_3d_conformers.sdf" ] && [ -f "$data/qm9/qm9_3d_subset.xyz" ] || { echo "QM9 3-D data absent: skipped"; exit 77; }
 tmp=$(mktemp -d /tmp/sdegen-reg3d-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL ($case): $*"; exit 1; }
-err() {   # err WANT_EXIT TEXT cmd...: one-line error with that exit status
-  local want=$1 text=$2; shift 2
-  "$@" >"$tmp/o" 2>"$tmp/e"; local rc=$?
-  [ "$rc" = "$want" ] || fail "exit $rc (want $want): $*: $(cat "$tmp/e")"
-  grep -qF -- "$text" "$tmp/e" || fail "stderr lacks '$text': $(cat "$tmp/e")"
-  [ "$(wc -l <"$tmp/e")" -eq 1 ] || fail "stderr is not one line: $(cat "$tmp/e")"
-}
+. "$(dirname "$0")/lib.sh"   # fail, err
 net=(--data "$data" --max-rows 1200 --batch 32 --hidden 16 --layers 1 --threads 1 --seed 5 --lr 3e-3)
 train() { "$exe" train regressor3d --prop gap "${net[@]}" "$@" >"$tmp/train.txt" 2>&1 || fail "train $*: $(cat "$tmp/train.txt")"; }
 # a hand-made SDF record: NAME ATOMS(El x y z;...) [TARGET_FIELD VALUE]

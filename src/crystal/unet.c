@@ -411,7 +411,7 @@ static void fast_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t l
  * e = e^-|v| by op_unary.c's exp (Cephes range reduction and polynomial, < 1e-7 relative;
  * -|v| <= 0, so 2^n is one normal factor; 0 below -87.33). */
 FAST_INLINE float fast_silu1(float v) {
-    float t = -fabsf(v), tc = t < -87.33f ? -87.33f : t;
+    float t = -fabsf(v), tc = t > -87.33f ? t : -87.33f;   /* NaN -> -87.33: n stays in range */
     float n = tc * 1.44269504088896341f + 12582912.0f;   /* round to nearest via 1.5 * 2^23 */
     n -= 12582912.0f;
     float r = tc - n * 0.693359375f;

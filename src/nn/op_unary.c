@@ -54,9 +54,10 @@ static inline float v_exp_reduced(float x, float *n) {
 }
 
 /* e^x: e^r 2^n with 2^n as two factors so that n = 128 does not overflow the exponent field.
- * 0 below -87.33 (e^x < FLT_MIN), inf above ln(FLT_MAX). */
+ * 0 below -87.33 (e^x < FLT_MIN), inf above ln(FLT_MAX), NaN for NaN. The clamp sends NaN to
+ * -87.33 so that n is always a small integer (no undefined float-to-int conversion). */
 static inline float v_exp(float x) {
-    float xc = x < -87.33f ? -87.33f : (x > 88.7228f ? 88.7228f : x), n;
+    float xc = x > -87.33f ? (x < 88.7228f ? x : 88.7228f) : -87.33f, n;
     float p = v_exp_reduced(xc, &n);
     int32_t ni = (int32_t)n, n1 = ni >> 1;
     int32_t e1 = (n1 + 127) * (1 << 23), e2 = (ni - n1 + 127) * (1 << 23);
@@ -64,17 +65,17 @@ static inline float v_exp(float x) {
     memcpy(&s1, &e1, sizeof s1);
     memcpy(&s2, &e2, sizeof s2);
     float y = p * s1 * s2;
-    return x < -87.33f ? 0.0f : (x > 88.7228f ? INFINITY : y);
+    return x < -87.33f ? 0.0f : (x > 88.7228f ? INFINITY : (x == x ? y : x));
 }
 
 /* e^x for x <= 0 (or NaN): 2^n as one factor (n >= -126 after the clamp, a normal number);
  * the same bits as v_exp there (both round p 2^n once), with fewer operations. */
 static inline float v_exp_neg(float x) {
-    float n, p = v_exp_reduced(x < -87.33f ? -87.33f : x, &n);
+    float n, p = v_exp_reduced(x > -87.33f ? x : -87.33f, &n);   /* NaN: n stays in range */
     int32_t bits = ((int32_t)n + 127) * (1 << 23);
     float sc;
     memcpy(&sc, &bits, sizeof sc);
-    return x < -87.33f ? 0.0f : p * sc;
+    return x < -87.33f ? 0.0f : (x == x ? p * sc : x);
 }
 
 /* tanh: Eigen's rational approximation (odd degree 13 over even degree 6), clamped where it

@@ -297,8 +297,8 @@ static sdg_tensor *forward_ops(sdg_ctx *ctx, const sdg_crystal_unet *u, sdg_tens
  *   convolutions standardised (a few flops per weight, about 0.1 % of a batch of 100: nothing
  *   is cached between calls, so a changed weight is always seen); the batch's noise/property
  *   embedding MLP, transposed (emb, B), and each block's projection of it (Cout, B).
- * - SiLU: x sigmoid(x) with the sigmoid from e^-|x| (op_unary.c's exp, inline), in the same
- *   pass as the group norm's affine map; the per-matrix code is compiled for the baseline ISA
+ * - SiLU: sdg_unary_run, the op's own vectorised kernel (the same bits as the op path), right
+ *   after the group norm's affine map; the per-matrix code is compiled for the baseline ISA
  *   and for AVX2 + FMA, picked at run time.
  * - Attention: qkv (L, 3C) = h W^T, K transposed once (C, L), S = Q K / sqrt(C) (L, L), a row
  *   softmax over the real keys, O = S V (L, C), out = x + O W_proj^T.
@@ -407,33 +407,6 @@ static void fast_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t l
 #pragma GCC optimize("no-trapping-math", "no-tree-loop-distribute-patterns")
 #define FAST_INLINE static inline __attribute__((always_inline))
 
-/* silu(v) = v sigmoid(v) as op_unary.c (x >= 0: 1 / (1 + e^-x), else e^x / (1 + e^x)), with
- * e = e^-|v| by op_unary.c's exp (Cephes range reduction and polynomial, < 1e-7 relative;
- * -|v| <= 0, so 2^n is one normal factor; 0 below -87.33). */
-FAST_INLINE float fast_silu1(float v) {
-    float t = -fabsf(v), tc = t > -87.33f ? t : -87.33f;   /* NaN -> -87.33: n stays in range */
-    float n = tc * 1.44269504088896341f + 12582912.0f;   /* round to nearest via 1.5 * 2^23 */
-    n -= 12582912.0f;
-    float r = tc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float q = 1.9875691500e-4f;
-    q = q * r + 1.3981999507e-3f;
-    q = q * r + 8.3334519073e-3f;
-    q = q * r + 4.1665795894e-2f;
-    q = q * r + 1.6666665459e-1f;
-    q = q * r + 5.0000001201e-1f;
-    q = q * (r * r) + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) * (1 << 23);
-    float sc;
-    memcpy(&sc, &bits, sizeof sc);
-    float e = t < -87.33f ? 0.0f : q * sc, num = v >= 0.0f ? 1.0f : e;
-    return v * (num / (1.0f + e));
-}
-
-FAST_INLINE void fast_silu(float *v, int64_t n) {
-    for (int64_t i = 0; i < n; i++) v[i] = fast_silu1(v[i]);
-}
-
 /* Real positions of level l: j 2^l < R. */
 FAST_INLINE int64_t fast_real(int64_t L, int l, int64_t R) {
     int64_t r = ((R - 1) >> l) + 1;
@@ -475,13 +448,9 @@ FAST_INLINE void fast_norm(const sdg_norm_layer *n, const float *x, int64_t C, i
             coef[c] = n->bias->data[c] - (float)m * acc[c];
         }
     }
-    if (silu) {
-        for (int64_t j = 1; j <= L; j++)
-            for (int64_t c = 0; c < C; c++) y[j * C + c] = fast_silu1(x[j * C + c] * acc[c] + coef[c]);
-    } else {
-        for (int64_t j = 1; j <= L; j++)
-            for (int64_t c = 0; c < C; c++) y[j * C + c] = x[j * C + c] * acc[c] + coef[c];
-    }
+    for (int64_t j = 1; j <= L; j++)
+        for (int64_t c = 0; c < C; c++) y[j * C + c] = x[j * C + c] * acc[c] + coef[c];
+    if (silu) sdg_unary_run(SDG_UNARY_SILU, y + C, y + C, L * C);   /* the op's own kernel */
     fast_pads(y, C, L, L);
     fl->norm += 8.0 * (double)(C * L);
     if (silu) fl->unary += (double)(C * L);
@@ -696,7 +665,7 @@ static float *fast_embedding(sdg_ctx *ctx, const sdg_crystal_unet *u, int64_t B,
             pe[(half + k) * B + b] = (float)sin(a);
         }
     fast_linear_t(&u->t1, pe, B, h1);
-    fast_silu(h1, E * B);
+    sdg_unary_run(SDG_UNARY_SILU, h1, h1, E * B);
     fast_linear_t(&u->t2, h1, B, emb);
     fl->linear += 2.0 * (double)B * (double)(p->base * E + E * E) + 2.0 * (double)(B * E);
     fl->unary += 2.0 * (double)(B * E);
@@ -710,7 +679,7 @@ static float *fast_embedding(sdg_ctx *ctx, const sdg_crystal_unet *u, int64_t B,
                 cv[j * B + b] = kp == 0.0f ? 0.0f : cond[b * p->n_cond + j];   /* a missing (NaN) value never enters */
             }
         fast_linear_t(&u->c1, cv, B, c1);
-        fast_silu(c1, E * B);
+        sdg_unary_run(SDG_UNARY_SILU, c1, c1, E * B);
         fast_linear_t(&u->c2, c1, B, c2);
         for (int64_t e = 0; e < E; e++)
             for (int64_t b = 0; b < B; b++) {
@@ -725,7 +694,7 @@ static float *fast_embedding(sdg_ctx *ctx, const sdg_crystal_unet *u, int64_t B,
             for (int64_t b = 0; b < B; b++) emb[e * B + b] += u->null_emb->data[e];
         fl->bin += (double)(B * E);
     }
-    fast_silu(emb, E * B);
+    sdg_unary_run(SDG_UNARY_SILU, emb, emb, E * B);
     return emb;
 }
 

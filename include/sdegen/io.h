@@ -273,7 +273,8 @@ SDG_API sdg_status sdg_flow3d_trainer_resume(const char *path, sdg_mol3d_model *
                                              const float *prop, size_t n, sdg_flow3d_trainer **out);
 /* Sizes (and, for a conditioned model, standardised property targets; prop may be NULL) of
  * molecules 0..n-1: molecule i draws a table row from stream (seed, SDG_MOL3D_DRAW_STREAM + i):
- * uniformly among all rows (unconditioned), among rows with a value (joint (n, property)
+ * uniformly among all rows (unconditioned, or a conditioned model with neither target nor
+ * prop: sizes for its unconditional branch), among rows with a value (joint (n, property)
  * draw; prop = that row's value), or, with target (raw units), among the max(32, 5 %) rows
  * whose value is nearest it (prop = target). SDG_ERR_INVALID for a target to an unconditioned model. */
 SDG_API sdg_status sdg_mol3d_model_draw(const sdg_mol3d_model *m, uint64_t seed, size_t n, const double *target,

@@ -426,7 +426,8 @@ typedef struct sdg_flow3d_sample_params {
     float    guidance;       /* CFG weight w (with prop): (1+w) cond - w uncond  */
 } sdg_flow3d_sample_params;
 SDG_API sdg_flow3d_sample_params sdg_flow3d_sample_default_params(void);
-/* Generates n molecules of n_atoms[i] atoms (prop (n) standardised, or NULL) with the engine's
+/* Generates n molecules of n_atoms[i] atoms (prop (n) standardised, or NULL: for a conditioned
+ * network, its unconditional branch, the null embedding of training's unvalued molecules) with the engine's
  * ODE sampler (sdg_sampler_ode: padded 4-component state, DENOISER outputs, own centred priors);
  * out[i] gets a new molecule: argmax types, charges and bond orders (the H atoms are
  * explicit; hcount stays -1, as an SDF read back has it), 3-D coordinates. Molecule i depends only on (seed, i) up to float rounding of the

@@ -13,7 +13,7 @@
 
 #define CMD "sdegen sample"
 #define MUSAGE "usage: sdegen sample MODEL.h5 -n N -o FILE.sdf [--seed S] [--steps K] [--ode euler|heun|rk4] " \
-               "[--batch B] [--cond VALUE --guidance W] [--weights raw|ema] [--threads T]"
+               "[--batch B] [--cond VALUE --guidance W | --uncond] [--weights raw|ema] [--threads T]"
 
 static int sample_mol3d(int argc, char **argv, const char *model_path);
 
@@ -33,9 +33,13 @@ static int sample_mol3d(int argc, char **argv, const char *model_path) {
     const char *out = NULL, *cond_arg = NULL, *weights = "ema", *ode_name = "euler";
     long n = -1, seed = 0, steps = 100, batch = 64, threads = 0;
     double guidance = -1;
-    bool positional = false;
+    bool positional = false, uncond = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--uncond") == 0) {   /* a conditioned model's unconditional branch */
+            uncond = true;
+            continue;
+        }
         if (!(a[0] == '-' && a[1])) {
             if (positional) {
                 fprintf(stderr, CMD ": unexpected argument '%s' (" MUSAGE ")\n", a);
@@ -98,8 +102,14 @@ static int sample_mol3d(int argc, char **argv, const char *model_path) {
         return 1;
     }
     bool cond = m->cond[0] != 0;
-    if (!cond && (cond_arg || guidance >= 0)) {
+    if (!cond && (cond_arg || guidance >= 0 || uncond)) {
         fprintf(stderr, CMD ": %s was trained without conditioning; %s cannot be used with it\n", model_path,
+                cond_arg ? "--cond" : guidance >= 0 ? "--guidance" : "--uncond (it is unconditional already)");
+        rc = 2;
+        goto cleanup;
+    }
+    if (uncond && (cond_arg || guidance >= 0)) {
+        fprintf(stderr, CMD ": --uncond samples without a property; it cannot be combined with %s\n",
                 cond_arg ? "--cond" : "--guidance");
         rc = 2;
         goto cleanup;
@@ -112,6 +122,7 @@ static int sample_mol3d(int argc, char **argv, const char *model_path) {
     sdg_qm9_prop kp = SDG_QM9_PROP_MU;
     const char *unit = "";
     if (cond && sdg_qm9_prop_find(m->cond, &kp) == SDG_OK) unit = sdg_qm9_prop_unit(kp);
+    if (uncond) cond = false;   /* from here on: no property, sizes from the whole training table */
     sdg_error_clear();
     double target = 0;
     if (cond_arg) {   /* VALUE or PROP=VALUE */
@@ -173,7 +184,8 @@ static int sample_mol3d(int argc, char **argv, const char *model_path) {
     if (cond) {
         fields[nf++] = (sdg_mol_field){tname, tbuf};
         fields[nf++] = (sdg_mol_field){"guidance", gbuf};
-    }
+    } else if (uncond)
+        fields[nf++] = (sdg_mol_field){"conditioning", "none: the unconditional branch (null embedding)"};
     sdg_mol **all = calloc((size_t)n, sizeof *all);
     if (!all) {
         fprintf(stderr, CMD ": out of memory for %ld molecules\n", n);
@@ -234,6 +246,9 @@ static int sample_mol3d(int argc, char **argv, const char *model_path) {
     if (cond)
         printf("protocol: n %ld, seed %ld, %s, conditioned on %s %s (guidance %g)\n", n, seed, sampler, m->cond,
                cond_arg ? cond_arg : "drawn jointly with the size from the training table", sp.guidance);
+    else if (uncond)
+        printf("protocol: n %ld, seed %ld, %s; unconditional branch of a model conditioned on %s (null "
+               "embedding); sizes drawn from the whole training table\n", n, seed, sampler, m->cond);
     else
         printf("protocol: n %ld, seed %ld, %s; sizes drawn from the training table\n", n, seed, sampler);
     rc = 0;

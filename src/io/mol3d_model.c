@@ -242,7 +242,7 @@ sdg_status sdg_mol3d_model_draw(const sdg_mol3d_model *m, uint64_t seed, size_t 
         return SDG_ERROR(SDG_ERR_INVALID, "a property target was given, but the model was trained without conditioning");
     rows = malloc(m->n_table * sizeof *rows);
     if (!rows) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-    if (!cond) {
+    if (!cond || (!target && !prop)) {   /* unconditioned, or a conditioned model's null branch */
         for (size_t i = 0; i < m->n_table; i++) rows[nr++] = i;
     } else if (!target) {   /* joint draw over the rows that have a value */
         for (size_t i = 0; i < m->n_table; i++)

@@ -355,13 +355,15 @@ static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n
     sp.seed = p->seed;
     sp.stream_offset = p->stream_offset + i0;
     SDG_TRY(sdg_sampler_new(&sp, &state, &smp));
-    const float *pr = prop ? prop + i0 : NULL;
-    f3d_call cond = {m, ctx, &g, N, Pn, pr, pr ? ones : NULL, tb};
+    /* A conditioned network without a property samples its unconditional branch: the null
+     * embedding it was trained with on molecules without a value (mask 0; the value is unused). */
+    const float *pr = prop ? prop + i0 : sdg_egnn_get_params(m)->conditional ? zero_mask : NULL;
+    f3d_call cond = {m, ctx, &g, N, Pn, pr, prop ? ones : zero_mask, tb};
     f3d_call uncond = {m, ctx, &g, N, Pn, pr, zero_mask, tb};   /* CFG: the null embedding */
     sdg_cfg cfg = {.cond = {.fn = f3d_model_fn, .params = &cond}, .uncond = {.fn = f3d_model_fn, .params = &uncond},
                    .w = p->guidance};
     sdg_model model = {.fn = f3d_model_fn, .params = &cond};
-    if (pr && p->guidance != 0) model = (sdg_model){.fn = sdg_cfg_model_fn, .params = &cfg};
+    if (prop && p->guidance != 0) model = (sdg_model){.fn = sdg_cfg_model_fn, .params = &cfg};
     SDG_TRY(sdg_sampler_run(smp, &model, &state, NULL));
     int64_t p0 = 0;
     for (size_t k = 0; k < B; k++) {

@@ -7,7 +7,8 @@
 #           the check fails on a file with a charge added or a bond moved (charged molecules
 #           written by the same writer are checked in tests/molecule/test_flow3d.c); every record has its
 #           data fields; no .part is left; eval molecules3d reads the file
-#   errors  --cond / --guidance for an unconditional model, bad --ode, a non-.sdf output: one
+#   errors  --cond / --guidance / --uncond for an unconditional model, --uncond with --cond, bad
+#           --ode, a non-.sdf output: one
 #           line, exit 2; a conditioned model warns for a target outside the training range
 #           (naming the range) and samples; --resume refuses new settings
 # usage: molecules3d.sh SDEGEN SDF3D_ROUNDTRIP SHARED_DIR CASE. Exit 77 (skip) without the data.
@@ -104,6 +105,12 @@ errors)
   "$exe" sample "$tmp/c.h5" "${s[@]}" -o "$tmp/j.sdf" >"$tmp/o" 2>&1 || fail "joint sample: $(cat "$tmp/o")"
   grep -q "drawn jointly" "$tmp/o" || fail "no joint draw: $(cat "$tmp/o")"
   err 2 "conditioned on mu, not gap" "$exe" sample "$tmp/c.h5" "${s[@]}" -o "$tmp/x.sdf" --cond gap=0.2
+  err 2 "unconditional already" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.sdf" --uncond
+  err 2 "cannot be combined with --cond" "$exe" sample "$tmp/c.h5" "${s[@]}" -o "$tmp/x.sdf" --uncond --cond 1
+  "$exe" sample "$tmp/c.h5" "${s[@]}" -o "$tmp/n.sdf" --uncond >"$tmp/o" 2>&1 || fail "--uncond sample: $(cat "$tmp/o")"
+  grep -q "unconditional branch of a model conditioned on mu" "$tmp/o" || fail "no null-branch protocol: $(cat "$tmp/o")"
+  ! grep -q '^> <mu_target>' "$tmp/n.sdf" || fail "an --uncond record carries a mu_target"
+  [ "$(grep -c '^> <conditioning>' "$tmp/n.sdf")" = 4 ] || fail "no conditioning field in the --uncond records"
   echo "bad input fails in one line; out-of-range targets warn"
   ;;
 *) fail "unknown case" ;;

@@ -2,10 +2,10 @@
  * the engine's Euler (eps 0) equals a hand-written Euler of the denoiser's velocity (the
  * reference runs the network's op graph, the engine its fused no-grad path, so this also holds
  * the two equal through the padded sampling state); Heun and RK4 run and keep molecules
- * centred; molecule i depends only on (seed, i) (chunking and stream_offset); CFG; bad
- * options; the trainer is deterministic and resumes bit for bit from a mol3d_flow file; the
- * (atoms, property) draw; charged molecules written as SDF read back through Open Babel with
- * their charges and bonds. */
+ * centred; molecule i depends only on (seed, i) (chunking and stream_offset); CFG; a
+ * conditioned model's null branch; bad options; the trainer is deterministic and resumes bit
+ * for bit from a mol3d_flow file; the (atoms, property) draw and the null branch's size draw;
+ * charged molecules written as SDF read back through Open Babel with their charges and bonds. */
 #include <unistd.h>
 #include "test_util.h"
 
@@ -206,6 +206,33 @@ static void test_guidance_and_errors(void) {
     sdg_egnn_free(u);
 }
 
+/* A conditioned network without a property samples its unconditional branch: the null
+ * embedding (the property linear's bias, as for training's unvalued molecules), not the
+ * network without any property term. With the property weights zeroed, every value embeds to
+ * that same bias, so sampling with any property must equal sampling with none. */
+static void test_null_branch(void) {
+    sdg_egnn *m = small_model(true, 29);
+    sdg_tensor *w = sdg_params_find(sdg_egnn_params_store(m), "prop.weight"),
+               *b = sdg_params_find(sdg_egnn_params_store(m), "prop.bias");
+    CU_ASSERT_FATAL(w && b);
+    for (int64_t k = 0; k < w->size; k++) w->data[k] = 0;
+    for (int64_t k = 0; k < b->size; k++) b->data[k] = 0.5f * (float)((k % 5) - 2);   /* a clearly nonzero bias */
+    float prop[8] = {1.5f, -1, 0.5f, 0, 2, -2, 0.3f, 1};
+    sdg_flow3d_sample_params sp = sdg_flow3d_sample_default_params();
+    sp.n_steps = 6, sp.seed = 4;
+    sdg_mol *a[8] = {0}, *c[8] = {0};
+    CU_ASSERT_FATAL(sdg_flow3d_sample(m, NA, 8, NULL, &sp, a) == SDG_OK);
+    CU_ASSERT_FATAL(sdg_flow3d_sample(m, NA, 8, prop, &sp, c) == SDG_OK);
+    CU_ASSERT(mol_diff(a, c, 8) < 1e-5);
+    free_mols(c, 8);
+    for (int64_t k = 0; k < b->size; k++) b->data[k] = 0;   /* the bias matters: without it the samples move */
+    CU_ASSERT_FATAL(sdg_flow3d_sample(m, NA, 8, NULL, &sp, c) == SDG_OK);
+    CU_ASSERT(mol_diff(a, c, 8) > 1e-4);
+    free_mols(a, 8);
+    free_mols(c, 8);
+    sdg_egnn_free(m);
+}
+
 static void test_trainer_resume(void) {
     const char *smi[] = {"C#N", "C=O", "C", "C=C", "CO", "N", "CC", "O=C=O", "C[N+](=O)[O-]"};
     enum { NM = 9 };
@@ -279,9 +306,9 @@ static void test_draw(void) {
     CU_ASSERT_DOUBLE_EQUAL(m.prop_min, 1, 0);
     CU_ASSERT_DOUBLE_EQUAL(m.prop_max, 99, 0);
     int64_t n1[50], n2[20];
-    float p1[50];
+    float p1[50], p2[20];
     CU_ASSERT_FATAL(sdg_mol3d_model_draw(&m, 7, 50, NULL, n1, p1) == SDG_OK);
-    CU_ASSERT_FATAL(sdg_mol3d_model_draw(&m, 7, 20, NULL, n2, NULL) == SDG_OK);
+    CU_ASSERT_FATAL(sdg_mol3d_model_draw(&m, 7, 20, NULL, n2, p2) == SDG_OK);
     CU_ASSERT(memcmp(n1, n2, sizeof n2) == 0);   /* molecule i depends only on (seed, i) */
     for (int i = 0; i < 50; i++) {   /* joint: the row's own value, standardised; never a NaN row */
         double v = p1[i] * 10.0 + 50;
@@ -291,6 +318,14 @@ static void test_draw(void) {
     double target = 10;   /* the 32 rows nearest 10 are values 1..43 (not multiples of 4) */
     CU_ASSERT_FATAL(sdg_mol3d_model_draw(&m, 8, 50, &target, n1, p1) == SDG_OK);
     for (int i = 0; i < 50; i++) CU_ASSERT_DOUBLE_EQUAL(p1[i], -4.0, 1e-6);
+    /* neither target nor prop: the null branch's sizes, from every row. Sizes 3, 7, 11, 15, 19
+     * belong only to the unvalued rows (i % 4 == 0), which the joint draw never picks. */
+    int unvalued_sizes = 0;
+    CU_ASSERT_FATAL(sdg_mol3d_model_draw(&m, 9, 50, NULL, n1, NULL) == SDG_OK);
+    for (int i = 0; i < 50; i++) unvalued_sizes += (n1[i] - 3) % 4 == 0;
+    CU_ASSERT(unvalued_sizes >= 3);   /* expected 12.5 of 50; P(< 3) < 1e-3 */
+    CU_ASSERT_FATAL(sdg_mol3d_model_draw(&m, 9, 50, NULL, n1, p1) == SDG_OK);
+    for (int i = 0; i < 50; i++) CU_ASSERT((n1[i] - 3) % 4 != 0);
     m.cond[0] = 0;
     CU_ASSERT_EQUAL(sdg_mol3d_model_draw(&m, 8, 5, &target, n1, NULL), SDG_ERR_INVALID);
     CU_ASSERT_FATAL(sdg_mol3d_model_draw(&m, 8, 50, NULL, n1, NULL) == SDG_OK);
@@ -342,6 +377,7 @@ int main(void) {
     static const sdg_test_case cases[] = {{"engine Euler = hand-written Euler", test_engine_euler},
                                           {"Heun, RK4, chunking, stream offset", test_methods_and_streams},
                                           {"guidance and errors", test_guidance_and_errors},
+                                          {"null branch of a conditioned model", test_null_branch},
                                           {"trainer determinism and resume from a file", test_trainer_resume},
                                           {"(atoms, property) draw", test_draw},
                                           {"charged SDF records through Open Babel", test_sdf_charges_obabel},

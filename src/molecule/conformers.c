@@ -1,7 +1,6 @@
 /* More QM9 conformers (molecule.h "more QM9 conformers"; docs/molecules3d.md "Building more
  * conformers"): which valued QM9 molecules lack 3-D coordinates, the build of one of them
  * through the module's own 3-D path, and the resumable cache file the records go to. */
-#define _GNU_SOURCE   /* open_memstream */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>

@@ -346,8 +346,9 @@ typedef struct sdg_qm9_todo {
 SDG_API sdg_status sdg_qm9_todo_load(const char *data_dir, int parts, sdg_qm9_todo **out);
 SDG_API void       sdg_qm9_todo_free(sdg_qm9_todo *t);                /* NULL is a no-op */
 /* Conformer of gdb_k from its SMILES: sdg_mol_from_smiles, then sdg_mol_embed_3d (params NULL:
- * defaults) with the random stream sdg_rng_stream(seed, k), so it depends on (seed, k, params)
- * only; title "gdb_k". SDG_ERR_FORMAT (SMILES), SDG_ERR_DEPENDENCY (builder, force field). */
+ * defaults) with the jitter drawn from sdg_rng_stream(seed, k); title "gdb_k". Atoms and bonds
+ * are reproducible, coordinates are not: Open Babel's builder seeds rand() from the clock for
+ * some bond directions. SDG_ERR_FORMAT (SMILES), SDG_ERR_DEPENDENCY (builder, force field). */
 SDG_API sdg_status sdg_qm9_conformer_build(const char *smiles, int64_t gdb, uint64_t seed,
                                            const sdg_embed_params *params, sdg_mol **out);
 /* Appends m as one cache record (one write, then flushed). SDG_ERR_IO, SDG_ERR_INVALID. */

@@ -178,10 +178,10 @@ sdg_status sdg_mol3d_dataset_load(const char *data_dir, const char *name, const 
         if (g < 1 || g > kmax)
             SDG_FAIL(SDG_ERR_FORMAT, "%s: record %zu: title '%s' is not gdb_k with k in 1..%lld", file, r + 1,
                      m->name ? m->name : "", (long long)kmax);
-        if (pos[g]) SDG_FAIL(SDG_ERR_FORMAT, "%s: record %zu: gdb_%lld appears twice", file, r + 1, (long long)g);
         if (extra && orig[g])
             SDG_FAIL(SDG_ERR_FORMAT, "%s: record %zu: gdb_%lld is already record %lld of %s", file, r + 1, (long long)g,
                      (long long)orig[g], path);
+        if (pos[g]) SDG_FAIL(SDG_ERR_FORMAT, "%s: record %zu: gdb_%lld appears twice", file, r + 1, (long long)g);
         pos[g] = (int64_t)k + 1;
         d->gdb[k] = g;
         d->mols[k] = m;

@@ -158,11 +158,9 @@ static int prepare_conformers(int argc, char **argv) {
     size_t nh = cache ? cache->count + cache->n_failed : 0;
     have = malloc((nh ? nh : 1) * sizeof *have);
     if (!have) { fprintf(stderr, CMD ": out of memory\n"); goto cleanup; }
-    if (cache) {
-        memcpy(have, cache->gdb, cache->count * sizeof *have);
-        memcpy(have + cache->count, cache->failed, cache->n_failed * sizeof *have);
-    }
-    qsort(have, nh, sizeof *have, cmp_i64);
+    if (cache && cache->count) memcpy(have, cache->gdb, cache->count * sizeof *have);
+    if (cache && cache->n_failed) memcpy(have + cache->count, cache->failed, cache->n_failed * sizeof *have);
+    if (nh) qsort(have, nh, sizeof *have, cmp_i64);
     f = fopen(out, "ab");
     bool new_failed = access(failed_path, F_OK) != 0 || (cache && cache->failed_bytes == 0);
     ff = f ? fopen(failed_path, "a") : NULL;

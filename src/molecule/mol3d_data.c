@@ -185,6 +185,7 @@ sdg_status sdg_mol3d_dataset_load(const char *data_dir, const char *name, const 
         pos[g] = (int64_t)k + 1;
         d->gdb[k] = g;
         d->mols[k] = m;
+        d->count = k + 1;   /* owned by d from here: freed with it on an error below */
         if (extra) x->mols[r] = NULL;
         else l->mols[r] = NULL;
         if ((size_t)m->n_atoms > d->max_atoms) d->max_atoms = (size_t)m->n_atoms;

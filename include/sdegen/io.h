@@ -236,6 +236,14 @@ SDG_API sdg_status sdg_crystal_trainer_resume(const char *path, sdg_crystal_mode
 
 
 /* ---- 3-D molecule flow models (molecule.h: sdg_egnn, sdg_flow3d_*; docs/molecules3d.md) ---- */
+/* The extra conformer file a 3-D model trained with (sdegen prepare conformers; the dataset's
+ * extra_sdf): meta conformers.path, conformers.file (its basename), conformers.records,
+ * conformers.train. Files without these keys read as none. */
+typedef struct sdg_extra_conformers {
+    char    path[1024];      /* absolute path, "" = none                                   */
+    int64_t records;         /* records read from it                                       */
+    int64_t train;           /* of those, in the model's training set                      */
+} sdg_extra_conformers;
 #define SDG_MOL3D_MODEL_VERSION 1
 #define SDG_MOL3D_DRAW_STREAM   (1ull << 62)   /* size draw of molecule i: stream (seed, this + i) */
 typedef struct sdg_mol3d_model {
@@ -252,6 +260,7 @@ typedef struct sdg_mol3d_model {
     double   prop_min, prop_max;    /* range of the values (+inf, -inf when none)              */
     int64_t  epochs;                /* training epochs done                                    */
     bool     weights_ema;           /* loaded weights are the EMA shadow                       */
+    sdg_extra_conformers conformers;
 } sdg_mol3d_model;
 SDG_API void       sdg_mol3d_model_free(sdg_mol3d_model *m);     /* NULL is a no-op */
 /* Copies the (atoms, property) table into m (prop NULL for an unconditioned model) and sets
@@ -266,9 +275,10 @@ SDG_API sdg_status sdg_mol3d_model_save(const char *path, const sdg_mol3d_model 
 SDG_API sdg_status sdg_mol3d_model_load(const char *path, bool ema, sdg_mol3d_model **out);
 /* True when path is an sdegen checkpoint with meta model = "mol3d_flow" (no error set). */
 SDG_API bool       sdg_mol3d_model_probe(const char *path);
-/* A trainer for m->net (loaded with ema = false) on the same n molecules (as
- * sdg_flow3d_trainer_new) with the file's training parameters, Adam, EMA and epoch count:
- * continuing is bit-identical. SDG_ERR_INVALID when n differs from the file's. */
+/* A trainer for m->net (loaded with ema = false) on n molecules (as sdg_flow3d_trainer_new)
+ * with the file's training parameters, Adam, EMA and epoch count: on the same molecules,
+ * continuing is bit-identical. n may differ from the file's (the training set grew): every
+ * epoch draws its order anew over the n molecules, so the run continues on the new set. */
 SDG_API sdg_status sdg_flow3d_trainer_resume(const char *path, sdg_mol3d_model *m, sdg_mol *const *mols,
                                              const float *prop, size_t n, sdg_flow3d_trainer **out);
 /* Sizes (and, for a conditioned model, standardised property targets; prop may be NULL) of
@@ -293,6 +303,7 @@ typedef struct sdg_prop3d_model {
     double   test_mae_natoms;       /* the atom-count baseline on the same test part           */
     int64_t  epochs;                /* training epochs done                                    */
     bool     weights_ema;           /* loaded weights are the EMA shadow                       */
+    sdg_extra_conformers conformers;
 } sdg_prop3d_model;
 SDG_API void       sdg_prop3d_model_free(sdg_prop3d_model *m);   /* NULL is a no-op */
 /* Saves m (with tr: Adam, EMA and train.* for --resume) atomically as an sdegen checkpoint:
@@ -304,9 +315,10 @@ SDG_API sdg_status sdg_prop3d_model_save(const char *path, const sdg_prop3d_mode
 SDG_API sdg_status sdg_prop3d_model_load(const char *path, bool ema, sdg_prop3d_model **out);
 /* True when path is an sdegen checkpoint with meta model = "prop3d_regressor" (no error set). */
 SDG_API bool       sdg_prop3d_model_probe(const char *path);
-/* A trainer for m->net (loaded with ema = false) on the same n molecules with the file's
- * training parameters, Adam, EMA and epoch count: continuing is bit-identical.
- * SDG_ERR_INVALID when n differs from the file's. */
+/* A trainer for m->net (loaded with ema = false) on n molecules with the file's training
+ * parameters, Adam, EMA and epoch count: on the same molecules, continuing is bit-identical.
+ * n may differ from the file's (the training set grew): every epoch draws its order anew over
+ * the n molecules (fit3d.c), so the run continues from the next epoch on the new set. */
 SDG_API sdg_status sdg_prop3d_trainer_resume(const char *path, sdg_prop3d_model *m, sdg_mol *const *mols,
                                              const float *y, size_t n, sdg_prop3d_trainer **out);
 

@@ -291,9 +291,14 @@ SDG_API sdg_status  sdg_qm9_prop_find(const char *name, sdg_qm9_prop *out);  /* 
 
 enum { SDG_MOL3D_SPLIT_TRAIN = 0, SDG_MOL3D_SPLIT_VAL = 1, SDG_MOL3D_SPLIT_TEST = 2 };
 typedef struct sdg_mol3d_dataset_params {
-    size_t   max_records;    /* 0 = all                                   */
-    double   val_fraction;   /* of the non-test molecules, default 0.1    */
-    uint64_t seed;           /* validation draw, default 42               */
+    size_t   max_records;    /* 0 = all (of the dataset's own file)                       */
+    double   val_fraction;   /* of the non-test molecules, default 0.1                    */
+    uint64_t seed;           /* validation draw, default 42                               */
+    const char *extra_sdf;   /* more conformers (sdegen prepare conformers), NULL = none:
+                                appended after the original's records, whose split is
+                                unchanged; an extra record's split is its own: test = the
+                                valid_idx rows, val = sdg_rng_stream(seed, k) uniform <
+                                val_fraction for gdb_k, else train                        */
 } sdg_mol3d_dataset_params;
 SDG_API sdg_mol3d_dataset_params sdg_mol3d_dataset_default_params(void);
 typedef struct sdg_mol3d_dataset {
@@ -306,14 +311,69 @@ typedef struct sdg_mol3d_dataset {
     size_t    n_split[3];    /* molecules per split                                        */
     size_t    n_with_props;
     size_t    max_atoms;
+    size_t    n_extra;       /* records from params->extra_sdf: the last n_extra          */
 } sdg_mol3d_dataset;
 /* Loads "qm9_conformers" (qm9/qm9_3d_conformers.sdf) or "qm9_dft" (qm9/qm9_3d_subset.xyz)
- * from data_dir with both property CSVs, valid_idx_qm9.json and the PropMolFlow train_a list.
- * SDG_ERR_NOTFOUND (name), SDG_ERR_IO, SDG_ERR_FORMAT naming file and record. */
+ * from data_dir with both property CSVs, valid_idx_qm9.json and the PropMolFlow train_a list,
+ * plus params->extra_sdf for qm9_conformers. SDG_ERR_NOTFOUND (name), SDG_ERR_IO,
+ * SDG_ERR_FORMAT naming file and record (also a gdb_k of the extra file already in the
+ * original), SDG_ERR_INVALID (an extra file with qm9_dft). */
 SDG_API sdg_status sdg_mol3d_dataset_load(const char *data_dir, const char *name,
                                           const sdg_mol3d_dataset_params *params,
                                           sdg_mol3d_dataset **out);
 SDG_API void       sdg_mol3d_dataset_free(sdg_mol3d_dataset *d);   /* NULL is a no-op */
+
+/* ---- more QM9 conformers (docs/molecules3d.md "Building more conformers") ----
+ * A conformer cache is a V2000 SDF of sdg_qm9_conformer_write records: title gdb_k, explicit H,
+ * Kekule bonds, charges, and the data fields sdegen_format (SDG_CONFORMERS_FORMAT),
+ * sdegen_format_version, sdegen_version, method, seed, steps, jitter. Its failures file holds
+ * the line SDG_CONFORMERS_FAILED_HEADER, then one "gdb_k<TAB>reason" line per failure. */
+#define SDG_CONFORMERS_FORMAT         "sdegen-conformers"
+#define SDG_CONFORMERS_FORMAT_VERSION 1
+#define SDG_CONFORMERS_METHOD         "sdegen-openbabel-gen3d-mmff94-jitter"
+#define SDG_CONFORMERS_FAILED_HEADER  "# sdegen-conformers-failed 1"
+enum { SDG_QM9_PART_GENERATOR = 1, SDG_QM9_PART_REGRESSOR = 2, SDG_QM9_PART_ALL = 3 };
+typedef struct sdg_qm9_todo {
+    size_t   count;
+    int64_t *gdb;            /* (count) the generator part first, then the regressor's; k order in each */
+    char   **smiles;         /* (count) qm9_smiles.csv row k - 1                          */
+    bool    *propmolflow_a;  /* (count) in PropMolFlow's train_a (generator part)         */
+    size_t   n_valued;       /* molecules with property values in either property CSV     */
+    size_t   n_with_3d;      /* of those, with a record in qm9_3d_conformers.sdf or the XYZ */
+} sdg_qm9_todo;
+/* The QM9 molecules under data_dir that have property values but no 3-D record, of the parts
+ * selected (SDG_QM9_PART_*). SDG_ERR_IO (missing file), SDG_ERR_FORMAT naming file and line. */
+SDG_API sdg_status sdg_qm9_todo_load(const char *data_dir, int parts, sdg_qm9_todo **out);
+SDG_API void       sdg_qm9_todo_free(sdg_qm9_todo *t);                /* NULL is a no-op */
+/* Conformer of gdb_k from its SMILES: sdg_mol_from_smiles, then sdg_mol_embed_3d (params NULL:
+ * defaults) with the jitter drawn from sdg_rng_stream(seed, k); title "gdb_k". Atoms and bonds
+ * are reproducible, coordinates are not: Open Babel's builder seeds rand() from the clock for
+ * some bond directions. SDG_ERR_FORMAT (SMILES), SDG_ERR_DEPENDENCY (builder, force field). */
+SDG_API sdg_status sdg_qm9_conformer_build(const char *smiles, int64_t gdb, uint64_t seed,
+                                           const sdg_embed_params *params, sdg_mol **out);
+/* Appends m as one cache record (one write, then flushed). SDG_ERR_IO, SDG_ERR_INVALID. */
+SDG_API sdg_status sdg_qm9_conformer_write(FILE *f, const sdg_mol *m, uint64_t seed,
+                                           const sdg_embed_params *params);
+typedef struct sdg_conformer_cache {
+    size_t    count;           /* complete records ("$$$$" line written)                  */
+    int64_t  *gdb;             /* (count) their k                                         */
+    long long complete_bytes;  /* file length up to the end of the last complete record   */
+    char     *truncated;       /* title of an incomplete last record, NULL when none      */
+    bool      has_run;         /* count > 0: seed, steps, jitter are the records' (all equal) */
+    uint64_t  seed;
+    int       steps;
+    double    jitter;
+    size_t    n_failed;
+    int64_t  *failed;          /* (n_failed) k of the failures file's complete lines      */
+    long long failed_bytes;    /* its length up to the last complete line                 */
+} sdg_conformer_cache;
+/* Reads a cache (path) and its failures file (failed_path; a missing one is empty).
+ * SDG_ERR_IO; SDG_ERR_FORMAT naming the file and record/line: a record without the
+ * sdegen-conformers fields, a different format version (expected and found), a title not
+ * gdb_k, records of different seeds/steps/jitter, a bad failures line. O(file size). */
+SDG_API sdg_status sdg_conformer_cache_scan(const char *path, const char *failed_path,
+                                            sdg_conformer_cache **out);
+SDG_API void       sdg_conformer_cache_free(sdg_conformer_cache *c);  /* NULL is a no-op */
 
 /* ---- 3-D generation: equivariant network and joint flow matching (docs/molecules3d.md) ----
  * Batches are packed: B molecules, A atoms (concatenated), E = sum n(n-1) directed edges

@@ -18,6 +18,7 @@ int    cli_eval_crystals(int argc, char **argv);   /* sdegen eval crystals PATH 
 int    cli_cif(int argc, char **argv);             /* sdegen cif IN OUT [--symmetrize]        */
 int    cli_sample(int argc, char **argv);
 int    cli_import_gdss(int argc, char **argv);
+int    cli_prepare(int argc, char **argv);   /* sdegen prepare conformers ... (prepare.c) */
 /* GDSS dataset name (config data.data, e.g. "ENZYMES") -> sdegen graph dataset, or NULL. */
 const char *cli_gdss_dataset(const char *gdss_name);
 /* Node-flag table of m's dataset from the training split under data (README section 11): the
@@ -47,11 +48,11 @@ FILE  *cli_train_log_open(const char *cmd, const char *out, const char *log_path
                           const char *header, char *buf, size_t cap, const char **used);
 /* Options of the 3-D trainers (train3d.c), parsed by cli_train3d_parse: -o, --data, --epochs,
  * --batch, --lr, --seed, --ckpt-every, --resume, --time-limit, --threads, --max-rows, --hidden,
- * --layers, --log and one command-specific option named extra (its value in .extra). Unset
+ * --layers, --log, --conformers and one command-specific option named extra (its value in .extra). Unset
  * numbers are -1 (batch, seed, lr), 0 (the others) or the defaults given in *o. Returns -1 to
  * go on, else the exit status (after --help or a one-line error). */
 typedef struct cli_train3d_opts {
-    const char *data, *out, *log, *extra;
+    const char *data, *out, *log, *extra, *conformers;
     long        epochs, batch, seed, ckpt_every, threads, max_rows, hidden, layers;
     double      lr, time_limit;
     bool        resume;
@@ -61,6 +62,16 @@ int  cli_train3d_parse(const char *cmd, const char *usage, const char *extra, in
 /* Progress callback of the 3-D trainers (sdg_flow3d_step_fn, params = a cli_step3d). */
 typedef struct cli_step3d { int64_t epoch, epochs; double t0; } cli_step3d;
 sdg_status cli_step3d_show(int64_t step, int64_t steps, double loss, void *params);
+/* The extra conformer file of a 3-D run (--conformers): opt if given, else the checkpoint's
+ * (rec, on --resume; NULL otherwise), else none: its absolute path into c->path ("" = none).
+ * 0, or 1 after a one-line error "CMD: ..." (a file that cannot be found). */
+int    cli_conformers_resolve(const char *cmd, const char *opt, const sdg_extra_conformers *rec,
+                              sdg_extra_conformers *c);
+/* --resume on n training molecules where checkpoint out had n0: equal, or a changed conformer
+ * file (now vs was: path or record count) -> one line on stdout when they differ, 0; else a
+ * one-line error (same data, --max-rows and --conformers needed), 1. */
+int    cli_resume_size(const char *cmd, const char *out, size_t n0, size_t n, const sdg_extra_conformers *was,
+                       const sdg_extra_conformers *now);
 int    cli_train_regressor3d(int argc, char **argv);   /* sdegen train regressor3d (train_reg3d.c) */
 int    cli_eval_regressor3d(int argc, char **argv);    /* sdegen eval regressor3d (train_reg3d.c)  */
 /* The data directory: opt (the --data value) if given, else $SDEGEN_DATA, else NULL. */

@@ -106,6 +106,11 @@ static void usage(FILE *f) {
             "  eval crystals GEN [--ref REF] [--train TRAIN] [--dataset D]\n"
             "                     validity, uniqueness, novelty (structure matching), density and\n"
             "                     element-count W1 and space groups of crystals (CIF, CSV or .h5)\n"
+            "  prepare conformers --data DIR -o CACHE.sdf [--part generator|regressor|all]\n"
+            "         [--limit N] [--seed S] [--steps K] [--shard K/N] [--resume]\n"
+            "                     build 3-D conformers (Open Babel + MMFF94 + jitter) for the QM9\n"
+            "                     molecules with property values and no 3-D record, resumable, one\n"
+            "                     process per shard (sdegen prepare conformers --help)\n"
             "  convert IN OUT     graph files between .txt, .graphml and .h5\n"
             "  cif IN OUT [--symmetrize] [--symprec X]\n"
             "                     crystals (CIF or CDVAE CSV) to CIF 1.1: P1, or spglib's conventional\n"
@@ -167,6 +172,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "cif") == 0) return cli_cif(argc - 1, argv + 1);
     if (strcmp(cmd, "sample") == 0) return cli_sample(argc - 1, argv + 1);
     if (strcmp(cmd, "import-gdss") == 0) return cli_import_gdss(argc - 1, argv + 1);
+    if (strcmp(cmd, "prepare") == 0) return cli_prepare(argc - 1, argv + 1);
     fprintf(stderr, "sdegen: unknown command '%s' (see sdegen --help)\n", cmd);
     return 2;
 }

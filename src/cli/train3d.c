@@ -2,10 +2,13 @@
  * (docs/molecules3d.md "Training"): the training split of qm9_3d_conformers.sdf, optional
  * conditioning on one QM9 property, Adam + EMA, a TSV log, periodic atomic checkpoints with the
  * (atoms, property) table, a time limit and bit-exact --resume. */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/cli.h"
 
 #define CMD "sdegen train molecules3d"
@@ -14,6 +17,7 @@ static const char usage[] =
     "usage: sdegen train molecules3d -o MODEL.h5 [--data DIR] [--epochs E] [--batch B] [--lr X] [--seed S]\n"
     "                                [--ckpt-every N] [--resume] [--time-limit SECONDS] [--threads T]\n"
     "                                [--cond PROP] [--max-rows R] [--hidden H] [--layers L] [--log FILE]\n"
+    "                                [--conformers CACHE.sdf]\n"
     "  trains the EGNN flow model on the training split of qm9/qm9_3d_conformers.sdf under DIR\n"
     "  (default $SDEGEN_DATA): every conformer whose QM9 row is not in valid_idx_qm9.json (the test\n"
     "  split) nor in the seeded 10 % validation draw, 11,412 molecules (Open Babel / RDKit force-field\n"
@@ -21,6 +25,9 @@ static const char usage[] =
     "  --cond PROP     condition on mu, alpha, homo, lumo, gap or cv (classifier-free dropout 0.1;\n"
     "                  molecules without a value train the unconditional branch)\n"
     "  --max-rows R    read only the first R records of the SDF (quick runs, tests)\n"
+    "  --conformers F  also the records of F (sdegen prepare conformers), each split by its own gdb row\n"
+    "                  (test = valid_idx, val = a seeded 10 %); the split of the shipped file is unchanged.\n"
+    "                  Recorded in the checkpoint: --resume reads the same file unless given again\n"
     "  --hidden/--layers  network width (128) and message-passing layers (4)\n"
     "  defaults: 100 epochs, batch 64, lr 5e-4, seed 1, checkpoint every epoch, EMA 0.999\n";
 
@@ -31,6 +38,41 @@ sdg_status cli_step3d_show(int64_t step, int64_t steps, double loss, void *param
                  (long long)step, (long long)steps, loss, el / (double)step,
                  cli_train_stop ? "  (stopping at the end of the epoch)" : "");
     return SDG_OK;
+}
+
+int cli_conformers_resolve(const char *cmd, const char *opt, const sdg_extra_conformers *rec,
+                           sdg_extra_conformers *c) {
+    memset(c, 0, sizeof *c);
+    const char *p = opt ? opt : rec && rec->path[0] ? rec->path : NULL;
+    if (!p) return 0;
+    char cwd[PATH_MAX];
+    if (access(p, R_OK) != 0 || (p[0] != '/' && !getcwd(cwd, sizeof cwd))) {
+        if (opt) fprintf(stderr, "%s: --conformers %s: %s\n", cmd, p, strerror(errno));
+        else fprintf(stderr, "%s: --resume: the checkpoint's conformer file %s: %s (give --conformers FILE)\n", cmd, p,
+                     strerror(errno));
+        return 1;
+    }
+    int w = p[0] == '/' ? snprintf(c->path, sizeof c->path, "%s", p) : snprintf(c->path, sizeof c->path, "%s/%s", cwd, p);
+    if (w < 0 || (size_t)w >= sizeof c->path) {
+        fprintf(stderr, "%s: --conformers %s: path too long\n", cmd, p);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_resume_size(const char *cmd, const char *out, size_t n0, size_t n, const sdg_extra_conformers *was,
+                    const sdg_extra_conformers *now) {
+    if (n == n0) return 0;
+    if (strcmp(was->path, now->path) != 0 || was->records != now->records) {
+        printf("the training set changed on resume: %zu -> %zu molecules (conformer file %s, %lld records -> %s, %lld "
+               "records); each epoch's order is drawn anew over the new set\n", n0, n,
+               was->path[0] ? was->path : "none", (long long)was->records, now->path[0] ? now->path : "none",
+               (long long)now->records);
+        return 0;
+    }
+    fprintf(stderr, "%s: --resume: %s was trained on %zu molecules, %zu given (same data, --max-rows and --conformers "
+                    "needed)\n", cmd, out, n0, n);
+    return 1;
 }
 
 int cli_train3d_parse(const char *cmd, const char *help, const char *extra, int argc, char **argv,
@@ -47,6 +89,7 @@ int cli_train3d_parse(const char *cmd, const char *help, const char *extra, int 
         if (strcmp(a, "--data") == 0) o->data = v;
         else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) o->out = v;
         else if (extra && strcmp(a, extra) == 0) o->extra = v;
+        else if (strcmp(a, "--conformers") == 0) o->conformers = v;
         else if (strcmp(a, "--log") == 0) o->log = v;
         else if (strcmp(a, "--epochs") == 0) { if (cli_parse_long(v, a, 0, 100000000L, &o->epochs)) return 2; }
         else if (strcmp(a, "--batch") == 0) { if (cli_parse_long(v, a, 1, 100000, &o->batch)) return 2; }
@@ -124,13 +167,17 @@ int cli_train_molecules3d(int argc, char **argv) {
         m->flow = sdg_flow3d_default_params();
     }
     double t0 = cli_now();
+    sdg_extra_conformers was = m->conformers, xc;
+    if (cli_conformers_resolve(CMD, o.conformers, resume ? &was : NULL, &xc)) goto cleanup;
     sdg_mol3d_dataset_params dp = sdg_mol3d_dataset_default_params();
     dp.max_records = (size_t)max_rows;
+    dp.extra_sdf = xc.path[0] ? xc.path : NULL;
     if (sdg_mol3d_dataset_load(data, "qm9_conformers", &dp, &d) != SDG_OK) {
         fprintf(stderr, CMD ": %s\n", sdg_errmsg());
         goto cleanup;
     }
-    size_t n = 0, with = 0, n_reg = 0;
+    size_t n = 0, with = 0, n_reg = 0, first_extra = d->count - d->n_extra;
+    xc.records = (int64_t)d->n_extra;
     mols = malloc((d->count ? d->count : 1) * sizeof *mols);
     P = malloc((d->count ? d->count : 1) * sizeof *P);
     na = malloc((d->count ? d->count : 1) * sizeof *na);
@@ -149,11 +196,18 @@ int cli_train_molecules3d(int argc, char **argv) {
         na[n] = d->mols[i]->n_atoms;
         P[n] = v;
         with += !isnan(P[n]);
+        xc.train += i >= first_extra;
         n++;
     }
     printf("qm9_conformers: %zu molecules read in %.1f s (train %zu, val %zu, test %zu); training on the %zu of the "
            "train split (force-field geometries, not DFT)\n",
            d->count, cli_now() - t0, d->n_split[0], d->n_split[1], d->n_split[2], n);
+    if (xc.path[0])
+        printf("extra conformers: %s, %zu records (after the shipped file's %zu), %lld of them in the training set\n",
+               xc.path, d->n_extra, first_extra, (long long)xc.train);
+    if (resume && cli_resume_size(CMD, out, m->n_table, n, &was, &xc)) goto cleanup;
+    bool new_table = !resume || n != m->n_table;
+    m->conformers = xc;
     if (n == 0) {
         fprintf(stderr, CMD ": no training molecules (--max-rows %ld too small?)\n", max_rows);
         goto cleanup;
@@ -177,7 +231,7 @@ int cli_train_molecules3d(int argc, char **argv) {
                "with a %s value outside train_a (the property regressor's part) are left out entirely\n",
                with, n_reg, m->cond);
     }
-    if (!resume && sdg_mol3d_model_set_table(m, na, cond ? P : NULL, n) != SDG_OK) {
+    if (new_table && sdg_mol3d_model_set_table(m, na, cond ? P : NULL, n) != SDG_OK) {
         fprintf(stderr, CMD ": %s\n", sdg_errmsg());
         goto cleanup;
     }

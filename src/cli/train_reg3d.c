@@ -18,7 +18,7 @@ static const char usage[] =
     "usage: sdegen train regressor3d --prop gap|homo|lumo|mu|alpha|cv -o REG.h5 [--data DIR] [--epochs E]\n"
     "                                [--batch B] [--lr X] [--seed S] [--ckpt-every N] [--resume]\n"
     "                                [--time-limit SECONDS] [--threads T] [--hidden H] [--layers L]\n"
-    "                                [--max-rows R] [--log FILE]\n"
+    "                                [--max-rows R] [--log FILE] [--conformers CACHE.sdf]\n"
     "  trains the EGNN property regressor (positions and elements; sum readout; L1 loss on the\n"
     "  standardised property) on the REGRESSOR part: every molecule under DIR (default $SDEGEN_DATA)\n"
     "  with a value of PROP and 3-D coordinates (qm9_3d_conformers.sdf and the DFT qm9_3d_subset.xyz)\n"
@@ -26,14 +26,19 @@ static const char usage[] =
     "  test = valid_idx_qm9.json, val = a seeded 10 %, train = the rest. Prints its own test MAE and\n"
     "  the atom-count baseline at the end (also: sdegen eval regressor3d REG.h5)\n"
     "  --max-rows R    read only the first R records of each geometry file (quick runs, tests)\n"
+    "  --conformers F  also the records of F (sdegen prepare conformers), appended to the conformers and\n"
+    "                  split by the same gdb-row rule; the split of the other records is unchanged.\n"
+    "                  Recorded in the checkpoint: --resume and eval regressor3d read the same file\n"
     "  defaults: 100 epochs, batch 64, lr 5e-4, seed 1, checkpoint every epoch, EMA 0.999,\n"
     "            clipping 10, hidden 128, 4 layers\n";
 
 static const char eusage[] =
     "usage: sdegen eval regressor3d REG.h5 [--data DIR] [--max-rows R] [--weights ema|raw]\n"
+    "                               [--conformers CACHE.sdf]\n"
     "  the regressor's MAE on its own held-out test molecules (the regressor part's gdb rows in\n"
     "  valid_idx_qm9.json), in the property's unit (and meV for homo, lumo, gap), beside the\n"
-    "  'number of atoms only' baseline on the same molecules\n";
+    "  'number of atoms only' baseline on the same molecules; the extra conformer file the regressor\n"
+    "  trained with (its checkpoint says which) is read again unless --conformers names another\n";
 
 /* The regressor part of both geometry files, by part (SDG_MOL3D_SPLIT_*). */
 typedef struct reg_data {
@@ -43,6 +48,7 @@ typedef struct reg_data {
     float   *y[3];                  /* raw values                                    */
     uint8_t *src[3];                /* 0 conformer, 1 DFT                            */
     size_t   n_generator;           /* valued records in train_a: left out           */
+    size_t   n_extra_train;         /* training records from the extra conformer file */
 } reg_data;
 
 static void reg_data_free(reg_data *r) {
@@ -50,7 +56,9 @@ static void reg_data_free(reg_data *r) {
     for (int k = 0; k < 3; k++) free(r->mols[k]), free(r->y[k]), free(r->src[k]);
 }
 
-static int reg_data_load(const char *cmd, const char *data, long max_rows, sdg_qm9_prop kp, reg_data *r) {
+/* extra: the extra conformer file (appended to the conformers), NULL = none. */
+static int reg_data_load(const char *cmd, const char *data, long max_rows, const char *extra, sdg_qm9_prop kp,
+                         reg_data *r) {
     static const char *const names[2] = {"qm9_conformers", "qm9_dft"};
     memset(r, 0, sizeof *r);
     sdg_mol3d_dataset_params dp = sdg_mol3d_dataset_default_params();
@@ -58,6 +66,7 @@ static int reg_data_load(const char *cmd, const char *data, long max_rows, sdg_q
     uint8_t *sp[2] = {NULL, NULL};
     int rc = 1;
     for (int s = 0; s < 2; s++) {
+        dp.extra_sdf = s == 0 ? extra : NULL;
         if (sdg_mol3d_dataset_load(data, names[s], &dp, &r->d[s]) != SDG_OK) {
             fprintf(stderr, "%s: %s\n", cmd, sdg_errmsg());
             goto cleanup;
@@ -88,11 +97,15 @@ static int reg_data_load(const char *cmd, const char *data, long max_rows, sdg_q
             r->y[k][r->n[k]] = v;
             r->src[k][r->n[k]++] = (uint8_t)s;
             r->n_src[k][s]++;
+            r->n_extra_train += k == SDG_MOL3D_SPLIT_TRAIN && i >= r->d[s]->count - r->d[s]->n_extra;
         }
     printf("regressor part (%s, not in PropMolFlow's train_a; %zu valued records in train_a are the generator's and "
            "left out): train %zu (%zu conformers + %zu DFT), val %zu (%zu + %zu), test %zu (%zu + %zu) records\n",
            sdg_qm9_prop_name(kp), r->n_generator, r->n[0], r->n_src[0][0], r->n_src[0][1], r->n[1], r->n_src[1][0],
            r->n_src[1][1], r->n[2], r->n_src[2][0], r->n_src[2][1]);
+    if (extra)
+        printf("extra conformers: %s, %zu records, %zu of them in the regressor's training part\n", extra,
+               r->d[0]->n_extra, r->n_extra_train);
     rc = 0;
 cleanup:
     free(sp[0]);
@@ -100,11 +113,13 @@ cleanup:
     return rc;
 }
 
-static void reg_split_text(const reg_data *r, sdg_qm9_prop kp, long max_rows, char *buf, size_t cap) {
-    snprintf(buf, cap, "QM9 molecules with a %s value and 3-D coordinates (qm9_3d_conformers.sdf, qm9_3d_subset.xyz%s) "
+static void reg_split_text(const reg_data *r, sdg_qm9_prop kp, long max_rows, const char *extra, char *buf,
+                           size_t cap) {
+    const char *base = extra ? strrchr(extra, '/') : NULL;
+    snprintf(buf, cap, "QM9 molecules with a %s value and 3-D coordinates (qm9_3d_conformers.sdf, qm9_3d_subset.xyz%s%s%.64s) "
              "not in PropMolFlow train_a; by gdb row: test = valid_idx_qm9.json, val = stream(%d, row) < 0.1, train = "
              "the rest; %zu / %zu / %zu records", sdg_qm9_prop_name(kp), max_rows ? ", first records only" : "",
-             SPLIT_SEED, r->n[0], r->n[1], r->n[2]);
+             extra ? ", " : "", extra ? (base ? base + 1 : extra) : "", SPLIT_SEED, r->n[0], r->n[1], r->n[2]);
 }
 
 /* Predictions (raw units) of m's network, with the trainer's EMA shadow swapped in when tr. */
@@ -242,8 +257,16 @@ int cli_train_regressor3d(int argc, char **argv) {
         kp = fk;
     }
     double t0 = cli_now();
-    if (reg_data_load(CMD, data, o.max_rows, kp, &r)) goto cleanup;
+    sdg_extra_conformers was, xc;
+    memset(&was, 0, sizeof was);
+    if (m) was = m->conformers;
+    if (cli_conformers_resolve(CMD, o.conformers, o.resume ? &was : NULL, &xc)) goto cleanup;
+    const char *extra = xc.path[0] ? xc.path : NULL;
+    if (reg_data_load(CMD, data, o.max_rows, extra, kp, &r)) goto cleanup;
     size_t n = r.n[0], nv = r.n[1];
+    xc.records = (int64_t)r.d[0]->n_extra;
+    xc.train = (int64_t)r.n_extra_train;
+    if (o.resume && cli_resume_size(CMD, o.out, (size_t)m->n_train, n, &was, &xc)) goto cleanup;
     if (n < 2 || nv == 0) {
         fprintf(stderr, CMD ": %zu training and %zu validation molecules: too few (--max-rows %ld too small?)\n", n, nv,
                 o.max_rows);
@@ -260,7 +283,8 @@ int cli_train_regressor3d(int argc, char **argv) {
         m->std = sqrt(fmax(s2 / (double)n - m->mean * m->mean, 1e-12));
         m->test_mae = m->test_mae_natoms = NAN;
     }
-    reg_split_text(&r, kp, o.max_rows, m->split, sizeof m->split);
+    reg_split_text(&r, kp, o.max_rows, extra, m->split, sizeof m->split);
+    m->conformers = xc;
     m->n_train = (int64_t)n, m->n_val = (int64_t)nv, m->n_test = (int64_t)r.n[2];
     ys = malloc(n * sizeof *ys);
     pv = malloc(nv * sizeof *pv);
@@ -368,7 +392,7 @@ cleanup:
 }
 
 int cli_eval_regressor3d(int argc, char **argv) {
-    const char *path = NULL, *data_opt = NULL, *weights = "ema";
+    const char *path = NULL, *data_opt = NULL, *weights = "ema", *conf_opt = NULL;
     long max_rows = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -382,6 +406,7 @@ int cli_eval_regressor3d(int argc, char **argv) {
         i++;
         if (strcmp(a, "--data") == 0) data_opt = v;
         else if (strcmp(a, "--weights") == 0) weights = v;
+        else if (strcmp(a, "--conformers") == 0) conf_opt = v;
         else if (strcmp(a, "--max-rows") == 0) { if (cli_parse_long(v, a, 1, 100000000L, &max_rows)) return 2; }
         else { fprintf(stderr, ECMD ": unknown option '%s' (see " ECMD " --help)\n", a); return 2; }
     }
@@ -405,9 +430,15 @@ int cli_eval_regressor3d(int argc, char **argv) {
         fprintf(stderr, ECMD ": %s: %s\n", path, sdg_errmsg());
         goto cleanup;
     }
-    printf("# sdegen eval regressor3d (sdegen %s): %s, predicts %s (%s), trained %lld epochs on %lld records\n",
-           sdg_version(), path, m->prop, m->unit, (long long)m->epochs, (long long)m->n_train);
-    if (reg_data_load(ECMD, data, max_rows, kp, &r) || reg_test(ECMD, m, NULL, &r, weights, NULL, NULL)) goto cleanup;
+    printf("# sdegen eval regressor3d (sdegen %s): %s, predicts %s (%s), trained %lld epochs on %lld records%s%s%s\n",
+           sdg_version(), path, m->prop, m->unit, (long long)m->epochs, (long long)m->n_train,
+           m->conformers.path[0] ? " (with the extra conformers of " : "", m->conformers.path,
+           m->conformers.path[0] ? ")" : "");
+    sdg_extra_conformers xc;
+    if (cli_conformers_resolve(ECMD, conf_opt, &m->conformers, &xc)) goto cleanup;
+    if (reg_data_load(ECMD, data, max_rows, xc.path[0] ? xc.path : NULL, kp, &r) ||
+        reg_test(ECMD, m, NULL, &r, weights, NULL, NULL))
+        goto cleanup;
     rc = 0;
 cleanup:
     sdg_prop3d_model_free(m);

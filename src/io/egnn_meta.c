@@ -75,7 +75,7 @@ cleanup:
     return st;
 }
 
-sdg_status io_train_meta_read(const char *path, const sdg_meta *meta, size_t n, io_train_meta *t) {
+sdg_status io_train_meta_read(const char *path, const sdg_meta *meta, io_train_meta *t) {
     sdg_status st = SDG_OK;
     double d = 0;
     int64_t v = 0;
@@ -90,10 +90,33 @@ sdg_status io_train_meta_read(const char *path, const sdg_meta *meta, size_t n, 
     SDG_TRY(sdg_meta_get_int(meta, "train.seed", &v));
     t->seed = (uint64_t)v;
     SDG_TRY(sdg_meta_get_int(meta, "train.molecules", &t->molecules));
-    if ((size_t)t->molecules != n)
-        SDG_FAIL(SDG_ERR_INVALID, "%s: trained on %lld molecules, %zu given (same data and --max-rows needed)", path,
-                 (long long)t->molecules, n);
     SDG_TRY(sdg_meta_get_int(meta, "train.epoch", &t->epoch));
+cleanup:
+    return st;
+}
+
+sdg_status io_conformers_meta_write(sdg_meta *meta, const sdg_extra_conformers *c) {
+    sdg_status st = SDG_OK;
+    const char *base = strrchr(c->path, '/');
+    SDG_TRY(sdg_meta_set_string(meta, "conformers.path", c->path));
+    SDG_TRY(sdg_meta_set_string(meta, "conformers.file", base ? base + 1 : c->path));
+    SDG_TRY(sdg_meta_set_int(meta, "conformers.records", c->records));
+    SDG_TRY(sdg_meta_set_int(meta, "conformers.train", c->train));
+cleanup:
+    return st;
+}
+
+sdg_status io_conformers_meta_read(const sdg_meta *meta, sdg_extra_conformers *c) {
+    sdg_status st = SDG_OK;
+    const char *s = NULL;
+    memset(c, 0, sizeof *c);
+    if (sdg_meta_get_string(meta, "conformers.path", &s) != SDG_OK) {   /* written before the keys existed */
+        sdg_error_clear();
+        return SDG_OK;
+    }
+    snprintf(c->path, sizeof c->path, "%s", s);
+    SDG_TRY(sdg_meta_get_int(meta, "conformers.records", &c->records));
+    SDG_TRY(sdg_meta_get_int(meta, "conformers.train", &c->train));
 cleanup:
     return st;
 }

@@ -142,7 +142,11 @@ typedef struct io_train_meta {
     uint64_t seed;
 } io_train_meta;
 sdg_status io_train_meta_write(sdg_meta *meta, const io_train_meta *t);
-/* Reads them back for a resume of n molecules: SDG_ERR_FORMAT naming path when there is no
- * train.batch, SDG_ERR_INVALID when train.molecules != n. */
-sdg_status io_train_meta_read(const char *path, const sdg_meta *meta, size_t n, io_train_meta *t);
+/* Reads them back: SDG_ERR_FORMAT naming path when there is no train.batch. t->molecules is
+ * the file's count; a resume on another count is the caller's decision (io.h). */
+sdg_status io_train_meta_read(const char *path, const sdg_meta *meta, io_train_meta *t);
+/* conformers.path, .file (basename), .records, .train of c (io.h sdg_extra_conformers). */
+sdg_status io_conformers_meta_write(sdg_meta *meta, const sdg_extra_conformers *c);
+/* Reads them back; a file without them (older sdegen) reads as none. */
+sdg_status io_conformers_meta_read(const sdg_meta *meta, sdg_extra_conformers *c);
 #endif

@@ -97,6 +97,7 @@ sdg_status sdg_mol3d_model_save(const char *path, const sdg_mol3d_model *m, sdg_
         ema = tmp_ema;
     }
     SDG_TRY(sdg_meta_set_int(meta, "train.epoch", epochs));
+    SDG_TRY(io_conformers_meta_write(meta, &m->conformers));
     SDG_TRY(sdg_checkpoint_save(path, &(sdg_checkpoint){.params = sdg_egnn_params_store(m->net), .ema = ema,
                                                          .adam = adam, .meta = meta, .buffers = buf}));
 cleanup:
@@ -142,6 +143,7 @@ static sdg_status model_from_file(const char *path, const sdg_meta *meta, sdg_mo
     SDG_TRY(sdg_meta_get_double(meta, "cond.mean", &m->cond_mean));
     SDG_TRY(sdg_meta_get_double(meta, "cond.std", &m->cond_std));
     SDG_TRY(sdg_meta_get_int(meta, "train.epoch", &m->epochs));
+    SDG_TRY(io_conformers_meta_read(meta, &m->conformers));
     if (np.conditional != (m->cond[0] != 0))
         SDG_FAIL(SDG_ERR_FORMAT, "%s: net.conditional = %d but cond.name = '%s'", path, np.conditional, m->cond);
     /* the (atoms, property) table */
@@ -205,7 +207,7 @@ sdg_status sdg_flow3d_trainer_resume(const char *path, sdg_mol3d_model *m, sdg_m
     io_train_meta tm;
     SDG_TRY(sdg_meta_new(&meta));
     SDG_TRY(sdg_checkpoint_read_meta(path, meta));
-    SDG_TRY(io_train_meta_read(path, meta, n, &tm));
+    SDG_TRY(io_train_meta_read(path, meta, &tm));
     tp.batch = tm.batch, tp.lr = tm.lr, tp.grad_clip = tm.grad_clip, tp.ema_decay = tm.ema_decay, tp.seed = tm.seed;
     tp.loss = m->flow;
     SDG_TRY(sdg_flow3d_trainer_new(m->net, mols, prop, n, &tp, &tr));

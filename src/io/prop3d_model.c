@@ -52,6 +52,7 @@ sdg_status sdg_prop3d_model_save(const char *path, const sdg_prop3d_model *m, sd
         ema = tmp_ema;
     }
     SDG_TRY(sdg_meta_set_int(meta, "train.epoch", epochs));
+    SDG_TRY(io_conformers_meta_write(meta, &m->conformers));
     SDG_TRY(sdg_checkpoint_save(path, &(sdg_checkpoint){.params = sdg_prop3d_params_store(m->net), .ema = ema,
                                                          .adam = adam, .meta = meta}));
 cleanup:
@@ -90,6 +91,7 @@ static sdg_status model_from_meta(const char *path, const sdg_meta *meta, sdg_pr
     SDG_TRY(sdg_meta_get_double(meta, "test.mae", &m->test_mae));
     SDG_TRY(sdg_meta_get_double(meta, "test.mae_natoms", &m->test_mae_natoms));
     SDG_TRY(sdg_meta_get_int(meta, "train.epoch", &m->epochs));
+    SDG_TRY(io_conformers_meta_read(meta, &m->conformers));
     SDG_TRY(io_egnn_meta_read(meta, &np));
     if (!(m->std > 0)) SDG_FAIL(SDG_ERR_FORMAT, "%s: prop.std = %g is not positive", path, m->std);
     SDG_TRY(sdg_prop3d_new(&np, &m->net));
@@ -129,7 +131,7 @@ sdg_status sdg_prop3d_trainer_resume(const char *path, sdg_prop3d_model *m, sdg_
     io_train_meta tm;
     SDG_TRY(sdg_meta_new(&meta));
     SDG_TRY(sdg_checkpoint_read_meta(path, meta));
-    SDG_TRY(io_train_meta_read(path, meta, n, &tm));
+    SDG_TRY(io_train_meta_read(path, meta, &tm));
     sdg_prop3d_train_params tp = sdg_prop3d_train_default_params();
     tp.batch = tm.batch, tp.lr = tm.lr, tp.grad_clip = tm.grad_clip, tp.ema_decay = tm.ema_decay, tp.seed = tm.seed;
     SDG_TRY(sdg_prop3d_trainer_new(m->net, mols, y, n, &tp, &tr));

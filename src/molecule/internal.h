@@ -71,4 +71,15 @@ sdg_status sdg_mol3d_fit_init(sdg_mol3d_fit *f, const sdg_mol3d_fit_params *p, s
 void       sdg_mol3d_fit_destroy(sdg_mol3d_fit *f);   /* NULL is a no-op */
 /* One epoch; *loss = mean step loss, parts (n_parts, may be NULL) the mean parts. */
 sdg_status sdg_mol3d_fit_epoch(sdg_mol3d_fit *f, double *loss, float *parts);
+/* ---- QM9 files (mol3d_data.c), shared with the conformer builder (conformers.c) ---- */
+#define SDG_QM9_ROWS 133885   /* molecules of QM9: gdb_1 .. gdb_133885 */
+/* k of a "gdb_k" string, or -1. */
+int64_t    sdg_qm9_gdb_index(const char *s);
+/* Reads the properties of one CSV into props (count, SDG_QM9_PROP_COUNT), rows matched through
+ * pos (gdb k -> record index + 1, 0 = absent). A missing file is an error; rows not in the set
+ * are skipped; SDG_ERR_FORMAT naming the file and line for a bad header or value. */
+sdg_status sdg_qm9_read_props(const char *path, const int64_t *pos, int64_t kmax, float *props);
+/* Marks in flag[k] (k = gdb index, 1-based) the rows listed by a file of 0-based integers
+ * (digit runs: the JSON list of quoted strings and the one-per-line text both fit). */
+sdg_status sdg_qm9_read_index_file(const char *path, int64_t kmax, bool *flag, size_t *count);
 #endif

@@ -43,15 +43,12 @@ void sdg_mol3d_dataset_free(sdg_mol3d_dataset *d) {
     free(d);
 }
 
-/* k of a "gdb_k" string, or -1. */
-static int64_t gdb_index(const char *s) {
+int64_t sdg_qm9_gdb_index(const char *s) {
     if (!s || strncmp(s, "gdb_", 4) != 0 || !isdigit((unsigned char)s[4])) return -1;
     return strtoll(s + 4, NULL, 10);
 }
 
-/* Reads the properties of one CSV into props (count, P), rows matched through pos (gdb k ->
- * record index + 1, 0 = absent). A missing file is an error; rows not in the set are skipped. */
-static sdg_status read_props(const char *path, const int64_t *pos, int64_t kmax, float *props) {
+sdg_status sdg_qm9_read_props(const char *path, const int64_t *pos, int64_t kmax, float *props) {
     sdg_status st = SDG_OK;
     char *line = NULL;
     size_t cap = 0;
@@ -84,8 +81,11 @@ static sdg_status read_props(const char *path, const int64_t *pos, int64_t kmax,
             continue;
         }
         if (nf <= col_id) continue;
-        int64_t g = gdb_index(fields[col_id]);
-        if (g < 1 || g > kmax || pos[g] == 0) continue;
+        int64_t g = sdg_qm9_gdb_index(fields[col_id]);
+        if (g < 1 || g > SDG_QM9_ROWS)
+            SDG_FAIL(SDG_ERR_FORMAT, "%s: line %ld: mol_id '%s' is not gdb_k with k in 1..%d", path, lineno,
+                     fields[col_id], SDG_QM9_ROWS);
+        if (g > kmax || pos[g] == 0) continue;
         float *row = props + (size_t)(pos[g] - 1) * SDG_QM9_PROP_COUNT;
         for (int k = 0; k < SDG_QM9_PROP_COUNT; k++) {
             char *end;
@@ -101,9 +101,7 @@ cleanup:
     return st;
 }
 
-/* Marks in flag[k] (k = gdb index, 1-based) the rows listed by a file of 0-based integers
- * (digit runs: the JSON list of quoted strings and the one-per-line text both fit). */
-static sdg_status read_index_file(const char *path, int64_t kmax, bool *flag, size_t *count) {
+sdg_status sdg_qm9_read_index_file(const char *path, int64_t kmax, bool *flag, size_t *count) {
     FILE *f = fopen(path, "r");
     if (!f) return SDG_ERROR(SDG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     int c;
@@ -130,8 +128,8 @@ sdg_status sdg_mol3d_dataset_load(const char *data_dir, const char *name, const 
                                   sdg_mol3d_dataset **out) {
     sdg_status st = SDG_OK;
     sdg_mol3d_dataset *d = NULL;
-    sdg_mol_list *l = NULL;
-    int64_t *pos = NULL, *perm = NULL;
+    sdg_mol_list *l = NULL, *x = NULL;
+    int64_t *pos = NULL, *perm = NULL, *orig = NULL;
     bool *test = NULL, *pa = NULL;
     sdg_rng *rng = NULL;
     char path[4096];
@@ -142,69 +140,96 @@ sdg_status sdg_mol3d_dataset_load(const char *data_dir, const char *name, const 
     bool dft = strcmp(name, "qm9_dft") == 0;
     if (!dft && strcmp(name, "qm9_conformers") != 0)
         return SDG_ERROR(SDG_ERR_NOTFOUND, "unknown 3-D dataset '%s' (qm9_conformers, qm9_dft)", name);
+    if (p.extra_sdf && dft)
+        return SDG_ERROR(SDG_ERR_INVALID, "sdg_mol3d_dataset_load: an extra SDF goes with qm9_conformers, not qm9_dft");
     snprintf(path, sizeof path, "%s/qm9/%s", data_dir, dft ? "qm9_3d_subset.xyz" : "qm9_3d_conformers.sdf");
     SDG_TRY(dft ? sdg_mol_list_read_xyz(path, &l) : sdg_mol_list_read_sdf(path, &l));
+    if (p.extra_sdf) SDG_TRY(sdg_mol_list_read_sdf(p.extra_sdf, &x));
     d = calloc(1, sizeof *d);
     if (!d) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-    size_t n = l->count;
-    if (p.max_records && p.max_records < n) n = p.max_records;
+    size_t n0 = l->count, nx = x ? x->count : 0;
+    if (p.max_records && p.max_records < n0) n0 = p.max_records;
+    size_t n = n0 + nx;   /* the original's records first, then the extra file's */
     d->mols = calloc(n ? n : 1, sizeof *d->mols);
     d->gdb = calloc(n ? n : 1, sizeof *d->gdb);
     d->props = malloc((n ? n : 1) * SDG_QM9_PROP_COUNT * sizeof *d->props);
     d->split = calloc(n ? n : 1, sizeof *d->split);
     d->propmolflow_a = calloc(n ? n : 1, sizeof *d->propmolflow_a);
-    const int64_t kmax = 133885;
+    const int64_t kmax = SDG_QM9_ROWS;
     pos = calloc((size_t)kmax + 1, sizeof *pos);
     test = calloc((size_t)kmax + 1, sizeof *test);
     pa = calloc((size_t)kmax + 1, sizeof *pa);
     perm = malloc((n ? n : 1) * sizeof *perm);
-    if (!d->mols || !d->gdb || !d->props || !d->split || !d->propmolflow_a || !pos || !test || !pa || !perm)
+    orig = x ? calloc((size_t)kmax + 1, sizeof *orig) : NULL;
+    if (!d->mols || !d->gdb || !d->props || !d->split || !d->propmolflow_a || !pos || !test || !pa || !perm ||
+        (x && !orig))
         SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
     for (size_t k = 0; k < n * SDG_QM9_PROP_COUNT; k++) d->props[k] = NAN;
+    for (size_t j = 0; orig && j < l->count; j++) {   /* every title of the original, kept or not */
+        int64_t h = sdg_qm9_gdb_index(l->mols[j]->name);
+        if (h >= 1 && h <= kmax && !orig[h]) orig[h] = (int64_t)j + 1;
+    }
     for (size_t k = 0; k < n; k++) {
-        sdg_mol *m = l->mols[k];
-        int64_t g = gdb_index(m->name);
+        bool extra = k >= n0;
+        size_t r = extra ? k - n0 : k;   /* record index in its own file */
+        sdg_mol *m = extra ? x->mols[r] : l->mols[r];
+        const char *file = extra ? p.extra_sdf : path;
+        int64_t g = sdg_qm9_gdb_index(m->name);
         if (g < 1 || g > kmax)
-            SDG_FAIL(SDG_ERR_FORMAT, "%s: record %zu: title '%s' is not gdb_k with k in 1..%lld", path, k + 1,
+            SDG_FAIL(SDG_ERR_FORMAT, "%s: record %zu: title '%s' is not gdb_k with k in 1..%lld", file, r + 1,
                      m->name ? m->name : "", (long long)kmax);
-        if (pos[g]) SDG_FAIL(SDG_ERR_FORMAT, "%s: record %zu: gdb_%lld appears twice", path, k + 1, (long long)g);
+        if (extra && orig[g])
+            SDG_FAIL(SDG_ERR_FORMAT, "%s: record %zu: gdb_%lld is already record %lld of %s", file, r + 1, (long long)g,
+                     (long long)orig[g], path);
+        if (pos[g]) SDG_FAIL(SDG_ERR_FORMAT, "%s: record %zu: gdb_%lld appears twice", file, r + 1, (long long)g);
         pos[g] = (int64_t)k + 1;
         d->gdb[k] = g;
         d->mols[k] = m;
-        l->mols[k] = NULL;
+        d->count = k + 1;   /* owned by d from here: freed with it on an error below */
+        if (extra) x->mols[r] = NULL;
+        else l->mols[r] = NULL;
         if ((size_t)m->n_atoms > d->max_atoms) d->max_atoms = (size_t)m->n_atoms;
     }
     d->count = n;
+    d->n_extra = nx;
     for (int f = 0; f < 2; f++) {
         snprintf(path, sizeof path, "%s/qm9/%s", data_dir, f ? "qm9_3d_subset_props.csv" : "qm9_props_subset.csv");
-        SDG_TRY(read_props(path, pos, kmax, d->props));
+        SDG_TRY(sdg_qm9_read_props(path, pos, kmax, d->props));
     }
     for (size_t k = 0; k < n; k++) d->n_with_props += !isnan(d->props[k * SDG_QM9_PROP_COUNT]);
     snprintf(path, sizeof path, "%s/qm9/valid_idx_qm9.json", data_dir);
-    SDG_TRY(read_index_file(path, kmax, test, NULL));
+    SDG_TRY(sdg_qm9_read_index_file(path, kmax, test, NULL));
     snprintf(path, sizeof path, "%s/qm9/propmolflow_train_a_mol_idxs.txt", data_dir);
-    SDG_TRY(read_index_file(path, kmax, pa, NULL));
+    SDG_TRY(sdg_qm9_read_index_file(path, kmax, pa, NULL));
     /* split: test = GDSS/MoFlow test rows; val = a seeded val_fraction of the rest */
     size_t nrest = 0;
     for (size_t k = 0; k < n; k++) {
         d->propmolflow_a[k] = pa[d->gdb[k]];
         if (test[d->gdb[k]]) d->split[k] = SDG_MOL3D_SPLIT_TEST;
-        else perm[nrest++] = (int64_t)k;
+        else if (k < n0) perm[nrest++] = (int64_t)k;
     }
     SDG_TRY(sdg_rng_new(p.seed, &rng));
     sdg_rng_shuffle(rng, perm, nrest);
     size_t nval = (size_t)floor(p.val_fraction * (double)nrest + 0.5);
     for (size_t r = 0; r < nrest; r++) d->split[perm[r]] = r < nval ? SDG_MOL3D_SPLIT_VAL : SDG_MOL3D_SPLIT_TRAIN;
+    /* the extra records: by their own gdb row, independent of the original file and of order */
+    for (size_t k = n0; k < n; k++) {
+        if (d->split[k] == SDG_MOL3D_SPLIT_TEST) continue;
+        sdg_rng_reset(rng, p.seed, (uint64_t)d->gdb[k]);
+        d->split[k] = sdg_rng_uniform(rng) < p.val_fraction ? SDG_MOL3D_SPLIT_VAL : SDG_MOL3D_SPLIT_TRAIN;
+    }
     for (size_t k = 0; k < n; k++) d->n_split[d->split[k]]++;
     *out = d;
     d = NULL;
 cleanup:
     sdg_mol_list_free(l);
+    sdg_mol_list_free(x);
     sdg_mol3d_dataset_free(d);
     sdg_rng_free(rng);
     free(pos);
     free(test);
     free(pa);
     free(perm);
+    free(orig);
     return st;
 }

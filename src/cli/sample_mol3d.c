@@ -13,7 +13,7 @@
 
 #define CMD "sdegen sample"
 #define MUSAGE "usage: sdegen sample MODEL.h5 -n N -o FILE.sdf [--seed S] [--steps K] [--ode euler|heun|rk4] " \
-               "[--batch B] [--cond VALUE --guidance W | --uncond] [--weights raw|ema] [--threads T]"
+               "[--batch B] [[--cond VALUE] [--guidance W] | --uncond] [--weights raw|ema] [--threads T]"
 
 static int sample_mol3d(int argc, char **argv, const char *model_path);
 
@@ -111,11 +111,6 @@ static int sample_mol3d(int argc, char **argv, const char *model_path) {
     if (uncond && (cond_arg || guidance >= 0)) {
         fprintf(stderr, CMD ": --uncond samples without a property; it cannot be combined with %s\n",
                 cond_arg ? "--cond" : "--guidance");
-        rc = 2;
-        goto cleanup;
-    }
-    if (guidance >= 0 && !cond_arg) {
-        fprintf(stderr, CMD ": --guidance needs --cond VALUE\n");
         rc = 2;
         goto cleanup;
     }

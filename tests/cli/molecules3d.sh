@@ -104,6 +104,9 @@ errors)
   grep -A1 '^> <mu_target>' "$tmp/c.sdf" | grep -qx 1000 || fail "mu_target is not 1000"
   "$exe" sample "$tmp/c.h5" "${s[@]}" -o "$tmp/j.sdf" >"$tmp/o" 2>&1 || fail "joint sample: $(cat "$tmp/o")"
   grep -q "drawn jointly" "$tmp/o" || fail "no joint draw: $(cat "$tmp/o")"
+  "$exe" sample "$tmp/c.h5" "${s[@]}" -o "$tmp/g.sdf" --guidance 2 >"$tmp/o" 2>&1 || fail "joint draw with guidance: $(cat "$tmp/o")"
+  grep -q "drawn jointly with the size from the training table (guidance 2)" "$tmp/o" || fail "no guided joint draw: $(cat "$tmp/o")"
+  [ "$(grep -A1 '^> <guidance>' "$tmp/g.sdf" | grep -cx 2)" = 4 ] || fail "guidance field is not 2"
   err 2 "conditioned on mu, not gap" "$exe" sample "$tmp/c.h5" "${s[@]}" -o "$tmp/x.sdf" --cond gap=0.2
   err 2 "unconditional already" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.sdf" --uncond
   err 2 "cannot be combined with --cond" "$exe" sample "$tmp/c.h5" "${s[@]}" -o "$tmp/x.sdf" --uncond --cond 1

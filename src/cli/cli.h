@@ -54,7 +54,7 @@ FILE  *cli_train_log_open(const char *cmd, const char *out, const char *log_path
 typedef struct cli_train3d_opts {
     const char *data, *out, *log, *extra, *conformers;
     long        epochs, batch, seed, ckpt_every, threads, max_rows, hidden, layers;
-    double      lr, time_limit;
+    double      lr, time_limit, time_skew;   /* time_skew: 0 = not given */
     bool        resume;
 } cli_train3d_opts;
 int  cli_train3d_parse(const char *cmd, const char *usage, const char *extra, int argc, char **argv,

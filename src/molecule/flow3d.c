@@ -15,7 +15,7 @@ const int32_t sdg_mol3d_qm9_types[NT] = {1, 6, 7, 8, 9};
 
 sdg_flow3d_params sdg_flow3d_default_params(void) {
     return (sdg_flow3d_params){.w_x = 3.0f, .w_type = 0.4f, .w_charge = 1.0f, .w_bond = 2.0f, .ot_rotation = true,
-                               .p_uncond = 0.1f, .prior_std = 1.0f};
+                               .p_uncond = 0.1f, .prior_std = 1.0f, .time_skew = 1.0f};
 }
 sdg_flow3d_sample_params sdg_flow3d_sample_default_params(void) {
     return (sdg_flow3d_sample_params){.n_steps = 100, .seed = 0, .chunk = 64, .prior_std = 1.0f, .ode = sdg_ode_euler,
@@ -165,6 +165,12 @@ static void interp_onehot(sdg_rng *rng, const int64_t *cls, int64_t rows, int64_
             y[r * K + k] = (1 - tr[r]) * (float)(cls[r] == k) + tr[r] * (float)sdg_rng_gaussian(rng);
 }
 
+/* t ~ Beta(1, k) by inversion, 1 - U^(1/k); k = 1 returns the uniform draw itself. */
+float sdg_flow3d_draw_time(sdg_rng *rng, float k) {
+    double u = sdg_rng_uniform(rng);
+    return k == 1.0f ? (float)u : (float)(1.0 - pow(1.0 - u, 1.0 / k));
+}
+
 sdg_status sdg_flow3d_loss(sdg_ctx *ctx, const sdg_egnn *m, const sdg_mol3d_batch *b, const sdg_flow3d_params *p,
                            sdg_rng *rng, sdg_tensor **loss, float parts[4]) {
     if (!ctx || !m || !b || !rng || !loss) return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_loss: NULL argument");
@@ -183,7 +189,7 @@ sdg_status sdg_flow3d_loss(sdg_ctx *ctx, const sdg_egnn *m, const sdg_mol3d_batc
                *x0 = sdg_tensor_from(ctx, 2, (int64_t[]){A, 3}, b->x0);
     if (!t || !ta || !tp || !mask || !x || !ty || !ch || !bo || !x0) return sdg_ctx_status(ctx) ? sdg_ctx_status(ctx) : SDG_ERR_NOMEM;
     for (int64_t k = 0; k < B; k++) {
-        t[k] = (float)sdg_rng_uniform(rng);
+        t[k] = sdg_flow3d_draw_time(rng, fp.time_skew);
         mask[k] = sdg_rng_uniform(rng) < fp.p_uncond ? 0.0f : 1.0f;
         if (b->prop && isnan(b->prop[k])) mask[k] = 0.0f;   /* a missing value: the null embedding */
         int64_t o = g->atom_off[k], n = g->atom_off[k + 1] - o;
@@ -465,9 +471,10 @@ sdg_status sdg_flow3d_trainer_new(sdg_egnn *net, sdg_mol *const *mols, const flo
     *out = NULL;
     sdg_flow3d_train_params p = params ? *params : sdg_flow3d_train_default_params();
     if (p.batch < 1 || !(p.lr > 0) || !(p.grad_clip >= 0) || !(p.ema_decay >= 0 && p.ema_decay < 1) ||
-        !(p.loss.p_uncond >= 0 && p.loss.p_uncond <= 1) || !(p.loss.prior_std > 0))
+        !(p.loss.p_uncond >= 0 && p.loss.p_uncond <= 1) || !(p.loss.prior_std > 0) ||
+        !(p.loss.time_skew >= 1 && p.loss.time_skew <= 100))
         return SDG_ERROR(SDG_ERR_INVALID, "flow3d trainer: bad options (batch >= 1, lr > 0, grad_clip >= 0, "
-                         "ema_decay in [0, 1), p_uncond in [0, 1], prior_std > 0)");
+                         "ema_decay in [0, 1), p_uncond in [0, 1], prior_std > 0, time_skew in [1, 100])");
     if (sdg_egnn_get_params(net)->conditional && !prop)
         return SDG_ERROR(SDG_ERR_INVALID, "flow3d trainer: the network is conditioned but no property values were given");
     t = calloc(1, sizeof *t);

@@ -242,6 +242,7 @@ static void test_trainer_resume(void) {
     for (int k = 0; k < NM; k++) mols[k] = from_smiles(smi[k], 70 + k), na[k] = mols[k]->n_atoms, prop[k] = k % 3 ? 0.1f * k : NAN;
     sdg_flow3d_train_params tp = sdg_flow3d_train_default_params();
     tp.batch = 4, tp.seed = 3;
+    tp.loss.time_skew = 2;   /* a non-default time law must survive the file */
     double loss[3][3] = {{0}};
     char path[] = "/tmp/sdegen-test-flow3d-XXXXXX";
     int fd = mkstemp(path);
@@ -255,7 +256,7 @@ static void test_trainer_resume(void) {
             if (run == 2 && e == 1) {
                 sdg_mol3d_model mm;
                 memset(&mm, 0, sizeof mm);
-                mm.net = net, mm.flow = sdg_flow3d_default_params();
+                mm.net = net, mm.flow = tp.loss;
                 snprintf(mm.cond, sizeof mm.cond, "mu");
                 mm.cond_std = 1;
                 CU_ASSERT_FATAL(sdg_mol3d_model_set_table(&mm, na, prop, NM) == SDG_OK);
@@ -270,6 +271,7 @@ static void test_trainer_resume(void) {
                 CU_ASSERT_EQUAL(lm->n_table, NM);
                 CU_ASSERT_EQUAL(lm->n_table_prop, 6);
                 CU_ASSERT_STRING_EQUAL(lm->cond, "mu");
+                CU_ASSERT_EQUAL(lm->flow.time_skew, 2.0f);
                 /* a changed training set (more conformers) resumes too: the epoch order is drawn anew */
                 CU_ASSERT_FATAL(sdg_flow3d_trainer_resume(path, lm, mols, prop, NM - 1, &tr) == SDG_OK);
                 CU_ASSERT_EQUAL(sdg_flow3d_trainer_epochs(tr), 1);
@@ -342,6 +344,36 @@ static void test_draw(void) {
     free(m.table_prop);
 }
 
+/* Beta(1, k) times: k = 1 is the uniform draw itself; k = 2 has mean 1/3 and P(t <= 1/2) = 3/4
+ * (a draw of U or of 1 - sqrt(U) has mean 1/2 or 2/3, P = 1/2 or 1/4); a trainer refuses k < 1. */
+static void test_time_skew(void) {
+    sdg_rng *a = NULL, *b = NULL;
+    CU_ASSERT_FATAL(sdg_rng_new(11, &a) == SDG_OK && sdg_rng_new(11, &b) == SDG_OK);
+    for (int i = 0; i < 100; i++) CU_ASSERT_EQUAL(sdg_flow3d_draw_time(a, 1.0f), (float)sdg_rng_uniform(b));
+    enum { N = 200000 };
+    double sum = 0;
+    int below = 0;
+    for (int i = 0; i < N; i++) {
+        float t = sdg_flow3d_draw_time(a, 2.0f);
+        CU_ASSERT(t >= 0 && t < 1);
+        sum += t, below += t <= 0.5f;
+    }
+    printf("\nBeta(1, 2): mean %.5f (1/3), P(t <= 1/2) %.5f (3/4)\n", sum / N, below / (double)N);
+    CU_ASSERT_DOUBLE_EQUAL(sum / N, 1.0 / 3, 0.003);   /* sd of the mean 5.3e-4 */
+    CU_ASSERT_DOUBLE_EQUAL(below / (double)N, 0.75, 0.005);   /* sd 9.7e-4 */
+    sdg_rng_free(a);
+    sdg_rng_free(b);
+    sdg_mol *mols[1] = {from_smiles("CO", 3)};
+    sdg_egnn *net = small_model(false, 1);
+    sdg_flow3d_train_params tp = sdg_flow3d_train_default_params();
+    tp.loss.time_skew = 0.5f;
+    sdg_flow3d_trainer *tr = NULL;
+    CU_ASSERT_EQUAL(sdg_flow3d_trainer_new(net, mols, NULL, 1, &tp, &tr), SDG_ERR_INVALID);
+    CU_ASSERT_PTR_NULL(tr);
+    sdg_egnn_free(net);
+    free_mols(mols, 1);
+}
+
 static void test_sdf_charges_obabel(void) {
     /* charged molecules through the SDF writer the sample command uses, read by Open Babel */
     const char *smi[] = {"C[N+](=O)[O-]", "[NH4+]", "CC(=O)[O-]", "C#C[NH3+]"};
@@ -388,6 +420,7 @@ int main(void) {
                                           {"null branch of a conditioned model", test_null_branch},
                                           {"trainer determinism and resume from a file", test_trainer_resume},
                                           {"(atoms, property) draw", test_draw},
+                                          {"training time law Beta(1, k)", test_time_skew},
                                           {"charged SDF records through Open Babel", test_sdf_charges_obabel},
                                           {NULL, NULL}};
     return sdg_test_main("flow3d", cases);

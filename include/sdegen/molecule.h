@@ -407,6 +407,10 @@ typedef struct sdg_egnn_params {
     int   rbf;                           /* radial basis functions on [0, rbf_max] A: 16, 6          */
     float rbf_max;
     float coord_range;                   /* bound of each coordinate-update weight (tanh): 3        */
+    bool  pos_velocity;                  /* false (default): x0_hat = centred x_L, the positions the
+                                            layers moved; true: x0_hat = x + t (x_L - x) for the
+                                            centred input x, so that the layers' displacement is minus
+                                            the velocity and x0_hat's error vanishes as t -> 0         */
     bool  conditional;                   /* property embedding (standardised scalar)                */
     int   prop_gauss;                    /* Gaussian expansion size on [-3, 3]; 0 = raw value: 16     */
     sdg_prop_combine combine;

@@ -17,7 +17,7 @@ static const char usage[] =
     "usage: sdegen train molecules3d -o MODEL.h5 [--data DIR] [--epochs E] [--batch B] [--lr X] [--seed S]\n"
     "                                [--ckpt-every N] [--resume] [--time-limit SECONDS] [--threads T]\n"
     "                                [--cond PROP] [--max-rows R] [--hidden H] [--layers L] [--log FILE]\n"
-    "                                [--conformers CACHE.sdf] [--time-skew K]\n"
+    "                                [--conformers CACHE.sdf] [--time-skew K] [--pos-output x0|velocity]\n"
     "  trains the EGNN flow model on the training split of qm9/qm9_3d_conformers.sdf under DIR\n"
     "  (default $SDEGEN_DATA): every conformer whose QM9 row is not in valid_idx_qm9.json (the test\n"
     "  split) nor in the seeded 10 % validation draw, 11,412 molecules (Open Babel / RDKit force-field\n"
@@ -32,6 +32,9 @@ static const char usage[] =
     "  --time-skew K   draw each molecule's time t from Beta(1, K) (density K (1-t)^(K-1)), weighting training\n"
     "                  toward the data end t = 0 where the fine geometry is learned; 1 (default) = uniform.\n"
     "                  Allowed with --resume (fine-tuning): the change and its first epoch are printed\n"
+    "  --pos-output M  x0 (default): the positions the layers moved are x0_hat; velocity: x0_hat =\n"
+    "                  x_t + t (x_L - x_t), the layers' displacement is minus the velocity and x0_hat's\n"
+    "                  error vanishes as t -> 0 (new runs only)\n"
     "  defaults: 100 epochs, batch 64, lr 5e-4, seed 1, checkpoint every epoch, EMA 0.999\n";
 
 sdg_status cli_step3d_show(int64_t step, int64_t steps, double loss, void *params) {
@@ -106,6 +109,12 @@ int cli_train3d_parse(const char *cmd, const char *help, const char *extra, int 
         else if (strcmp(a, "--time-limit") == 0) { if (cli_parse_double(v, a, 0, 1e9, &o->time_limit)) return 2; }
         else if (strcmp(a, "--time-skew") == 0 && extra && strcmp(extra, "--cond") == 0) {
             if (cli_parse_double(v, a, 1, 100, &o->time_skew)) return 2;
+        } else if (strcmp(a, "--pos-output") == 0 && extra && strcmp(extra, "--cond") == 0) {
+            if (strcmp(v, "x0") != 0 && strcmp(v, "velocity") != 0) {
+                fprintf(stderr, "%s: --pos-output: unknown value '%s' (x0 or velocity)\n", cmd, v);
+                return 2;
+            }
+            o->pos_output = v;
         }
         else {
             fprintf(stderr, "%s: unknown option '%s' (see %s --help)\n", cmd, a, cmd);
@@ -129,9 +138,9 @@ int cli_train_molecules3d(int argc, char **argv) {
     double lr = o.lr, time_limit = o.time_limit;
     bool resume = o.resume;
     int rc = 1;
-    if (resume && (batch > 0 || lr > 0 || seed >= 0 || cond || hidden || layers)) {
+    if (resume && (batch > 0 || lr > 0 || seed >= 0 || cond || hidden || layers || o.pos_output)) {
         fprintf(stderr, CMD ": --resume continues with the checkpoint's settings; --batch, --lr, --seed, --cond, "
-                        "--hidden and --layers cannot be given with it\n");
+                        "--hidden, --layers and --pos-output cannot be given with it\n");
         return 2;
     }
     sdg_qm9_prop kprop = SDG_QM9_PROP_MU;
@@ -258,6 +267,7 @@ int cli_train_molecules3d(int argc, char **argv) {
         sdg_egnn_params np = sdg_egnn_default_params();
         if (hidden) np.hidden = (int)hidden;
         if (layers) np.layers = (int)layers;
+        np.pos_velocity = o.pos_output && strcmp(o.pos_output, "velocity") == 0;
         np.conditional = cond != NULL;
         sdg_flow3d_train_params tp = sdg_flow3d_train_default_params();
         if (batch > 0) tp.batch = batch;
@@ -272,8 +282,9 @@ int cli_train_molecules3d(int argc, char **argv) {
         }
     }
     const sdg_egnn_params *np = sdg_egnn_get_params(m->net);
-    printf("network: EGNN, hidden %d, edge %d, message %d, %d layers, %lld parameters%s%s\n", np->hidden,
-           np->edge_hidden, np->message, np->layers, (long long)sdg_params_numel(sdg_egnn_params_store(m->net)),
+    printf("network: EGNN, hidden %d, edge %d, message %d, %d layers, %lld parameters, position output %s%s%s\n",
+           np->hidden, np->edge_hidden, np->message, np->layers,
+           (long long)sdg_params_numel(sdg_egnn_params_store(m->net)), np->pos_velocity ? "velocity" : "x0",
            cond ? "; conditioned on " : "", cond ? m->cond : "");
     char lbuf[1100];
     log = cli_train_log_open("train molecules3d", out, log_path, resume,

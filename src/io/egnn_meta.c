@@ -34,6 +34,7 @@ sdg_status io_egnn_meta_write(sdg_meta *meta, const sdg_egnn_params *np) {
     SDG_TRY(sdg_meta_set_int(meta, "net.prop_gauss", np->prop_gauss));
     SDG_TRY(sdg_meta_set_int(meta, "net.combine", (int64_t)np->combine));
     SDG_TRY(sdg_meta_set_int(meta, "net.seed", (int64_t)np->seed));
+    SDG_TRY(sdg_meta_set_int(meta, "net.pos_velocity", np->pos_velocity));
 cleanup:
     return st;
 }
@@ -58,6 +59,13 @@ sdg_status io_egnn_meta_read(const sdg_meta *meta, sdg_egnn_params *np) {
     np->combine = (sdg_prop_combine)v;
     SDG_TRY(sdg_meta_get_int(meta, "net.seed", &v));
     np->seed = (uint64_t)v;
+    if ((st = sdg_meta_get_int(meta, "net.pos_velocity", &v)) == SDG_ERR_NOTFOUND) {
+        sdg_error_clear();   /* files written before the option: the x0 head */
+        st = SDG_OK;
+        v = 0;
+    }
+    if (st != SDG_OK) goto cleanup;
+    np->pos_velocity = v != 0;
 cleanup:
     return st;
 }

@@ -221,7 +221,7 @@ sdg_status sdg_egnn_forward(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn_inpu
     for (int64_t k = 0; k < R; k++) mu->data[k] = p->rbf_max * (float)k / (float)(R - 1);
     memcpy(invdeg->data, g->inv_deg, (size_t)A * sizeof(float));
     float gamma = 0.5f * (float)((R - 1) * (R - 1)) / (p->rbf_max * p->rbf_max);
-    sdg_tensor *x = sdg_mol3d_center(ctx, g, in->x);
+    sdg_tensor *x = sdg_mol3d_center(ctx, g, in->x), *x_in = x;
     for (int l = 0; l < p->layers; l++) {
         const sdg_egnn_layer *L = &m->layers[l];
         sdg_tensor *diff = sdg_sub(ctx, sdg_gather(ctx, x, g->src, E), sdg_gather(ctx, x, g->dst, E)); /* (E,3) */
@@ -241,6 +241,11 @@ sdg_status sdg_egnn_forward(sdg_ctx *ctx, const sdg_egnn *m, const sdg_egnn_inpu
         sdg_tensor *dh = sdg_linear_forward(ctx, &L->h2, sdg_silu(ctx, sdg_linear_forward(ctx, &L->h1,
                                                           sdg_concat(ctx, (sdg_tensor *[]){h, agg}, 2, 1))));
         h = sdg_layer_norm_forward(ctx, &L->ln, sdg_add(ctx, h, dh));
+    }
+    if (p->pos_velocity) {   /* x0_hat = x_in + t (x_L - x_in): the displacement is a velocity */
+        sdg_tensor *ta = per_atom(ctx, g, in->t, 1);
+        if (!ta) return sdg_ctx_status(ctx);
+        x = sdg_add(ctx, x_in, sdg_mul(ctx, sdg_sub(ctx, x, x_in), ta));
     }
     out->x0 = sdg_mol3d_center(ctx, g, x);
     out->h = h;

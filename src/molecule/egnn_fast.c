@@ -318,6 +318,12 @@ static void fx_molecule(const fx_net *f, const sdg_egnn_input *in, int64_t b, in
     for (int64_t q = 0; q < P; q++) memcpy(s->e + (2 * q + 1) * He, s->e + 2 * q * He, (size_t)He * sizeof(float));
     fx_center(in->x->data + 3 * a0, n, g->inv_n[b], s->x);
     for (int l = 0; l < p->layers; l++) fx_layer_run(f, &m->layers[l], &f->layers[l], g, a0, n, p0, s, flops);
+    if (p->pos_velocity) {   /* x0_hat = x_in + t (x_L - x_in), x_in (centred) rebuilt in the output rows */
+        float *xi = out->x0->data + 3 * a0, tb = in->t[b];
+        fx_center(in->x->data + 3 * a0, n, g->inv_n[b], xi);
+        for (int64_t i = 0; i < 3 * n; i++) s->x[i] = xi[i] + (s->x[i] - xi[i]) * tb;
+        *flops += 9.0 * (double)n;
+    }
     fx_center(s->x, n, g->inv_n[b], out->x0->data + 3 * a0);
     for (int64_t i = 0; i < n; i++) memcpy(out->h->data + (a0 + i) * H, s->hc + i * HM, (size_t)H * sizeof(float));
     *flops += 12.0 * (double)n;

@@ -4,9 +4,12 @@
  * tiny model that overfits four molecules and samples them back. */
 #include "test_util.h"
 
+static bool pos_velocity;   /* the position output of small_model: the tests run with both */
+
 static sdg_egnn *small_model(bool cond) {
     sdg_egnn_params p = sdg_egnn_default_params();
     p.hidden = 32, p.edge_hidden = 16, p.message = 32, p.layers = 3, p.seed = 7, p.conditional = cond;
+    p.pos_velocity = pos_velocity;
     sdg_egnn *m = NULL;
     CU_ASSERT_EQUAL(sdg_egnn_new(&p, &m), SDG_OK);
     return m;
@@ -129,6 +132,77 @@ static void test_equivariance(void) {
     sdg_egnn_free(m);
 }
 
+static void test_equivariance_velocity(void) {
+    pos_velocity = true;
+    test_equivariance();
+    pos_velocity = false;
+}
+
+/* The velocity output scales the layers' displacement by t: at t = 0 x0_hat is the centred
+ * input itself, at t = 1 it equals the x0 output's positions (same weights); in between, the
+ * displacement x0_hat - x is t times the x0 output's. */
+static void test_velocity_output(void) {
+    enum { A = 7 };
+    int64_t n[2] = {4, 3};
+    sdg_mol3d_graph g;
+    CU_ASSERT_FATAL(sdg_mol3d_graph_init(&g, n, 2) == SDG_OK);
+    float x[3 * A], ty[5 * A], ch[3 * A], bo[4 * 9];
+    sdg_test_fill(x, 3 * A, 11);
+    sdg_test_fill(ty, 5 * A, 12);
+    sdg_test_fill(ch, 3 * A, 13);
+    sdg_test_fill(bo, 4 * g.P, 14);
+    sdg_ctx *ctx = NULL;
+    sdg_ctx_new(0, &ctx);
+    float out[2][3][3 * A];   /* [x0 | velocity][t = 0, 0.3, 1][coordinates] */
+    const float times[3] = {0.0f, 0.3f, 1.0f};
+    for (int v = 0; v < 2; v++) {
+        pos_velocity = v == 1;
+        sdg_egnn *m = small_model(false);
+        sdg_rng *r = NULL;   /* the same random weights for both outputs (the coordinate heads start at 0) */
+        sdg_rng_new(21, &r);
+        sdg_params *ps = sdg_egnn_params_store(m);
+        for (size_t i = 0; i < sdg_params_count(ps); i++) {
+            sdg_tensor *w = sdg_params_at(ps, i);
+            for (int64_t k = 0; k < w->size; k++) w->data[k] += (float)(0.4 * sdg_rng_uniform(r) - 0.2);
+        }
+        sdg_rng_free(r);
+        for (int k = 0; k < 3; k++) {
+            float t[2] = {times[k], times[k]};
+            sdg_ctx_reset(ctx);
+            sdg_egnn_input in = {.g = &g, .t = t};
+            in.x = sdg_tensor_from(ctx, 2, (int64_t[]){A, 3}, x);
+            in.types = sdg_tensor_from(ctx, 2, (int64_t[]){A, 5}, ty);
+            in.charges = sdg_tensor_from(ctx, 2, (int64_t[]){A, 3}, ch);
+            in.bonds = sdg_tensor_from(ctx, 2, (int64_t[]){g.P, 4}, bo);
+            sdg_egnn_output o;
+            CU_ASSERT_FATAL(sdg_egnn_forward(ctx, m, &in, &o) == SDG_OK);
+            memcpy(out[v][k], o.x0->data, sizeof out[v][k]);
+        }
+        sdg_egnn_free(m);
+    }
+    pos_velocity = false;
+    float xc[3 * A];   /* centred input */
+    for (int b = 0, o = 0; b < 2; o += (int)n[b], b++)
+        for (int d = 0; d < 3; d++) {
+            double c = 0;
+            for (int i = 0; i < n[b]; i++) c += x[3 * (o + i) + d] / (double)n[b];
+            for (int i = 0; i < n[b]; i++) xc[3 * (o + i) + d] = x[3 * (o + i) + d] - (float)c;
+        }
+    double e0 = 0, e1 = 0, emid = 0, moved = 0;
+    for (int i = 0; i < 3 * A; i++) {
+        e0 = fmax(e0, fabs(out[1][0][i] - xc[i]));
+        e1 = fmax(e1, fabs(out[1][2][i] - out[0][2][i]));
+        emid = fmax(emid, fabs((out[1][1][i] - xc[i]) - 0.3 * (out[0][1][i] - xc[i])));
+        moved = fmax(moved, fabs(out[0][1][i] - xc[i]));
+    }
+    printf("\nvelocity output: |x0_hat - x| at t=0 %.1e; t=1 vs x0 output %.1e; t=0.3 displacement vs 0.3 x0's %.1e "
+           "(x0 output moves %.2f)\n", e0, e1, emid, moved);
+    CU_ASSERT(e0 <= 1e-6 && e1 <= 1e-5 && emid <= 1e-5);
+    CU_ASSERT(moved > 1e-2);   /* the layers do move the positions */
+    sdg_ctx_free(ctx);
+    sdg_mol3d_graph_destroy(&g);
+}
+
 static void test_permutation(void) {
     sdg_egnn *m = small_model(false);
     int64_t id[15], perm[15] = {2, 0, 3, 1, 9, 4, 8, 5, 7, 6, 12, 14, 10, 13, 11};
@@ -212,6 +286,12 @@ static void test_loss_gradients(void) {
     sdg_mol3d_batch_destroy(&b);
     for (int k = 0; k < 3; k++) sdg_mol_free(mols[k]);
     sdg_egnn_free(m);
+}
+
+static void test_loss_gradients_velocity(void) {
+    pos_velocity = true;
+    test_loss_gradients();
+    pos_velocity = false;
 }
 
 static void test_overfit(void) {
@@ -309,8 +389,11 @@ static void test_errors(void) {
 int main(void) {
     static const sdg_test_case cases[] = {{"Kabsch", test_kabsch},
                                           {"rotation/translation equivariance", test_equivariance},
+                                          {"rotation/translation equivariance, velocity output", test_equivariance_velocity},
+                                          {"velocity output: x0_hat = x + t (x_L - x)", test_velocity_output},
                                           {"permutation equivariance", test_permutation},
                                           {"loss gradients (finite differences)", test_loss_gradients},
+                                          {"loss gradients, velocity output", test_loss_gradients_velocity},
                                           {"errors", test_errors},
                                           {"overfit four molecules and sample them", test_overfit},
                                           {NULL, NULL}};

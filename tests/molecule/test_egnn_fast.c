@@ -1,7 +1,7 @@
 /* The EGNN's fused no-grad path (sampling) against its op path (grad mode on, as in training),
  * on random inputs and random weights (every parameter perturbed, so that norm weights and
  * biases are not at their initial values): molecule sizes 1 to 29 in one batch (a lone atom,
- * a pair, QM9's largest), several widths and depths, unconditional and conditioned models
+ * a pair, QM9's largest), several widths and depths, both position outputs (x0, velocity), unconditional and conditioned models
  * with each way of combining the property (sum, multiply, concatenate; raw value or Gaussian
  * expansion), a dropped property (mask 0, a NaN value behind it) and a conditioned model run
  * without a property. Also: the same bits on 1 and 2 threads, and a FLOP count. */
@@ -13,6 +13,7 @@ typedef struct fast_case {
     sdg_prop_combine combine;
     int  B;
     const int64_t *na;
+    bool pos_velocity;
 } fast_case;
 
 static const int64_t SIZES_A[6] = {5, 1, 29, 2, 9, 17};
@@ -38,7 +39,7 @@ static double check_case(const fast_case *fc, uint64_t seed, float perturb) {
     sdg_egnn_params p = sdg_egnn_default_params();
     p.hidden = fc->hidden, p.edge_hidden = fc->edge_hidden, p.message = fc->message, p.layers = fc->layers;
     p.rbf = fc->rbf, p.prop_gauss = fc->prop_gauss, p.conditional = fc->conditional, p.combine = fc->combine;
-    p.seed = seed;
+    p.pos_velocity = fc->pos_velocity, p.seed = seed;
     sdg_egnn *m = NULL;
     sdg_ctx *ctx = NULL;
     sdg_rng *rng = NULL;
@@ -97,10 +98,10 @@ static double check_case(const fast_case *fc, uint64_t seed, float perturb) {
         CU_ASSERT(memcmp(f[q]->data, s[q]->data, (size_t)f[q]->size * sizeof(float)) == 0);
     }
     if (perturb == 0)
-        printf("\n  H %3d He %2d M %2d L %d rbf %2d cond %d/%d combine %d gauss %2d, %d molecules (A %3lld, P %4lld): "
+        printf("\n  H %3d He %2d M %2d L %d rbf %2d cond %d/%d combine %d gauss %2d vel %d, %d molecules (A %3lld, P %4lld): "
                "rel. err x0 %.1e types %.1e charges %.1e bonds %.1e h %.1e; FLOPs fused %.3g, op %.3g",
                fc->hidden, fc->edge_hidden, fc->message, fc->layers, fc->rbf, (int)fc->conditional, (int)fc->with_prop,
-               (int)fc->combine, fc->prop_gauss, fc->B, (long long)A, (long long)P, err[0], err[1], err[2], err[3],
+               (int)fc->combine, fc->prop_gauss, (int)fc->pos_velocity, fc->B, (long long)A, (long long)P, err[0], err[1], err[2], err[3],
                err[4], fl[1], fl[0]);
     CU_ASSERT(fl[1] > 0.5 * fl[0] && fl[1] < fl[0]);   /* the rewrites save work, never most of it */
     free(x);
@@ -116,12 +117,13 @@ static double check_case(const fast_case *fc, uint64_t seed, float perturb) {
 
 static const fast_case CASES[] = {
     /* H  He  M  L rbf gauss cond prop combine                    B  sizes */
-    {128, 32, 64, 4, 16, 16, false, false, SDG_PROP_COMBINE_SUM, 6, SIZES_A},   /* the shipped size */
-    {32, 16, 32, 3, 16, 16, true, true, SDG_PROP_COMBINE_SUM, 6, SIZES_A},
-    {24, 40, 8, 2, 5, 16, true, true, SDG_PROP_COMBINE_MULTIPLY, 3, SIZES_B},   /* He > H, M small */
-    {16, 8, 12, 1, 3, 0, true, true, SDG_PROP_COMBINE_CONCAT, 3, SIZES_B},      /* raw property */
-    {20, 12, 16, 2, 7, 4, true, true, SDG_PROP_COMBINE_CONCAT, 4, SIZES_C},
-    {32, 16, 32, 2, 16, 16, true, false, SDG_PROP_COMBINE_SUM, 4, SIZES_C},     /* no property given */
+    {128, 32, 64, 4, 16, 16, false, false, SDG_PROP_COMBINE_SUM, 6, SIZES_A, false},   /* the shipped size */
+    {32, 16, 32, 3, 16, 16, true, true, SDG_PROP_COMBINE_SUM, 6, SIZES_A, false},
+    {24, 40, 8, 2, 5, 16, true, true, SDG_PROP_COMBINE_MULTIPLY, 3, SIZES_B, false},   /* He > H, M small */
+    {16, 8, 12, 1, 3, 0, true, true, SDG_PROP_COMBINE_CONCAT, 3, SIZES_B, false},      /* raw property */
+    {20, 12, 16, 2, 7, 4, true, true, SDG_PROP_COMBINE_CONCAT, 4, SIZES_C, false},
+    {32, 16, 32, 2, 16, 16, true, false, SDG_PROP_COMBINE_SUM, 4, SIZES_C, false},     /* no property given */
+    {32, 16, 32, 3, 16, 16, true, true, SDG_PROP_COMBINE_SUM, 6, SIZES_A, true}, /* velocity position output */
 };
 
 static void test_fast_vs_ops(void) {

@@ -268,7 +268,8 @@ SDG_API void       sdg_mol3d_model_free(sdg_mol3d_model *m);     /* NULL is a no
 SDG_API sdg_status sdg_mol3d_model_set_table(sdg_mol3d_model *m, const int64_t *n_atoms, const float *prop, size_t count);
 /* Saves m (with tr: Adam, EMA and train.* for --resume) atomically as an sdegen checkpoint:
  * meta model = "mol3d_flow", model.version, net.*, flow.*, cond.*, dataset, split, train.*,
- * table.count; /buffers/table.n_atoms and table.prop. Without tr the parameters are also /ema. */
+ * table.count; /buffers/table.n_atoms and table.prop. Without tr the parameters are also /ema and
+ * meta weights_only = "ema" or "raw" (m->weights_ema) marks a file --resume refuses. */
 SDG_API sdg_status sdg_mol3d_model_save(const char *path, const sdg_mol3d_model *m, sdg_flow3d_trainer *tr);
 /* Rebuilds the model of a file of sdg_mol3d_model_save: EMA weights when ema is true (the
  * sampling default). SDG_ERR_FORMAT (not such a model), SDG_ERR_VERSION, naming the file. */
@@ -308,7 +309,7 @@ typedef struct sdg_prop3d_model {
 SDG_API void       sdg_prop3d_model_free(sdg_prop3d_model *m);   /* NULL is a no-op */
 /* Saves m (with tr: Adam, EMA and train.* for --resume) atomically as an sdegen checkpoint:
  * meta model = "prop3d_regressor", model.version, net.*, prop.*, split.*, test.*, train.*.
- * Without tr the parameters are also /ema. */
+ * Without tr the parameters are also /ema, and meta weights_only as in sdg_mol3d_model_save. */
 SDG_API sdg_status sdg_prop3d_model_save(const char *path, const sdg_prop3d_model *m, sdg_prop3d_trainer *tr);
 /* Rebuilds the regressor of a file of sdg_prop3d_model_save: EMA weights when ema is true (the
  * default for predictions). SDG_ERR_FORMAT (not a regressor), SDG_ERR_VERSION, naming the file. */

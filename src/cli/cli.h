@@ -19,6 +19,7 @@ int    cli_cif(int argc, char **argv);             /* sdegen cif IN OUT [--symme
 int    cli_sample(int argc, char **argv);
 int    cli_import_gdss(int argc, char **argv);
 int    cli_prepare(int argc, char **argv);   /* sdegen prepare conformers ... (prepare.c) */
+int    cli_export(int argc, char **argv);    /* sdegen export MODEL.h5 -o OUT.h5 (export.c)  */
 /* GDSS dataset name (config data.data, e.g. "ENZYMES") -> sdegen graph dataset, or NULL. */
 const char *cli_gdss_dataset(const char *gdss_name);
 /* Node-flag table of m's dataset from the training split under data (README section 11): the

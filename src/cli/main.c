@@ -133,6 +133,10 @@ static void usage(FILE *f) {
             "                     A crystal model (shipped names perov5, carbon24) writes a directory\n"
             "                     of CIFs, one .cif or an sdegen-crystals .h5; a 3-D molecule flow\n"
             "                     model writes SDF with 3-D coordinates, bonds and charges\n"
+            "  export MODEL.h5 -o OUT.h5 [--weights ema|raw]\n"
+            "                     a weights-only copy of a 3-D flow model or 3-D property regressor for\n"
+            "                     shipping: the chosen weights (default ema), no optimiser or training\n"
+            "                     state (about half the size; cannot be resumed)\n"
             "  --version          print the version\n"
             "  --help             this text\n");
 }
@@ -173,6 +177,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "sample") == 0) return cli_sample(argc - 1, argv + 1);
     if (strcmp(cmd, "import-gdss") == 0) return cli_import_gdss(argc - 1, argv + 1);
     if (strcmp(cmd, "prepare") == 0) return cli_prepare(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0) return cli_export(argc - 1, argv + 1);
     fprintf(stderr, "sdegen: unknown command '%s' (see sdegen --help)\n", cmd);
     return 2;
 }

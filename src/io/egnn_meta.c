@@ -87,8 +87,13 @@ sdg_status io_train_meta_read(const char *path, const sdg_meta *meta, io_train_m
     sdg_status st = SDG_OK;
     double d = 0;
     int64_t v = 0;
-    if (sdg_meta_get_int(meta, "train.batch", &t->batch) != SDG_OK)
+    const char *w = NULL;
+    if (sdg_meta_get_int(meta, "train.batch", &t->batch) != SDG_OK) {
+        if (sdg_meta_get_string(meta, "weights_only", &w) == SDG_OK)
+            SDG_FAIL(SDG_ERR_FORMAT, "%s: a weights-only export (%s weights, no optimiser or training state; sdegen "
+                     "export): it cannot be resumed; resume the training checkpoint it was exported from", path, w);
         SDG_FAIL(SDG_ERR_FORMAT, "%s: not a training checkpoint (no train.batch)", path);
+    }
     SDG_TRY(sdg_meta_get_double(meta, "train.lr", &d));
     t->lr = (float)d;
     SDG_TRY(sdg_meta_get_double(meta, "train.grad_clip", &d));

@@ -142,7 +142,8 @@ typedef struct io_train_meta {
     uint64_t seed;
 } io_train_meta;
 sdg_status io_train_meta_write(sdg_meta *meta, const io_train_meta *t);
-/* Reads them back: SDG_ERR_FORMAT naming path when there is no train.batch. t->molecules is
+/* Reads them back: SDG_ERR_FORMAT naming path when there is no train.batch (saying so when meta
+ * weights_only marks a file saved without a trainer, e.g. by sdegen export). t->molecules is
  * the file's count; a resume on another count is the caller's decision (io.h). */
 sdg_status io_train_meta_read(const char *path, const sdg_meta *meta, io_train_meta *t);
 /* conformers.path, .file (basename), .records, .train of c (io.h sdg_extra_conformers). */

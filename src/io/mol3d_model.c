@@ -96,6 +96,7 @@ sdg_status sdg_mol3d_model_save(const char *path, const sdg_mol3d_model *m, sdg_
     } else {   /* weights only: the parameters double as the EMA so that sampling finds /ema */
         SDG_TRY(sdg_ema_new(sdg_egnn_params_store(m->net), 0.0f, &tmp_ema));
         ema = tmp_ema;
+        SDG_TRY(sdg_meta_set_string(meta, "weights_only", m->weights_ema ? "ema" : "raw"));
     }
     SDG_TRY(sdg_meta_set_int(meta, "train.epoch", epochs));
     SDG_TRY(io_conformers_meta_write(meta, &m->conformers));

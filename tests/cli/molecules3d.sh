@@ -11,6 +11,12 @@
 #           --ode, a non-.sdf output: one
 #           line, exit 2; a conditioned model warns for a target outside the training range
 #           (naming the range) and samples; --resume refuses new settings
+#   export  sdegen export of a conditioned model (--time-skew 2), ema and raw (export_check in lib.sh:
+#           the line, the size, the weights, /buffers and /meta kept but for train.*, the errors);
+#           each copy samples, with either --weights, the file the original samples with the
+#           weights chosen at export, byte for byte but for the model field (and the weights field
+#           when the option differs), trained 3 epochs; --resume on a copy fails in one line saying
+#           it is a weights-only export and leaves it alone
 # usage: molecules3d.sh SDEGEN SDF3D_ROUNDTRIP SHARED_DIR CASE. Exit 77 (skip) without the data.
 set -uo pipefail
 exe=$1; rt=$2; shared=$3; case=$4
@@ -115,6 +121,32 @@ errors)
   ! grep -q '^> <mu_target>' "$tmp/n.sdf" || fail "an --uncond record carries a mu_target"
   [ "$(grep -c '^> <conditioning>' "$tmp/n.sdf")" = 4 ] || fail "no conditioning field in the --uncond records"
   echo "bad input fails in one line; out-of-range targets warn"
+  ;;
+export)
+  train -o "$tmp/m.h5" --epochs 3 --cond mu --time-skew 2
+  export_check "$tmp/m.h5" mol3d_flow 3
+  s=(-n 24 --steps 4 --batch 8 --seed 11 --threads 1)
+  blank() { sed -e "/^> <\($1\)>\$/{n;s/.*/-/}" "$2"; }   # blank the values of the data fields $1
+  for w in ema raw; do
+    "$exe" sample "$tmp/m.h5" "${s[@]}" --weights $w -o "$tmp/m_$w.sdf" >"$tmp/o" 2>&1 || fail "sample --weights $w: $(cat "$tmp/o")"
+  done
+  cmp -s "$tmp/m_ema.sdf" "$tmp/m_raw.sdf" && fail "ema and raw weights sample the same file: the checks below cannot fail"
+  for w in ema raw; do
+    for sw in ema raw; do
+      x="$tmp/x_${w}_$sw.sdf"
+      "$exe" sample "$tmp/x_$w.h5" "${s[@]}" --weights $sw -o "$x" >"$tmp/o" 2>&1 || fail "sample export $w --weights $sw: $(cat "$tmp/o")"
+      grep -q "($sw weights, model trained 3 epochs on qm9_conformers/train)" "$tmp/o" || fail "summary: $(head -1 "$tmp/o")"
+      f='model'; [ $sw = $w ] || f='model\|weights'
+      cmp -s <(blank "$f" "$tmp/m_$w.sdf") <(blank "$f" "$x") || fail "export $w sampled with --weights $sw differs from $w"
+    done
+  done
+  grep -qx "$tmp/x_ema.h5" "$tmp/x_ema_ema.sdf" || fail "no model field to blank"
+  cp "$tmp/x_ema.h5" "$tmp/keep.h5"
+  err 1 "--resume: $tmp/x_ema.h5: a weights-only export (ema weights" \
+    "$exe" train molecules3d --data "$data" --max-rows 300 --threads 1 -o "$tmp/x_ema.h5" --epochs 4 --resume
+  cmp -s "$tmp/x_ema.h5" "$tmp/keep.h5" || fail "a refused --resume changed the export"
+  [ ! -e "$tmp/x_ema.h5.log" ] || fail "a refused --resume started a log"
+  echo "exports sample as the weights chosen, are $(stat -c %s "$tmp/x_ema.h5") of $(stat -c %s "$tmp/m.h5") bytes, refuse --resume"
   ;;
 *) fail "unknown case" ;;
 esac

@@ -9,6 +9,11 @@
 #           the expected records (one without a target, one with Cl excluded)
 #   errors  a regressor file of another kind, a target of another property, --prop missing or
 #           unknown: one line naming the file, non-zero exit
+#   export  sdegen export, ema and raw (export_check in lib.sh: the line, the size, the weights, /meta
+#           kept but for train.*, the errors); each copy gives, with either --weights, the eval
+#           regressor3d report (test MAE, conformers, DFT, baseline) and the eval molecules3d
+#           --regressor property_mae line of the original with the weights chosen at export;
+#           --resume on a copy fails in one line saying it is a weights-only export
 # usage: regressor3d.sh SDEGEN REG3D_FIXTURE SHARED_DIR CASE. Exit 77 (skip) without the data.
 set -uo pipefail
 exe=$1; fix=$2; shared=$3; case=$4
@@ -20,6 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/lib.sh"   # fail, err
 net=(--data "$data" --max-rows 1200 --batch 32 --hidden 16 --layers 1 --threads 1 --seed 5 --lr 3e-3)
 train() { "$exe" train regressor3d --prop gap "${net[@]}" "$@" >"$tmp/train.txt" 2>&1 || fail "train $*: $(cat "$tmp/train.txt")"; }
+ch4="C 0 0 0;H 0.63 0.63 0.63;H -0.63 -0.63 0.63;H -0.63 0.63 -0.63;H 0.63 -0.63 -0.63"
 # a hand-made SDF record: NAME ATOMS(El x y z;...) [TARGET_FIELD VALUE]
 rec() {
   local name=$1 atoms=$2 field=${3:-} value=${4:-}
@@ -62,7 +68,6 @@ train)
   ;;
 mae)
   "$fix" "$tmp/r.h5" gap 0.25 0.05 || fail "fixture"   # predicts 0.30 Hartree for every molecule
-  ch4="C 0 0 0;H 0.63 0.63 0.63;H -0.63 -0.63 0.63;H -0.63 0.63 -0.63;H 0.63 -0.63 -0.63"
   { rec m0 "$ch4" gap_target 0.20; rec m1 "$ch4" gap_target 0.36; rec m2 "$ch4";
     rec m3 "C 0 0 0;Cl 1.78 0 0;H -0.36 1.03 0;H -0.36 -0.51 0.89;H -0.36 -0.51 -0.89" gap_target 0.9; } >"$tmp/s.sdf"
   "$exe" eval molecules3d "$tmp/s.sdf" --regressor "$tmp/r.h5" --no-validity >"$tmp/ev.txt" 2>&1 || fail "eval: $(cat "$tmp/ev.txt")"
@@ -85,6 +90,34 @@ errors)
   err 2 "unknown property 'nope'" "$exe" train regressor3d --data "$data" -o "$tmp/x.h5" --prop nope
   err 2 "cannot be given with it" "$exe" train regressor3d --data "$data" -o "$tmp/x.h5" --resume --lr 1e-3
   echo "bad input fails in one line naming the file"
+  ;;
+export)
+  train -o "$tmp/a.h5" --epochs 2
+  export_check "$tmp/a.h5" prop3d_regressor 2
+  # into FILE: the eval regressor3d report from test_mae on (the header names the model), and the
+  # eval molecules3d --regressor property_mae line with the model named REG; weights as given
+  report() { "$exe" eval regressor3d "$2" --weights "$3" --data "$data" --max-rows 1200 >"$tmp/o" 2>&1 || fail "eval $2: $(cat "$tmp/o")"
+             sed -n '/^test_mae/,$p' "$tmp/o" >"$1"
+             "$exe" eval molecules3d "$tmp/s.sdf" --no-validity --regressor "$2" --weights "$3" >"$tmp/o" 2>&1 || fail "eval molecules3d --regressor $2: $(cat "$tmp/o")"
+             grep "^property_mae" "$tmp/o" | sed "s|$2|REG|" >>"$1"; }
+  { rec m0 "$ch4" gap_target 0.20; rec m1 "$ch4" gap_target 0.36
+    rec m2 "N 0 0 0;H 0.94 0 0.3;H -0.47 0.81 0.3;H -0.47 -0.81 0.3" gap_target 0.3; } >"$tmp/s.sdf"
+  for w in ema raw; do
+    report "$tmp/r_$w" "$tmp/a.h5" $w
+    grep -q "^test_mae .*($w weights, 2 epochs)" "$tmp/r_$w" || fail "report: $(cat "$tmp/r_$w")"
+    grep -q "^property_mae .*regressor REG ($w weights, 2 epochs" "$tmp/r_$w" || fail "property_mae: $(cat "$tmp/r_$w")"
+  done
+  cmp -s "$tmp/r_ema" "$tmp/r_raw" && fail "ema and raw weights report the same: the checks below cannot fail"
+  for w in ema raw; do
+    for sw in ema raw; do
+      report "$tmp/x" "$tmp/x_$w.h5" $sw
+      sed -i "s/($sw weights/($w weights/" "$tmp/x"
+      cmp -s "$tmp/x" "$tmp/r_$w" || fail "export $w with --weights $sw: $(diff "$tmp/r_$w" "$tmp/x")"
+    done
+  done
+  err 1 "--resume: $tmp/x_raw.h5: a weights-only export (raw weights" \
+    "$exe" train regressor3d --data "$data" --max-rows 1200 --threads 1 -o "$tmp/x_raw.h5" --epochs 3 --resume
+  echo "exports evaluate as the weights chosen, are $(stat -c %s "$tmp/x_ema.h5") of $(stat -c %s "$tmp/a.h5") bytes, refuse --resume"
   ;;
 *) fail "unknown case" ;;
 esac

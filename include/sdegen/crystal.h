@@ -262,29 +262,43 @@ SDG_API void       sdg_crystal_dataset_free(sdg_crystal_dataset *d);  /* NULL is
 SDG_API sdg_status sdg_crystal_dataset_prop(const sdg_crystal_dataset *d, const char *name, size_t *k);
 
 /* ---- DiffCrysGen's unified crystal matrix (docs/crystals.md, "Crystal matrix") ----
- * R = 94 + 2 + 2 N_max rows by W = max(E_max, 3) columns, row-major doubles: element block
- * (94, E_max) one-hot Z per distinct element (ascending Z); lattice (2, 3): a b c / alpha
- * beta gamma; coordinates (N_max, 3); occupancy (N_max, E_max) one-hot element column per
- * site (sites in crystal order); unused entries 0. E_max = 3, N_max = 20 gives 136 x 3. */
+ * R = Z_rows + 2 + 2 N_max rows by W = max(E_max, 3) columns, row-major doubles: element block
+ * (Z_rows, E_max) one-hot row per distinct element (columns in ascending Z); lattice (2, 3):
+ * a b c / alpha beta gamma; coordinates (N_max, 3); occupancy (N_max, E_max) one-hot element
+ * column per site (sites in crystal order); unused entries 0. The element rows are Z = 1..94
+ * (Z_rows = 94, DiffCrysGen's layout) or an element vocabulary, one row per element in
+ * ascending Z (Z_rows = n_vocab). E_max = 3, N_max = 20 with all rows gives 136 x 3. */
+#define SDG_CRYSTAL_ZMAX 94   /* elements a crystal matrix can hold: Z = 1..94 */
 typedef struct sdg_crystal_matrix_params {
-    int64_t e_max;          /* distinct elements per crystal (DiffCrysGen: 3)  */
-    int64_t n_max;          /* sites per cell (DiffCrysGen: 20)                */
+    int64_t e_max;                    /* distinct elements per crystal (DiffCrysGen: 3)     */
+    int64_t n_max;                    /* sites per cell (DiffCrysGen: 20)                   */
+    int64_t n_vocab;                  /* element rows: 0 = all of Z 1..94, else vocab's     */
+    int32_t vocab[SDG_CRYSTAL_ZMAX];  /* (n_vocab) Z of the element rows, ascending, 1..94  */
 } sdg_crystal_matrix_params;
-SDG_API sdg_crystal_matrix_params sdg_crystal_matrix_default_params(void);   /* 3, 20 */
-/* Rows and columns of the matrix. SDG_ERR_INVALID for e_max or n_max < 1. */
+SDG_API sdg_crystal_matrix_params sdg_crystal_matrix_default_params(void);   /* 3, 20, all rows */
+/* Rows and columns of the matrix. SDG_ERR_INVALID for e_max or n_max < 1, n_vocab outside
+ * 0..94 or a vocabulary that is not ascending in 1..94. */
 SDG_API sdg_status sdg_crystal_matrix_shape(const sdg_crystal_matrix_params *p, int64_t *rows,
                                             int64_t *cols);
 /* Encodes c (coordinates wrapped) into M (capacity cap doubles). SDG_ERR_INVALID naming why
- * when c does not fit: more than e_max elements, more than n_max sites, z > 94. */
+ * when c does not fit: more than e_max elements, more than n_max sites, z > 94, an element
+ * outside the vocabulary (named). */
 SDG_API sdg_status sdg_crystal_matrix_encode(const sdg_crystal_matrix_params *p, const sdg_crystal *c,
                                              double *M, size_t cap);
+/* Sets p's element rows to the vocabulary of the n crystals cs: the elements, ascending, of
+ * those that fit p's E_max and N_max with all rows. SDG_ERR_INVALID (p unchanged) when none
+ * fits. O(n A). */
+SDG_API sdg_status sdg_crystal_matrix_vocab_fit(const sdg_crystal *const *cs, size_t n,
+                                                sdg_crystal_matrix_params *p);
 /* Decodes an unscaled matrix (thresholds in docs). *out = a well-formed crystal, or NULL with
- * a reason in why (capacity why_cap) when the matrix is undecodable; SDG_OK either way. */
+ * a reason in why (capacity why_cap) when the matrix is undecodable; SDG_OK either way. With a
+ * vocabulary, every decoded element is one of it. */
 SDG_API sdg_status sdg_crystal_matrix_decode(const sdg_crystal_matrix_params *p, const double *M,
                                              sdg_crystal **out, char *why, size_t why_cap);
 /* How a sampled matrix is read (docs/crystals.md "Crystal matrix", decoding). elements: 94 flags
  * (elements[Z - 1] = 1: Z may be decoded), NULL = all: an element column still holds an element
- * when its largest entry is >= 0.5, but its element is the largest entry among the allowed rows.
+ * when its largest entry is >= 0.5, but its element is the largest entry among the allowed rows
+ * (with vocabulary rows only these rows count: a no-op when elements covers the vocabulary).
  * reassign_sites: a site whose largest occupancy entry points to a column without element takes
  * its largest entry among the columns with one (without it, such a matrix is undecodable). */
 typedef struct sdg_crystal_decode_rule {
@@ -293,14 +307,14 @@ typedef struct sdg_crystal_decode_rule {
 } sdg_crystal_decode_rule;
 /* sdg_crystal_matrix_decode under rule (NULL: the plain rule above); *changes (may be NULL) =
  * element columns whose element the vocabulary changed + sites reassigned, for a decoded crystal.
- * SDG_ERR_INVALID for an empty vocabulary. */
+ * SDG_ERR_INVALID for an empty vocabulary or one without an element row of the matrix. */
 SDG_API sdg_status sdg_crystal_matrix_decode_with(const sdg_crystal_matrix_params *p,
                                                   const sdg_crystal_decode_rule *rule, const double *M,
                                                   sdg_crystal **out, int *changes, char *why, size_t why_cap);
 
 /* Per-block affine scaling to zero mean, unit variance: one (mean, std) for the element
- * block, for each of the six lattice entries, for the coordinates and for the occupancy
- * (statistics over the block's used columns; extra columns of W stay 0). 18 doubles. */
+ * block (Z_rows x E_max), for each of the six lattice entries, for the coordinates and for the
+ * occupancy (statistics over the block's used columns; extra columns of W stay 0). 18 doubles. */
 typedef struct sdg_crystal_scaler {
     double elem_mean, elem_std;
     double lat_mean[6], lat_std[6];

@@ -203,7 +203,7 @@ SDG_API sdg_status sdg_gdss_train_resume_dense(const char *path, const sdg_gdss_
 #include "sdegen/crystal.h"
 typedef struct sdg_crystal_model {
     sdg_crystal_unet          *net;
-    sdg_crystal_matrix_params  mp;          /* E_max, N_max                                  */
+    sdg_crystal_matrix_params  mp;          /* E_max, N_max, element rows                    */
     sdg_crystal_scaler         scaler;      /* fitted on the training matrices               */
     double                     sigma_data;  /* EDM sigma_data of the scaled matrices         */
     char     dataset[32];                   /* perov_5, carbon_24, mp_20                     */
@@ -212,16 +212,17 @@ typedef struct sdg_crystal_model {
     double   cond_mean, cond_std;           /* its scaling (value - mean) / std              */
     int64_t  epochs;                        /* training epochs done                          */
     bool     weights_ema;                   /* loaded weights are the EMA shadow             */
-    uint8_t  elements[94];                  /* training vocabulary: elements[Z - 1] = 1 when Z
+    uint8_t  elements[SDG_CRYSTAL_ZMAX];    /* training vocabulary: elements[Z - 1] = 1 when Z
                                                occurs in a training crystal; all 0 (files
                                                from before it): no restriction               */
 } sdg_crystal_model;
 SDG_API void       sdg_crystal_model_free(sdg_crystal_model *m);                /* NULL is a no-op */
 /* Saves m (and, with tr, Adam, EMA and the training parameters for --resume) atomically:
  * /params, /ema, /adam, meta model = "crystal_unet", net.*, matrix.{e_max, n_max}, scaler.*
- * (the 18 doubles), edm.sigma_data, dataset, split, cond.*, train.*, decode.elements (the
- * vocabulary as space-separated Z, "" for none); /buffers/scaler (18
- * floats, a readable copy). Without tr the parameters are also stored as /ema. SDG_ERR_IO. */
+ * (18 doubles), edm.sigma_data, dataset, split, cond.*, train.*, decode.elements (the vocabulary
+ * as space-separated Z, "" for none), matrix.element_rows (mp's vocab likewise, "" = Z 1..94;
+ * absent on loading: Z 1..94); /buffers/scaler (18 floats, a readable copy). Without tr the
+ * parameters are also stored as /ema. SDG_ERR_IO. */
 SDG_API sdg_status sdg_crystal_model_save(const char *path, const sdg_crystal_model *m, sdg_crystal_trainer *tr);
 /* Rebuilds the model of a file of sdg_crystal_model_save: EMA weights when ema is true (the
  * sampling default), else the trained ones. SDG_ERR_FORMAT naming the file when it is not a

@@ -199,17 +199,22 @@ int cli_sample_crystal(int argc, char **argv, const char *model_path) {
     }
     sp.seed = (uint64_t)seed;
     /* decoding (docs/crystals.md "Crystal matrix"): the plain rule, or with --vocab-decode the
-     * model's element vocabulary and site reassignment */
+     * model's element vocabulary and site reassignment (a model whose element rows are its
+     * vocabulary decodes only vocabulary elements anyway: there only the reassignment acts) */
     int nvocab = 0;
-    for (int z = 0; z < 94; z++) nvocab += m->elements[z];
+    for (int z = 0; z < SDG_CRYSTAL_ZMAX; z++) nvocab += m->elements[z];
     if (vocab_decode && !nvocab) {
         fprintf(stderr, "sdegen sample: --vocab-decode: %s stores no element vocabulary (written before it was kept; "
                 "`sdegen train crystal --resume` with the same --epochs adds it)\n", model_path);
         goto cleanup;
     }
-    sdg_crystal_decode_rule rule = {.elements = vocab_decode ? m->elements : NULL, .reassign_sites = vocab_decode};
+    sdg_crystal_decode_rule rule = {.elements = vocab_decode && !m->mp.n_vocab ? m->elements : NULL,
+                                    .reassign_sites = vocab_decode};
     size_t dl = strlen(desc);
-    snprintf(desc + dl, sizeof desc - dl, "; %s", vocab_decode ? "vocabulary decoding" : "plain decoding");
+    snprintf(desc + dl, sizeof desc - dl, "; %s",
+             !vocab_decode     ? "plain decoding"
+             : m->mp.n_vocab ? "vocabulary decoding (vocabulary element rows: site reassignment only)"
+                             : "vocabulary decoding");
     x = malloc(B * D * sizeof *x);
     condv = malloc(B * sizeof *condv);
     M = malloc(D * sizeof *M);
@@ -383,7 +388,11 @@ int cli_sample_crystal(int argc, char **argv, const char *model_path) {
     printf("sampler: %s, batch %zu, seed %ld, %d threads\n", desc, B, seed, sdg_num_threads());
     printf("undecodable: %zu of %zu%s%s%s\n", t.undecodable, t.n, t.first_reason[0] ? " (first, crystal " : "",
            t.first_reason[0] ? t.first_reason : "", t.first_reason[0] ? ")" : "");
-    if (vocab_decode)
+    if (vocab_decode && m->mp.n_vocab)
+        printf("vocabulary decoding: %zu of %zu decoded crystals needed it (a site moved off an empty element column; "
+               "the model's %lld element rows are its training vocabulary, so no element had to move)\n", t.projected,
+               t.n - t.undecodable, (long long)m->mp.n_vocab);
+    else if (vocab_decode)
         printf("vocabulary decoding: %zu of %zu decoded crystals needed it (an element moved into the model's "
                "%d-element training vocabulary, or a site moved off an empty element column)\n", t.projected,
                t.n - t.undecodable, nvocab);

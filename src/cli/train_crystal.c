@@ -14,7 +14,7 @@ static const char usage[] =
     "usage: sdegen train crystal --dataset perov_5|carbon_24|mp_20 -o MODEL.h5 [--data DIR] [--split val|train]\n"
     "                            [--epochs E] [--batch B] [--lr X] [--seed S] [--ckpt-every N] [--resume]\n"
     "                            [--time-limit SECONDS] [--threads T] [--emax E] [--nmax N] [--cond PROP]\n"
-    "                            [--base C] [--levels L] [--max-rows R] [--log FILE]\n"
+    "                            [--base C] [--levels L] [--max-rows R] [--element-rows all|vocab] [--log FILE]\n"
     "  --data DIR      the data directory (holding crystals/<dataset>/) or the dataset directory itself;\n"
     "                  default $SDEGEN_DATA\n"
     "  --split S       perov_5 and carbon_24 have only val and test here: val is the default (the\n"
@@ -22,7 +22,11 @@ static const char usage[] =
     "  --emax/--nmax   matrix size (defaults: perov_5 5/5, carbon_24 1/24, mp_20 7/20: every crystal fits)\n"
     "  --cond PROP     condition on a property column (e.g. heat_ref, formation_energy_per_atom, band_gap)\n"
     "                  with classifier-free dropout 0.1\n"
-    "  --base/--levels U-Net width (64) and resolutions (2)\n";
+    "  --base/--levels U-Net width (64) and resolutions (2)\n"
+    "  --element-rows  rows of the matrix's element block: all = one per Z 1..94 (DiffCrysGen, the\n"
+    "                  default), vocab = one per element of the training crystals that fit (e.g. 56 for\n"
+    "                  perov_5): fewer FLOPs, and sampling can only produce training elements\n"
+    "                  (--vocab-decode then only reassigns sites); stored in the model, kept by --resume\n";
 
 /* Network FLOPs for one matrix (forward), measured on the ctx's counter. */
 double cli_crystal_flops(const sdg_crystal_unet *net) {
@@ -40,7 +44,8 @@ double cli_crystal_flops(const sdg_crystal_unet *net) {
 }
 
 int cli_train_crystal(int argc, char **argv) {
-    const char *dataset = NULL, *data_opt = NULL, *out = NULL, *split = NULL, *cond = NULL, *log_path = NULL;
+    const char *dataset = NULL, *data_opt = NULL, *out = NULL, *split = NULL, *cond = NULL, *log_path = NULL,
+               *rows = NULL;
     long epochs = 1000, batch = -1, seed = -1, ckpt_every = 10, threads = 0, emax = 0, nmax = 0, base = 0, levels = 0,
          max_rows = 0;
     double lr = -1, time_limit = 0;
@@ -61,6 +66,7 @@ int cli_train_crystal(int argc, char **argv) {
         else if (strcmp(a, "--split") == 0) split = v;
         else if (strcmp(a, "--cond") == 0) cond = v;
         else if (strcmp(a, "--log") == 0) log_path = v;
+        else if (strcmp(a, "--element-rows") == 0) rows = v;
         else if (strcmp(a, "--epochs") == 0) { if (cli_parse_long(v, a, 0, 100000000L, &epochs)) return 2; }
         else if (strcmp(a, "--batch") == 0) { if (cli_parse_long(v, a, 1, 100000, &batch)) return 2; }
         else if (strcmp(a, "--seed") == 0) { if (cli_parse_long(v, a, 0, 2147483647L, &seed)) return 2; }
@@ -88,9 +94,13 @@ int cli_train_crystal(int argc, char **argv) {
         fprintf(stderr, "sdegen train crystal: --dataset: unknown dataset '%s' (%s)\n", dataset, cli_crystal_ds_names);
         return 2;
     }
-    if (resume && (batch > 0 || lr > 0 || seed >= 0 || emax || nmax || cond || base || levels || split)) {
+    if (resume && (batch > 0 || lr > 0 || seed >= 0 || emax || nmax || cond || base || levels || split || rows)) {
         fprintf(stderr, "sdegen train crystal: --resume continues with the checkpoint's settings; --batch, --lr, --seed, "
-                        "--emax, --nmax, --cond, --base, --levels and --split cannot be given with it\n");
+                        "--emax, --nmax, --cond, --base, --levels, --split and --element-rows cannot be given with it\n");
+        return 2;
+    }
+    if (rows && strcmp(rows, "all") && strcmp(rows, "vocab")) {
+        fprintf(stderr, "sdegen train crystal: --element-rows: '%s' is not all or vocab\n", rows);
         return 2;
     }
     if (split && strcmp(split, "train") && strcmp(split, "val") && strcmp(split, "test")) {
@@ -151,6 +161,13 @@ int cli_train_crystal(int argc, char **argv) {
         fprintf(stderr, ")\n");
         goto cleanup;
     }
+    /* vocabulary rows: the elements of the training split's crystals that fit (never val/test
+     * when training on train) */
+    if (rows && strcmp(rows, "vocab") == 0 &&
+        sdg_crystal_matrix_vocab_fit((const sdg_crystal *const *)d->crystals, d->count, &m->mp) != SDG_OK) {
+        fprintf(stderr, "sdegen train crystal: %s/%s: %s\n", ds->name, split, sdg_errmsg());
+        goto cleanup;
+    }
     int64_t R = 0, W = 0;
     if (sdg_crystal_matrix_shape(&m->mp, &R, &W) != SDG_OK) {
         fprintf(stderr, "sdegen train crystal: %s\n", sdg_errmsg());
@@ -164,7 +181,8 @@ int cli_train_crystal(int argc, char **argv) {
         fprintf(stderr, "sdegen train crystal: out of memory for %zu matrices\n", d->count);
         goto cleanup;
     }
-    uint8_t vocab[94] = {0};   /* the elements of the crystals that fit: the decoder's vocabulary */
+    uint8_t vocab[SDG_CRYSTAL_ZMAX] = {0};   /* the elements of the crystals that fit: the decoder's vocabulary */
+    int     nvocab = 0;
     for (size_t i = 0; i < d->count; i++) {
         if (sdg_crystal_matrix_encode(&m->mp, d->crystals[i], M + n * D, D) != SDG_OK) {
             if (!skipped) snprintf(first_skip, sizeof first_skip, "%s: %s", d->ids[i], sdg_errmsg());
@@ -173,7 +191,10 @@ int cli_train_crystal(int argc, char **argv) {
             continue;
         }
         C[n] = cond ? (float)d->props[i * d->n_props + kcond] : NAN;
-        for (int64_t a = 0; a < d->crystals[i]->n_atoms; a++) vocab[d->crystals[i]->z[a] - 1] = 1;
+        for (int64_t a = 0; a < d->crystals[i]->n_atoms; a++) {
+            nvocab += !vocab[d->crystals[i]->z[a] - 1];
+            vocab[d->crystals[i]->z[a] - 1] = 1;
+        }
         n++;
     }
     const char *why = strcmp(split, "val") == 0 && strcmp(ds->name, "mp_20") != 0
@@ -181,8 +202,14 @@ int cli_train_crystal(int argc, char **argv) {
                           : "";
     printf("%s/%s: %zu crystals read in %.1f s (%zu malformed rows skipped)%s\n", ds->name, split, d->count,
            cli_now() - t0, d->n_skipped, why);
-    printf("matrix %lld x %lld (E_max %lld, N_max %lld): %zu crystals fit, %zu skipped%s%s\n", (long long)R, (long long)W,
-           (long long)m->mp.e_max, (long long)m->mp.n_max, n, skipped, skipped ? ", first: " : "", first_skip);
+    char erows[64];
+    if (m->mp.n_vocab)
+        snprintf(erows, sizeof erows, "%lld, the training vocabulary", (long long)m->mp.n_vocab);
+    else
+        snprintf(erows, sizeof erows, "%d, Z 1..%d", SDG_CRYSTAL_ZMAX, SDG_CRYSTAL_ZMAX);
+    printf("matrix %lld x %lld (E_max %lld, N_max %lld, element rows %s); training vocabulary %d elements; %zu crystals "
+           "fit, %zu skipped%s%s\n", (long long)R, (long long)W, (long long)m->mp.e_max, (long long)m->mp.n_max, erows,
+           nvocab, n, skipped, skipped ? ", first: " : "", first_skip);
     if (n == 0) {
         fprintf(stderr, "sdegen train crystal: no crystal of %s/%s fits E_max %lld, N_max %lld\n", ds->name, split,
                 (long long)m->mp.e_max, (long long)m->mp.n_max);

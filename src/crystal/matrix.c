@@ -1,31 +1,46 @@
-/* DiffCrysGen's unified crystal matrix with E_max and N_max as parameters (docs/crystals.md). */
+/* DiffCrysGen's unified crystal matrix with E_max, N_max and the element rows as parameters
+ * (docs/crystals.md). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "crystal/internal.h"
 
-#define ZMAX 94   /* one-hot rows of the element block: Z = 1..94 */
+#define ZMAX SDG_CRYSTAL_ZMAX   /* elements the matrix can hold: Z = 1..94 */
 
 sdg_crystal_matrix_params sdg_crystal_matrix_default_params(void) {
     return (sdg_crystal_matrix_params){.e_max = 3, .n_max = 20};
 }
 
-/* Row offsets of the blocks and the width W. */
+/* Row offsets of the blocks, the width W, and the element of each element row. */
 typedef struct layout {
-    int64_t E, N, W, R, lat, coord, occ;
+    int64_t E, N, W, R, Z, lat, coord, occ;   /* Z: element rows (94, or the vocabulary's size) */
+    int32_t z_of[ZMAX];                       /* (Z) element of each element row               */
+    int     row_of[ZMAX + 1];                 /* element row of Z, -1 when Z has none          */
 } layout;
 
 static sdg_status layout_of(const sdg_crystal_matrix_params *p, layout *L) {
     if (!p || p->e_max < 1 || p->n_max < 1 || p->e_max > ZMAX || p->n_max > 1000000)
         return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: e_max must be in 1..94 and n_max in 1..1e6");
+    if (p->n_vocab < 0 || p->n_vocab > ZMAX)
+        return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: n_vocab = %lld is outside 0..94", (long long)p->n_vocab);
+    L->Z = p->n_vocab ? p->n_vocab : ZMAX;
+    for (int z = 0; z <= ZMAX; z++) L->row_of[z] = -1;
+    for (int64_t r = 0; r < L->Z; r++) {
+        int32_t z = p->n_vocab ? p->vocab[r] : (int32_t)(r + 1);
+        if (z < 1 || z > ZMAX || (r > 0 && z <= L->z_of[r - 1]))
+            return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: vocabulary entry %lld (Z = %d) is not in 1..94 or not "
+                             "above the one before", (long long)r, (int)z);
+        L->z_of[r] = z;
+        L->row_of[z] = (int)r;
+    }
     L->E = p->e_max;
     L->N = p->n_max;
     L->W = p->e_max > 3 ? p->e_max : 3;
-    L->lat = ZMAX;
-    L->coord = ZMAX + 2;
-    L->occ = ZMAX + 2 + p->n_max;
-    L->R = ZMAX + 2 + 2 * p->n_max;
+    L->lat = L->Z;
+    L->coord = L->Z + 2;
+    L->occ = L->Z + 2 + p->n_max;
+    L->R = L->Z + 2 + 2 * p->n_max;
     return SDG_OK;
 }
 
@@ -38,36 +53,47 @@ sdg_status sdg_crystal_matrix_shape(const sdg_crystal_matrix_params *p, int64_t 
     return SDG_OK;
 }
 
+/* Checks that c fits the layout (SDG_ERR_INVALID naming why): col_of[Z] = the element column
+ * of Z (-1 when c has no Z), par = the lattice parameters. */
+static sdg_status fit_of(const layout *L, const sdg_crystal *c, int col_of[ZMAX + 1], double par[6]) {
+    if (c->n_atoms < 1) return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: the crystal has no sites");
+    if (c->n_atoms > L->N)
+        return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: %lld sites exceed N_max = %lld", (long long)c->n_atoms,
+                         (long long)L->N);
+    for (int z = 0; z <= ZMAX; z++) col_of[z] = -1;
+    for (int64_t i = 0; i < c->n_atoms; i++) {
+        int z = c->z[i];
+        if (z < 1 || z > ZMAX) return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: element Z = %d is beyond Z = 94", z);
+        if (L->row_of[z] < 0)
+            return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: element %s (Z = %d) is not in the %lld-element vocabulary "
+                             "of the element rows", sdg_crystal_element_symbol(z), z, (long long)L->Z);
+        col_of[z] = 0;
+    }
+    int64_t n_el = 0;
+    for (int z = 1; z <= ZMAX; z++)
+        if (col_of[z] == 0) col_of[z] = (int)n_el++;
+    if (n_el > L->E)
+        return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: %lld distinct elements exceed E_max = %lld", (long long)n_el,
+                         (long long)L->E);
+    sdg_lattice_to_params(c->lattice, par);
+    for (int k = 0; k < 6; k++)
+        if (!isfinite(par[k])) return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: lattice is not finite");
+    return SDG_OK;
+}
+
 sdg_status sdg_crystal_matrix_encode(const sdg_crystal_matrix_params *p, const sdg_crystal *c, double *M, size_t cap) {
     layout     L = {0};
     sdg_status st = layout_of(p, &L);
     if (st != SDG_OK) return st;
     if (cap < (size_t)(L.R * L.W))
         return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: capacity %zu < %lld", cap, (long long)(L.R * L.W));
-    if (c->n_atoms < 1) return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: the crystal has no sites");
-    if (c->n_atoms > L.N)
-        return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: %lld sites exceed N_max = %lld", (long long)c->n_atoms,
-                         (long long)L.N);
-    int col_of[ZMAX + 1];
-    for (int z = 0; z <= ZMAX; z++) col_of[z] = -1;
-    for (int64_t i = 0; i < c->n_atoms; i++) {
-        if (c->z[i] < 1 || c->z[i] > ZMAX)
-            return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: element Z = %d is beyond Z = 94", c->z[i]);
-        col_of[c->z[i]] = 0;
-    }
-    int64_t n_el = 0;
-    for (int z = 1; z <= ZMAX; z++)
-        if (col_of[z] == 0) col_of[z] = (int)n_el++;
-    if (n_el > L.E)
-        return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: %lld distinct elements exceed E_max = %lld", (long long)n_el,
-                         (long long)L.E);
+    int    col_of[ZMAX + 1];
     double par[6];
-    sdg_lattice_to_params(c->lattice, par);
-    for (int k = 0; k < 6; k++)
-        if (!isfinite(par[k])) return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: lattice is not finite");
+    st = fit_of(&L, c, col_of, par);
+    if (st != SDG_OK) return st;
     memset(M, 0, (size_t)(L.R * L.W) * sizeof *M);
     for (int z = 1; z <= ZMAX; z++)
-        if (col_of[z] >= 0) M[(z - 1) * L.W + col_of[z]] = 1;
+        if (col_of[z] >= 0) M[L.row_of[z] * L.W + col_of[z]] = 1;
     for (int k = 0; k < 3; k++) {
         M[L.lat * L.W + k] = par[k];
         M[(L.lat + 1) * L.W + k] = par[3 + k];
@@ -76,6 +102,32 @@ sdg_status sdg_crystal_matrix_encode(const sdg_crystal_matrix_params *p, const s
         for (int d = 0; d < 3; d++) M[(L.coord + i) * L.W + d] = sdg_wrap01(c->frac[3 * i + d]);
         M[(L.occ + i) * L.W + col_of[c->z[i]]] = 1;
     }
+    return SDG_OK;
+}
+
+sdg_status sdg_crystal_matrix_vocab_fit(const sdg_crystal *const *cs, size_t n, sdg_crystal_matrix_params *p) {
+    sdg_crystal_matrix_params all = *p;
+    layout                    L = {0};
+    all.n_vocab = 0;
+    sdg_status st = layout_of(&all, &L);
+    if (st != SDG_OK) return st;
+    bool   seen[ZMAX + 1] = {false}, any = false;
+    int    col_of[ZMAX + 1];
+    double par[6];
+    for (size_t i = 0; i < n; i++) {
+        if (fit_of(&L, cs[i], col_of, par) != SDG_OK) {
+            sdg_error_clear();
+            continue;
+        }
+        any = true;
+        for (int z = 1; z <= ZMAX; z++) seen[z] = seen[z] || col_of[z] >= 0;
+    }
+    if (!any)
+        return SDG_ERROR(SDG_ERR_INVALID, "crystal matrix: none of the %zu crystals fits E_max = %lld, N_max = %lld", n,
+                         (long long)p->e_max, (long long)p->n_max);
+    p->n_vocab = 0;
+    for (int z = 1; z <= ZMAX; z++)
+        if (seen[z]) p->vocab[p->n_vocab++] = z;
     return SDG_OK;
 }
 
@@ -108,16 +160,24 @@ sdg_status sdg_crystal_matrix_decode_with(const sdg_crystal_matrix_params *p, co
     layout       L = {0};
     sdg_status   st = layout_of(p, &L);
     sdg_crystal *c  = NULL;
-    const uint8_t *allow = rule ? rule->elements : NULL;
-    int          nchange = 0;
+    const uint8_t *allow = NULL;
+    uint8_t        allow_row[ZMAX];   /* the rule's vocabulary over the element rows */
+    int            nchange = 0;
     *out = NULL;
     if (changes) *changes = 0;
     say(why, why_cap, "%s", "");
     if (st != SDG_OK) return st;
-    if (allow) {
-        bool any = false;
-        for (int z = 0; z < ZMAX; z++) any = any || allow[z];
+    if (rule && rule->elements) {
+        bool any = false, any_row = false;
+        for (int z = 0; z < ZMAX; z++) any = any || rule->elements[z];
         if (!any) return SDG_ERROR(SDG_ERR_INVALID, "crystal decode: the element vocabulary is empty");
+        for (int64_t r = 0; r < L.Z; r++) {
+            allow_row[r] = rule->elements[L.z_of[r] - 1] != 0;
+            any_row = any_row || allow_row[r];
+        }
+        if (!any_row)
+            return SDG_ERROR(SDG_ERR_INVALID, "crystal decode: no element of the vocabulary has an element row");
+        allow = allow_row;
     }
     /* only the used entries matter; padding columns are ignored */
     for (int64_t r = 0; r < L.R; r++) {
@@ -132,8 +192,8 @@ sdg_status sdg_crystal_matrix_decode_with(const sdg_crystal_matrix_params *p, co
      * largest entry among the allowed rows */
     int    zcol[ZMAX];
     for (int64_t j = 0; j < L.E; j++) {
-        int64_t top = argmax_strided(M + j, ZMAX, L.W, NULL), best = allow ? argmax_strided(M + j, ZMAX, L.W, allow) : top;
-        zcol[j] = M[top * L.W + j] >= 0.5 ? (int)best + 1 : 0;
+        int64_t top = argmax_strided(M + j, L.Z, L.W, NULL), best = allow ? argmax_strided(M + j, L.Z, L.W, allow) : top;
+        zcol[j] = M[top * L.W + j] >= 0.5 ? L.z_of[best] : 0;
         if (zcol[j] && best != top) nchange++;
     }
     double par[6], m[9];

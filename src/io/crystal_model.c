@@ -1,7 +1,7 @@
 /* Crystal model checkpoints (io.h "crystal models"): the U-Net's parameters, EMA and Adam in an
  * sdegen checkpoint, with everything needed to rebuild and use it in /meta: the net's sizes,
- * E_max/N_max, the per-block scaler, sigma_data, the conditioning property and its scaling, and
- * the training parameters and epoch count for an exact --resume. */
+ * E_max/N_max and the element rows, the per-block scaler, sigma_data, the conditioning property
+ * and its scaling, and the training parameters and epoch count for an exact --resume. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -32,6 +32,14 @@ static void scaler_unflat(const double v[18], sdg_crystal_scaler *s) {
     s->elem_mean = v[0], s->elem_std = v[1];
     for (int k = 0; k < 6; k++) s->lat_mean[k] = v[2 + k], s->lat_std[k] = v[8 + k];
     s->coord_mean = v[14], s->coord_std = v[15], s->occ_mean = v[16], s->occ_std = v[17];
+}
+
+/* zs[0..n) as "Z Z Z" (ascending Z, single spaces; "" for none) into out. */
+static void format_z(const int32_t *zs, int64_t n, char *out, size_t cap) {
+    size_t o = 0;
+    out[0] = '\0';
+    for (int64_t k = 0; k < n && o < cap; k++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%d", k ? " " : "", (int)zs[k]);
 }
 
 sdg_status sdg_crystal_model_save(const char *path, const sdg_crystal_model *m, sdg_crystal_trainer *tr) {
@@ -65,10 +73,15 @@ sdg_status sdg_crystal_model_save(const char *path, const sdg_crystal_model *m, 
     SDG_TRY(sdg_meta_set_string(meta, "cond.name", m->cond));
     SDG_TRY(sdg_meta_set_double(meta, "cond.mean", m->cond_mean));
     SDG_TRY(sdg_meta_set_double(meta, "cond.std", m->cond_std));
-    char zs[94 * 3 + 1] = "";
-    for (int z = 1, o = 0; z <= 94; z++)
-        if (m->elements[z - 1]) o += snprintf(zs + o, sizeof zs - (size_t)o, "%s%d", o ? " " : "", z);
+    int32_t dz[SDG_CRYSTAL_ZMAX];
+    int64_t nd = 0;
+    char    zs[SDG_CRYSTAL_ZMAX * 3 + 1];
+    for (int z = 1; z <= SDG_CRYSTAL_ZMAX; z++)
+        if (m->elements[z - 1]) dz[nd++] = z;
+    format_z(dz, nd, zs, sizeof zs);
     SDG_TRY(sdg_meta_set_string(meta, "decode.elements", zs));
+    format_z(m->mp.vocab, m->mp.n_vocab, zs, sizeof zs);   /* "": all of Z 1..94 */
+    SDG_TRY(sdg_meta_set_string(meta, "matrix.element_rows", zs));
     SDG_TRY(sdg_params_new(&buf));
     SDG_TRY(sdg_params_add(buf, "scaler", 1, (int64_t[]){18}, &t));
     for (int k = 0; k < 18; k++) t->data[k] = (float)v[k];
@@ -109,22 +122,34 @@ bool sdg_crystal_model_probe(const char *path) {
 
 static sdg_status get_i(const sdg_meta *m, const char *k, int64_t *v) { return sdg_meta_get_int(m, k, v); }
 
-/* decode.elements: Z in 1..94, ascending, separated by single spaces, or "". */
-static sdg_status parse_elements(const char *path, const char *s, uint8_t el[94]) {
+/* A list of meta key (decode.elements, matrix.element_rows): Z in 1..94, ascending, separated
+ * by single spaces, or "", into zs (capacity 94), *n of them. */
+static sdg_status parse_z(const char *path, const char *key, const char *s, int32_t zs[SDG_CRYSTAL_ZMAX], int64_t *n) {
     const char *all = s;
-    memset(el, 0, 94);
     int prev = 0;
+    *n = 0;
     while (*s) {
         char *end = NULL;
         long z = isdigit((unsigned char)*s) ? strtol(s, &end, 10) : 0;
-        if (!end || z <= prev || z > 94 || (*end && (*end != ' ' || !end[1])))
-            return SDG_ERROR(SDG_ERR_FORMAT, "%s: meta decode.elements: '%s' is not an ascending list of Z in 1..94",
-                             path, all);
-        el[z - 1] = 1;
+        if (!end || z <= prev || z > SDG_CRYSTAL_ZMAX || (*end && (*end != ' ' || !end[1])))
+            return SDG_ERROR(SDG_ERR_FORMAT, "%s: meta %s: '%s' is not an ascending list of Z in 1..94", path, key, all);
+        zs[(*n)++] = (int32_t)z;
         prev = (int)z;
         s = *end ? end + 1 : end;
     }
     return SDG_OK;
+}
+
+/* An optional list key of parse_z: absent (files written before it existed) gives none. */
+static sdg_status get_z(const char *path, const sdg_meta *meta, const char *key, int32_t zs[SDG_CRYSTAL_ZMAX],
+                        int64_t *n) {
+    const char *s = NULL;
+    *n = 0;
+    if (sdg_meta_get_string(meta, key, &s) != SDG_OK) {
+        sdg_error_clear();
+        return SDG_OK;
+    }
+    return parse_z(path, key, s, zs, n);
 }
 
 static sdg_status model_from_meta(const char *path, const sdg_meta *meta, sdg_crystal_model *m) {
@@ -159,15 +184,18 @@ static sdg_status model_from_meta(const char *path, const sdg_meta *meta, sdg_cr
     SDG_TRY(sdg_meta_get_double(meta, "cond.mean", &m->cond_mean));
     SDG_TRY(sdg_meta_get_double(meta, "cond.std", &m->cond_std));
     SDG_TRY(get_i(meta, "train.epoch", &m->epochs));
-    if (sdg_meta_get_string(meta, "decode.elements", &s) == SDG_OK)
-        SDG_TRY(parse_elements(path, s, m->elements));
-    else
-        sdg_error_clear();   /* written before the vocabulary was stored: no vocabulary */
+    int32_t dz[SDG_CRYSTAL_ZMAX];
+    int64_t nd = 0;
+    SDG_TRY(get_z(path, meta, "decode.elements", dz, &nd));   /* absent: no vocabulary */
+    memset(m->elements, 0, sizeof m->elements);
+    for (int64_t k = 0; k < nd; k++) m->elements[dz[k] - 1] = 1;
+    SDG_TRY(get_z(path, meta, "matrix.element_rows", m->mp.vocab, &m->mp.n_vocab));   /* absent: Z 1..94 */
     int64_t R = 0, W = 0;
     SDG_TRY(sdg_crystal_matrix_shape(&m->mp, &R, &W));
     if (R != np.rows || W != np.width)
-        SDG_FAIL(SDG_ERR_FORMAT, "%s: the net takes %lld x %lld matrices, E_max %lld / N_max %lld give %lld x %lld", path,
-                 (long long)np.rows, (long long)np.width, (long long)m->mp.e_max, (long long)m->mp.n_max, (long long)R,
+        SDG_FAIL(SDG_ERR_FORMAT, "%s: the net takes %lld x %lld matrices, E_max %lld / N_max %lld / %lld element rows "
+                 "give %lld x %lld", path, (long long)np.rows, (long long)np.width, (long long)m->mp.e_max,
+                 (long long)m->mp.n_max, (long long)(m->mp.n_vocab ? m->mp.n_vocab : SDG_CRYSTAL_ZMAX), (long long)R,
                  (long long)W);
     SDG_TRY(sdg_crystal_unet_new(&np, &m->net));
 cleanup:

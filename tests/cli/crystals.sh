@@ -7,7 +7,12 @@
 #           summary.tsv has N rows, the .h5 has N rows (h5dump) and complete = 1; an .h5 run
 #           killed after one chunk and resumed equals an uninterrupted run; the shipped perov5
 #           model loads by name and samples
-#   errors  unknown dataset, --cond on an unconditioned model, unwritable output: one line, exit != 0
+#   vocab   --element-rows vocab on 50 perov_5 val crystals: the header gives the rows and the
+#           vocabulary size, the model stores its element rows (= its training vocabulary), 2 + 2
+#           epochs with --resume equal 4 bit for bit and keep the rows, and every sampled site is
+#           an element of the rows (h5dump /species)
+#   errors  unknown dataset, --cond on an unconditioned model, unwritable output, --element-rows
+#           with --resume or a bad value: one line, exit != 0
 set -uo pipefail
 exe=$1; shared=$2; case=$3
 data=$shared/data
@@ -86,6 +91,39 @@ sample)
   (cd "$tmp" && env -u SDEGEN_MODELS "$exe" sample perov5 -n 4 --steps 8 --threads 1 -o shipped.h5 >shipped.txt 2>&1) ||
     fail "sample perov5: $(tail -2 "$tmp/shipped.txt")"
   grep -q "model: .*data/models/perov5.h5 (perov_5/val" "$tmp/shipped.txt" || fail "shipped model: $(head -3 "$tmp/shipped.txt")" ;;
+vocab)
+  command -v h5dump >/dev/null || { echo "no h5dump: skipped"; exit 77; }
+  attr() { h5dump -a "/meta/$1" "$2" | grep -o '(0): "[0-9 ]*"' | sed 's/^(0): "//; s/"$//'; }
+  args=(train crystal --dataset perov_5 --data "$data" --max-rows 50 --batch 25 --base 16 --threads 1 --ckpt-every 0
+        --seed 2 --element-rows vocab)
+  "$exe" "${args[@]}" -o "$tmp/a.h5" --epochs 4 >"$tmp/out" || fail "training"
+  rows=$(attr matrix.element_rows "$tmp/a.h5"); nv=$(echo $rows | wc -w)
+  [ "$nv" -gt 0 ] || fail "no element rows in the model"
+  [ "$rows" = "$(attr decode.elements "$tmp/a.h5")" ] || fail "element rows '$rows' != the training vocabulary"
+  head="matrix $((nv + 12)) x 5 (E_max 5, N_max 5, element rows $nv, the training vocabulary); training vocabulary"
+  grep -qF "$head $nv elements; 50 crystals fit" "$tmp/out" || fail "header: $(grep '^matrix' "$tmp/out")"
+  "$exe" "${args[@]}" -o "$tmp/b.h5" --epochs 2 >/dev/null || fail "training b"
+  "$exe" train crystal --dataset perov_5 --data "$data" -o "$tmp/b.h5" --epochs 4 --max-rows 50 --threads 1 --resume \
+    >"$tmp/rout" || fail "resume"
+  grep -qF "$head $nv elements" "$tmp/rout" || fail "resumed header: $(grep '^matrix' "$tmp/rout")"
+  [ "$(attr matrix.element_rows "$tmp/b.h5")" = "$rows" ] || fail "the resumed file changed its element rows"
+  for g in params ema adam; do
+    h5dump -g /$g "$tmp/a.h5" | sed 1d >"$tmp/a.$g"; h5dump -g /$g "$tmp/b.h5" | sed 1d >"$tmp/b.$g"
+    cmp -s "$tmp/a.$g" "$tmp/b.$g" || fail "/$g differs between 4 epochs and 2 + 2 resumed"
+  done
+  "$exe" sample "$tmp/b.h5" -n 12 -o "$tmp/s/" --steps 8 --batch 6 --threads 1 >"$tmp/sout" || fail "sample"
+  grep -q "outside the training vocabulary: 0 of" "$tmp/sout" || fail "$(grep outside "$tmp/sout")"
+  # this barely trained model leaves sites on empty element columns: --vocab-decode reassigns them
+  # (its vocabulary part is a no-op here), so that crystals decode and their species can be read
+  "$exe" sample "$tmp/b.h5" -n 12 -o "$tmp/v.h5" --steps 8 --batch 6 --threads 1 --vocab-decode >"$tmp/vout" ||
+    fail "sample --vocab-decode"
+  grep -q "so no element had to move" "$tmp/vout" || fail "$(grep vocabulary "$tmp/vout")"
+  h5dump -d /species "$tmp/v.h5" | awk '/^ *\([0-9]+\):/ { sub(/^ *\([0-9]+\): */, ""); print }' | tr -s ', ' '\n\n' |
+    grep . >"$tmp/z"
+  [ -s "$tmp/z" ] || fail "no sampled crystal decoded"
+  for z in $(sort -un "$tmp/z"); do
+    case " $rows " in *" $z "*) ;; *) fail "sampled element Z = $z is not an element row ($rows)" ;; esac
+  done ;;
 errors)
   check1() {   # expected failure with a one-line message
     local want=$1; shift
@@ -97,7 +135,11 @@ errors)
   tiny_carbon "$tmp/m.h5"
   check1 "unconditioned model" sample "$tmp/m.h5" -n 2 -o "$tmp/o/" --cond band_gap=1
   check1 "cannot" sample "$tmp/m.h5" -n 2 -o /proc/nonexistent/x.cif --steps 2
-  check1 "only the edm sampler has churn" sample "$tmp/m.h5" -n 2 -o "$tmp/o/" --sampler pc --churn 10 ;;
+  check1 "only the edm sampler has churn" sample "$tmp/m.h5" -n 2 -o "$tmp/o/" --sampler pc --churn 10
+  check1 "element-rows: 'some' is not all or vocab" train crystal --dataset perov_5 --data "$data" -o "$tmp/x.h5" \
+    --element-rows some
+  check1 "element-rows cannot be given with it" train crystal --dataset carbon_24 --data "$data" -o "$tmp/m.h5" \
+    --resume --element-rows vocab ;;
 *) echo "unknown case $case"; exit 2 ;;
 esac
 echo ok

@@ -19,8 +19,11 @@ static int sample_mol3d(int argc, char **argv, const char *model_path);
 
 int cli_sample_mol3d_dispatch(int argc, char **argv) {
     const char *model = cli_sample_model_arg(argc, argv);
-    if (!model || !sdg_mol3d_model_probe(model)) return -1;
-    return sample_mol3d(argc, argv, model);
+    if (!model) return -1;
+    static char buf[1100];   /* shipped names: qm9_3d names data/models/qm9_3d.h5, like qm9 */
+    const char *path = cli_resolve_model(model, buf, sizeof buf, true) == 0 ? buf : model;
+    if (!sdg_mol3d_model_probe(path)) return -1;
+    return sample_mol3d(argc, argv, path);
 }
 
 /* One summary line: the value in percent, or "-" when it does not apply (NaN). */
@@ -238,9 +241,12 @@ static int sample_mol3d(int argc, char **argv, const char *model_path) {
     metric_line("uniqueness:", mt.uniqueness.value, "(of the valid)");
     printf("speed: %.1f molecules/s, %.1f s per 1000 molecules (%s, %ld steps, batch %ld, %d threads)\n",
            (double)n / (gen_s > 0 ? gen_s : 1e-9), 1000.0 * gen_s / (double)n, ode_name, steps, batch, sdg_num_threads());
-    if (cond)
-        printf("protocol: n %ld, seed %ld, %s, conditioned on %s %s (guidance %g)\n", n, seed, sampler, m->cond,
-               cond_arg ? cond_arg : "drawn jointly with the size from the training table", sp.guidance);
+    if (cond && cond_arg)
+        printf("protocol: n %ld, seed %ld, %s, conditioned on %s = %g %s (guidance %g)\n", n, seed, sampler, m->cond,
+               target, unit, sp.guidance);
+    else if (cond)
+        printf("protocol: n %ld, seed %ld, %s, conditioned on %s drawn jointly with the size from the training table "
+               "(guidance %g)\n", n, seed, sampler, m->cond, sp.guidance);
     else if (uncond)
         printf("protocol: n %ld, seed %ld, %s; unconditional branch of a model conditioned on %s (null "
                "embedding); sizes drawn from the whole training table\n", n, seed, sampler, m->cond);

@@ -165,7 +165,7 @@ static void interp_onehot(sdg_rng *rng, const int64_t *cls, int64_t rows, int64_
             y[r * K + k] = (1 - tr[r]) * (float)(cls[r] == k) + tr[r] * (float)sdg_rng_gaussian(rng);
 }
 
-/* t ~ Beta(1, k) by inversion, 1 - U^(1/k); k = 1 returns the uniform draw itself. */
+/* t ~ Beta(1, k) by inversion, 1 - (1 - U)^(1/k); k = 1 returns the uniform draw U itself. */
 float sdg_flow3d_draw_time(sdg_rng *rng, float k) {
     double u = sdg_rng_uniform(rng);
     return k == 1.0f ? (float)u : (float)(1.0 - pow(1.0 - u, 1.0 / k));

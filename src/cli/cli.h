@@ -128,13 +128,11 @@ int        cli_resolve_model(const char *arg, char *buf, size_t cap, bool quiet)
  * argument they leave (NULL when none) (sample_crystal.c). */
 bool        cli_sample_takes_value(const char *a);
 const char *cli_sample_model_arg(int argc, char **argv);
-/* sdegen sample with a crystal model (sample_crystal.c): -1 when the model argument is not a
- * crystal model, else the exit status of cli_sample_crystal. */
-int        cli_sample_crystal_dispatch(int argc, char **argv);
+/* sdegen sample with a crystal model (sample_crystal.c) or a 3-D molecule flow model
+ * (sample_mol3d.c) at model_path (the model argument, shipped names resolved by cli_sample):
+ * the exit status of the run. */
 int        cli_sample_crystal(int argc, char **argv, const char *model_path);
-/* sdegen sample with a 3-D molecule flow model (sample_mol3d.c): -1 when the model argument is
- * not one, else the exit status of the run. */
-int        cli_sample_mol3d_dispatch(int argc, char **argv);
+int        cli_sample_mol3d(int argc, char **argv, const char *model_path);
 /* Samples molecules with model m (vocabulary v) into a .sdf, .smi or .h5 file and prints the
  * summary. Returns the exit status. */
 int        cli_sample_molecules(const cli_sample_args *a, const sdg_gdss_model *m, const sdg_mol_vocab *v);

@@ -101,14 +101,16 @@ int cli_sample(int argc, char **argv) {
     double snr = -1, scale_eps = -1;
     bool coords_3d = false, resume = false;
     sdg_gdss_sample_params p = sdg_gdss_sample_default_params();
-    int crc = cli_sample_crystal_dispatch(argc, argv);   /* crystal models: sample_crystal.c */
-    if (crc >= 0) return crc;
-    int mrc = cli_sample_mol3d_dispatch(argc, argv);   /* 3-D molecule flow models: sample_mol3d.c */
-    if (mrc >= 0) return mrc;
-    /* a name that is neither a file nor a shipped model: say so before any option complaint */
+    /* the model argument, a shipped name resolved once for every family: crystal and 3-D flow
+     * models go to their own samplers; a name that is neither a file nor a shipped model is said
+     * so before any option complaint */
     const char *marg = cli_sample_model_arg(argc, argv);
     char found[1100];
-    if (marg && cli_resolve_model(marg, found, sizeof found, false) == 2) return 2;
+    int found_rc = marg ? cli_resolve_model(marg, found, sizeof found, true) : 1;
+    const char *mpath = found_rc == 0 ? found : marg;
+    if (mpath && sdg_crystal_model_probe(mpath)) return cli_sample_crystal(argc, argv, mpath);
+    if (mpath && sdg_mol3d_model_probe(mpath)) return cli_sample_mol3d(argc, argv, mpath);
+    if (found_rc == 2) return cli_resolve_model(marg, found, sizeof found, false);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;

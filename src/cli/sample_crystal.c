@@ -37,17 +37,6 @@ const char *cli_sample_model_arg(int argc, char **argv) {
     return NULL;
 }
 
-int cli_sample_crystal_dispatch(int argc, char **argv) {
-    const char *model = cli_sample_model_arg(argc, argv);
-    if (!model) return -1;
-    char buf[1100];
-    const char *path = model;
-    /* shipped names: perov5 and carbon24 name data/models/perov5.h5 etc., like qm9 */
-    if (cli_resolve_model(model, buf, sizeof buf, true) == 0) path = buf;
-    if (!sdg_crystal_model_probe(path)) return -1;
-    return cli_sample_crystal(argc, argv, path);
-}
-
 typedef struct tally {
     size_t n, undecodable, projected, foreign, structural, compositional, valid, sg_none;
     int64_t sg[231];

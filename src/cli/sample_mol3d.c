@@ -15,16 +15,6 @@
 #define MUSAGE "usage: sdegen sample MODEL.h5 -n N -o FILE.sdf [--seed S] [--steps K] [--ode euler|heun|rk4] " \
                "[--batch B] [[--cond VALUE] [--guidance W] | --uncond] [--weights raw|ema] [--threads T]"
 
-static int sample_mol3d(int argc, char **argv, const char *model_path);
-
-int cli_sample_mol3d_dispatch(int argc, char **argv) {
-    const char *model = cli_sample_model_arg(argc, argv);
-    if (!model) return -1;
-    static char buf[1100];   /* shipped names: qm9_3d names data/models/qm9_3d.h5, like qm9 */
-    const char *path = cli_resolve_model(model, buf, sizeof buf, true) == 0 ? buf : model;
-    if (!sdg_mol3d_model_probe(path)) return -1;
-    return sample_mol3d(argc, argv, path);
-}
 
 /* One summary line: the value in percent, or "-" when it does not apply (NaN). */
 static void metric_line(const char *name, double v, const char *note) {
@@ -32,7 +22,7 @@ static void metric_line(const char *name, double v, const char *note) {
     else printf("%-31s %6.2f %%   %s\n", name, 100.0 * v, note);
 }
 
-static int sample_mol3d(int argc, char **argv, const char *model_path) {
+int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     const char *out = NULL, *cond_arg = NULL, *weights = "ema", *ode_name = "euler";
     long n = -1, seed = 0, steps = 100, batch = 64, threads = 0;
     double guidance = -1;

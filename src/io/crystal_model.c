@@ -144,12 +144,10 @@ static sdg_status parse_z(const char *path, const char *key, const char *s, int3
 static sdg_status get_z(const char *path, const sdg_meta *meta, const char *key, int32_t zs[SDG_CRYSTAL_ZMAX],
                         int64_t *n) {
     const char *s = NULL;
+    bool present = false;
     *n = 0;
-    if (sdg_meta_get_string(meta, key, &s) != SDG_OK) {
-        sdg_error_clear();
-        return SDG_OK;
-    }
-    return parse_z(path, key, s, zs, n);
+    sdg_status st = io_meta_optional(sdg_meta_get_string(meta, key, &s), &present);
+    return st != SDG_OK || !present ? st : parse_z(path, key, s, zs, n);
 }
 
 static sdg_status model_from_meta(const char *path, const sdg_meta *meta, sdg_crystal_model *m) {

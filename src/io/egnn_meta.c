@@ -14,8 +14,15 @@ static sdg_status get_int(const sdg_meta *m, const char *k, int *v) {
 sdg_status io_meta_get_float(const sdg_meta *m, const char *k, float *v) {
     double x = 0;
     sdg_status st = sdg_meta_get_double(m, k, &x);
-    *v = (float)x;
+    if (st == SDG_OK) *v = (float)x;
     return st;
+}
+
+sdg_status io_meta_optional(sdg_status st, bool *present) {
+    if (present) *present = st == SDG_OK;
+    if (st != SDG_ERR_NOTFOUND) return st;
+    sdg_error_clear();
+    return SDG_OK;
 }
 
 sdg_status io_egnn_meta_write(sdg_meta *meta, const sdg_egnn_params *np) {
@@ -59,12 +66,8 @@ sdg_status io_egnn_meta_read(const sdg_meta *meta, sdg_egnn_params *np) {
     np->combine = (sdg_prop_combine)v;
     SDG_TRY(sdg_meta_get_int(meta, "net.seed", &v));
     np->seed = (uint64_t)v;
-    if ((st = sdg_meta_get_int(meta, "net.pos_velocity", &v)) == SDG_ERR_NOTFOUND) {
-        sdg_error_clear();   /* files written before the option: the x0 head */
-        st = SDG_OK;
-        v = 0;
-    }
-    if (st != SDG_OK) goto cleanup;
+    v = 0;   /* files written before the option: the x0 head */
+    SDG_TRY(io_meta_optional(sdg_meta_get_int(meta, "net.pos_velocity", &v), NULL));
     np->pos_velocity = v != 0;
 cleanup:
     return st;
@@ -122,11 +125,10 @@ cleanup:
 sdg_status io_conformers_meta_read(const sdg_meta *meta, sdg_extra_conformers *c) {
     sdg_status st = SDG_OK;
     const char *s = NULL;
+    bool present = false;
     memset(c, 0, sizeof *c);
-    if (sdg_meta_get_string(meta, "conformers.path", &s) != SDG_OK) {   /* written before the keys existed */
-        sdg_error_clear();
-        return SDG_OK;
-    }
+    SDG_TRY(io_meta_optional(sdg_meta_get_string(meta, "conformers.path", &s), &present));
+    if (!present) return SDG_OK;   /* written before the keys existed */
     snprintf(c->path, sizeof c->path, "%s", s);
     SDG_TRY(sdg_meta_get_int(meta, "conformers.records", &c->records));
     SDG_TRY(sdg_meta_get_int(meta, "conformers.train", &c->train));

@@ -134,6 +134,10 @@ bool       io_checkpoint_is(const char *path, const char *kind);
 sdg_status io_egnn_meta_write(sdg_meta *meta, const sdg_egnn_params *np);
 sdg_status io_egnn_meta_read(const sdg_meta *meta, sdg_egnn_params *np);
 sdg_status io_meta_get_float(const sdg_meta *m, const char *key, float *v);
+/* The status of a meta getter for a key that older files lack: SDG_ERR_NOTFOUND (its message
+ * cleared) becomes SDG_OK with *present false (present may be NULL); a value of the wrong type
+ * or any other failure passes through. */
+sdg_status io_meta_optional(sdg_status st, bool *present);
 /* train.batch, train.lr, train.grad_clip, train.ema_decay, train.seed, train.threads (the
  * caller's), train.molecules; epoch is train.epoch, written by the caller. */
 typedef struct io_train_meta {

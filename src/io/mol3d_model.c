@@ -136,12 +136,8 @@ static sdg_status model_from_file(const char *path, const sdg_meta *meta, sdg_mo
     SDG_TRY(io_meta_get_float(meta, "flow.w_bond", &m->flow.w_bond));
     SDG_TRY(io_meta_get_float(meta, "flow.p_uncond", &m->flow.p_uncond));
     SDG_TRY(sdg_meta_get_int(meta, "flow.ot_rotation", &v)); m->flow.ot_rotation = v != 0;
-    if ((st = io_meta_get_float(meta, "flow.time_skew", &m->flow.time_skew)) == SDG_ERR_NOTFOUND) {
-        sdg_error_clear();   /* files written before the option: uniform times */
-        st = SDG_OK;
-        m->flow.time_skew = 1.0f;
-    }
-    if (st != SDG_OK) goto cleanup;
+    m->flow.time_skew = 1.0f;   /* files written before the option: uniform times */
+    SDG_TRY(io_meta_optional(io_meta_get_float(meta, "flow.time_skew", &m->flow.time_skew), NULL));
     SDG_TRY(sdg_meta_get_string(meta, "dataset", &s));
     snprintf(m->dataset, sizeof m->dataset, "%s", s);
     SDG_TRY(sdg_meta_get_string(meta, "split", &s));

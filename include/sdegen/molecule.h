@@ -468,13 +468,16 @@ typedef struct sdg_flow3d_params {
     float prior_std;     /* position prior N(0, prior_std^2) centred, default 1 A                 */
     float time_skew;     /* k >= 1: t ~ Beta(1, k), density k (1 - t)^(k - 1), weighting training
                             toward the data end t = 0; 1 (default) = uniform                      */
+    float pos_loss_tmin; /* 0 (default): the positions term is the MSE of x0_hat; > 0: the velocity
+                            loss, each molecule's x0_hat error divided by max(t, pos_loss_tmin)
+                            (the error of the velocity (x_t - x0_hat)/t the sampler integrates)   */
 } sdg_flow3d_params;
 SDG_API sdg_flow3d_params sdg_flow3d_default_params(void);
 /* One training time t ~ Beta(1, skew) by inversion, 1 - (1 - U)^(1/skew) from one uniform draw of
  * rng; skew = 1 returns that uniform draw itself. */
 SDG_API float sdg_flow3d_draw_time(sdg_rng *rng, float skew);
 /* Joint flow-matching loss of batch b: t ~ Beta(1, time_skew) per molecule (uniform for 1); positions MSE of x0 (mean
- * over atoms of the squared error), types/charges/bonds cross-entropy of the logits against
+ * over atoms of the squared error; with pos_loss_tmin > 0 of the velocity, see above), types/charges/bonds cross-entropy of the logits against
  * the data classes, continuous one-hot interpolants with Gaussian priors. *loss: (1) taped;
  * parts (may be NULL) gets the 4 unweighted terms. */
 SDG_API sdg_status sdg_flow3d_loss(sdg_ctx *ctx, const sdg_egnn *m, const sdg_mol3d_batch *b,

@@ -57,6 +57,7 @@ typedef struct cli_train3d_opts {
     long        epochs, batch, seed, ckpt_every, threads, max_rows, hidden, layers;
     double      lr, time_limit, time_skew;   /* time_skew: 0 = not given */
     const char *pos_output;                  /* "x0" | "velocity", NULL = not given */
+    const char *pos_loss;                    /* "x0" | "velocity", NULL = not given */
     bool        resume;
 } cli_train3d_opts;
 int  cli_train3d_parse(const char *cmd, const char *usage, const char *extra, int argc, char **argv,

@@ -12,12 +12,17 @@
 #include "cli/cli.h"
 
 #define CMD "sdegen train molecules3d"
+/* --pos-loss velocity: the x0_hat error is divided by max(t, 0.01); 0.01 is the default sampler's
+ * step, so every time the 100-step ODE evaluates is weighted in full (the last, at t = 0.001, is
+ * the denoiser, which returns x0_hat itself). */
+#define SDG_CLI_VELOCITY_LOSS_TMIN 0.01f
 
 static const char usage[] =
     "usage: sdegen train molecules3d -o MODEL.h5 [--data DIR] [--epochs E] [--batch B] [--lr X] [--seed S]\n"
     "                                [--ckpt-every N] [--resume] [--time-limit SECONDS] [--threads T]\n"
     "                                [--cond PROP] [--max-rows R] [--hidden H] [--layers L] [--log FILE]\n"
     "                                [--conformers CACHE.sdf] [--time-skew K] [--pos-output x0|velocity]\n"
+    "                                [--pos-loss x0|velocity]\n"
     "  trains the EGNN flow model on the training split of qm9/qm9_3d_conformers.sdf under DIR\n"
     "  (default $SDEGEN_DATA): every conformer whose QM9 row is not in valid_idx_qm9.json (the test\n"
     "  split) nor in the seeded 10 % validation draw, 11,412 molecules (Open Babel / RDKit force-field\n"
@@ -35,6 +40,9 @@ static const char usage[] =
     "  --pos-output M  x0 (default): the positions the layers moved are x0_hat; velocity: x0_hat =\n"
     "                  x_t + t (x_L - x_t), the layers' displacement is minus the velocity and x0_hat's\n"
     "                  error vanishes as t -> 0 (new runs only)\n"
+    "  --pos-loss L    x0 (default): the positions term is the MSE of x0_hat; velocity: the MSE of the\n"
+    "                  velocity (x_t - x0_hat)/t that the sampler integrates, i.e. each molecule's x0_hat\n"
+    "                  error divided by max(t, 0.01). Allowed with --resume (the change is printed)\n"
     "  defaults: 100 epochs, batch 64, lr 5e-4, seed 1, checkpoint every epoch, EMA 0.999\n";
 
 sdg_status cli_step3d_show(int64_t step, int64_t steps, double loss, void *params) {
@@ -115,6 +123,12 @@ int cli_train3d_parse(const char *cmd, const char *help, const char *extra, int 
                 return 2;
             }
             o->pos_output = v;
+        } else if (strcmp(a, "--pos-loss") == 0 && extra && strcmp(extra, "--cond") == 0) {
+            if (strcmp(v, "x0") != 0 && strcmp(v, "velocity") != 0) {
+                fprintf(stderr, "%s: --pos-loss: unknown value '%s' (x0 or velocity)\n", cmd, v);
+                return 2;
+            }
+            o->pos_loss = v;
         }
         else {
             fprintf(stderr, "%s: unknown option '%s' (see %s --help)\n", cmd, a, cmd);
@@ -186,6 +200,13 @@ int cli_train_molecules3d(int argc, char **argv) {
             printf("time skew %g -> %g from epoch %lld on: t ~ Beta(1, %g)\n", (double)m->flow.time_skew, o.time_skew,
                    (long long)m->epochs + 1, o.time_skew);
         m->flow.time_skew = (float)o.time_skew;
+    }
+    if (o.pos_loss) {
+        float tmin = strcmp(o.pos_loss, "velocity") == 0 ? SDG_CLI_VELOCITY_LOSS_TMIN : 0.0f;
+        if (resume && tmin != m->flow.pos_loss_tmin)
+            printf("positions loss %s -> %s from epoch %lld on\n", m->flow.pos_loss_tmin > 0 ? "velocity" : "x0",
+                   o.pos_loss, (long long)m->epochs + 1);
+        m->flow.pos_loss_tmin = tmin;
     }
     double t0 = cli_now();
     sdg_extra_conformers was = m->conformers, xc;
@@ -298,8 +319,10 @@ int cli_train_molecules3d(int argc, char **argv) {
     sdg_flow3d_trainer_set_on_step(tr, cli_step3d_show, &sc);
     char tdist[48] = "U(0, 1)";
     if (tp->loss.time_skew != 1) snprintf(tdist, sizeof tdist, "Beta(1, %g)", (double)tp->loss.time_skew);
-    printf("training on %zu molecules: %ld epochs (from %lld), batch %lld, lr %g, seed %llu, t ~ %s, %d threads -> %s\n",
+    printf("training on %zu molecules: %ld epochs (from %lld), batch %lld, lr %g, seed %llu, t ~ %s, positions loss %s, "
+           "%d threads -> %s\n",
            n, epochs, (long long)e0, (long long)tp->batch, (double)tp->lr, (unsigned long long)tp->seed, tdist,
+           tp->loss.pos_loss_tmin > 0 ? "velocity" : "x0",
            sdg_num_threads(), out);
     fflush(stdout);
     double ts = cli_now();

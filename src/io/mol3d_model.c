@@ -71,6 +71,7 @@ sdg_status sdg_mol3d_model_save(const char *path, const sdg_mol3d_model *m, sdg_
     SDG_TRY(sdg_meta_set_double(meta, "flow.p_uncond", m->flow.p_uncond));
     SDG_TRY(sdg_meta_set_int(meta, "flow.ot_rotation", m->flow.ot_rotation));
     SDG_TRY(sdg_meta_set_double(meta, "flow.time_skew", m->flow.time_skew));
+    SDG_TRY(sdg_meta_set_double(meta, "flow.pos_loss_tmin", m->flow.pos_loss_tmin));
     SDG_TRY(sdg_meta_set_string(meta, "cond.name", m->cond));
     SDG_TRY(sdg_meta_set_double(meta, "cond.mean", m->cond_mean));
     SDG_TRY(sdg_meta_set_double(meta, "cond.std", m->cond_std));
@@ -138,6 +139,8 @@ static sdg_status model_from_file(const char *path, const sdg_meta *meta, sdg_mo
     SDG_TRY(sdg_meta_get_int(meta, "flow.ot_rotation", &v)); m->flow.ot_rotation = v != 0;
     m->flow.time_skew = 1.0f;   /* files written before the option: uniform times */
     SDG_TRY(io_meta_optional(io_meta_get_float(meta, "flow.time_skew", &m->flow.time_skew), NULL));
+    m->flow.pos_loss_tmin = 0.0f;   /* files written before the option: the x0 loss */
+    SDG_TRY(io_meta_optional(io_meta_get_float(meta, "flow.pos_loss_tmin", &m->flow.pos_loss_tmin), NULL));
     SDG_TRY(sdg_meta_get_string(meta, "dataset", &s));
     snprintf(m->dataset, sizeof m->dataset, "%s", s);
     SDG_TRY(sdg_meta_get_string(meta, "split", &s));

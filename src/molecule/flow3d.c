@@ -15,7 +15,8 @@ const int32_t sdg_mol3d_qm9_types[NT] = {1, 6, 7, 8, 9};
 
 sdg_flow3d_params sdg_flow3d_default_params(void) {
     return (sdg_flow3d_params){.w_x = 3.0f, .w_type = 0.4f, .w_charge = 1.0f, .w_bond = 2.0f, .ot_rotation = true,
-                               .p_uncond = 0.1f, .prior_std = 1.0f, .time_skew = 1.0f};
+                               .p_uncond = 0.1f, .prior_std = 1.0f, .time_skew = 1.0f,
+                               .pos_loss_tmin = 0.0f};
 }
 sdg_flow3d_sample_params sdg_flow3d_sample_default_params(void) {
     return (sdg_flow3d_sample_params){.n_steps = 100, .seed = 0, .chunk = 64, .prior_std = 1.0f, .ode = sdg_ode_euler,
@@ -216,7 +217,15 @@ sdg_status sdg_flow3d_loss(sdg_ctx *ctx, const sdg_egnn *m, const sdg_mol3d_batc
     sdg_egnn_output o;
     sdg_status st = sdg_egnn_forward(ctx, m, &in, &o);
     if (st != SDG_OK) return st;
-    sdg_tensor *lx = sdg_scale(ctx, sdg_mean(ctx, sdg_square(ctx, sdg_sub(ctx, o.x0, x0)), SDG_AXIS_ALL, false), 3.0f, 0.0f);
+    sdg_tensor *dx = sdg_sub(ctx, o.x0, x0);
+    if (fp.pos_loss_tmin > 0) {   /* velocity loss: (x0_hat - x0)/t is the velocity's error */
+        sdg_tensor *w = sdg_tensor_newv(ctx, 2, A, (int64_t)3);
+        if (!w) return sdg_ctx_status(ctx) ? sdg_ctx_status(ctx) : SDG_ERR_NOMEM;
+        for (int64_t a = 0; a < A; a++)
+            for (int c = 0; c < 3; c++) w->data[3 * a + c] = 1.0f / fmaxf(ta[a], fp.pos_loss_tmin);
+        dx = sdg_mul(ctx, dx, w);
+    }
+    sdg_tensor *lx = sdg_scale(ctx, sdg_mean(ctx, sdg_square(ctx, dx), SDG_AXIS_ALL, false), 3.0f, 0.0f);
     sdg_tensor *lt = sdg_cross_entropy(ctx, o.type_logits, b->type);
     sdg_tensor *lc = sdg_cross_entropy(ctx, o.charge_logits, b->charge);
     sdg_tensor *lb = sdg_cross_entropy(ctx, o.bond_logits, b->bond);
@@ -472,9 +481,10 @@ sdg_status sdg_flow3d_trainer_new(sdg_egnn *net, sdg_mol *const *mols, const flo
     sdg_flow3d_train_params p = params ? *params : sdg_flow3d_train_default_params();
     if (p.batch < 1 || !(p.lr > 0) || !(p.grad_clip >= 0) || !(p.ema_decay >= 0 && p.ema_decay < 1) ||
         !(p.loss.p_uncond >= 0 && p.loss.p_uncond <= 1) || !(p.loss.prior_std > 0) ||
-        !(p.loss.time_skew >= 1 && p.loss.time_skew <= 100))
+        !(p.loss.time_skew >= 1 && p.loss.time_skew <= 100) || !(p.loss.pos_loss_tmin >= 0 && p.loss.pos_loss_tmin <= 1))
         return SDG_ERROR(SDG_ERR_INVALID, "flow3d trainer: bad options (batch >= 1, lr > 0, grad_clip >= 0, "
-                         "ema_decay in [0, 1), p_uncond in [0, 1], prior_std > 0, time_skew in [1, 100])");
+                         "ema_decay in [0, 1), p_uncond in [0, 1], prior_std > 0, time_skew in [1, 100], "
+                         "pos_loss_tmin in [0, 1])");
     if (sdg_egnn_get_params(net)->conditional && !prop)
         return SDG_ERROR(SDG_ERR_INVALID, "flow3d trainer: the network is conditioned but no property values were given");
     t = calloc(1, sizeof *t);

@@ -109,13 +109,16 @@ errors)
   err 2 "--pos-output: unknown value 'v'" "$exe" train molecules3d --data "$data" -o "$tmp/v.h5" --pos-output v
   err 2 "cannot be given with it" "$exe" train molecules3d --data "$data" -o "$tmp/u.h5" --resume --pos-output velocity
   err 2 "unknown option '--time-skew'" "$exe" train regressor3d --prop gap --data "$data" -o "$tmp/v.h5" --time-skew 2
+  err 2 "--pos-loss: unknown value 'v0'" "$exe" train molecules3d --data "$data" -o "$tmp/v.h5" --pos-loss v0
   # the velocity output and a time law reach the model; --resume may change the law, not the output
   train -o "$tmp/p.h5" --epochs 1 --pos-output velocity --time-skew 2
   grep -q "position output velocity" "$tmp/train.txt" || fail "no velocity output: $(grep network "$tmp/train.txt")"
-  grep -q "t ~ Beta(1, 2)," "$tmp/train.txt" || fail "no time law: $(grep 'training on' "$tmp/train.txt")"
+  grep -q "t ~ Beta(1, 2), positions loss x0," "$tmp/train.txt" || fail "no time law: $(grep 'training on' "$tmp/train.txt")"
   "$exe" train molecules3d --data "$data" --max-rows 300 --threads 1 -o "$tmp/p.h5" --epochs 2 --resume --time-skew 3 \
-    >"$tmp/o" 2>&1 || fail "resume with --time-skew: $(cat "$tmp/o")"
+    --pos-loss velocity >"$tmp/o" 2>&1 || fail "resume with --time-skew: $(cat "$tmp/o")"
   grep -q "time skew 2 -> 3 from epoch 2 on" "$tmp/o" || fail "no time-skew change line: $(cat "$tmp/o")"
+  grep -q "positions loss x0 -> velocity from epoch 2 on" "$tmp/o" || fail "no positions-loss change line: $(cat "$tmp/o")"
+  grep -q "positions loss velocity," "$tmp/o" || fail "resume did not take the velocity loss: $(grep 'training on' "$tmp/o")"
   grep -q "position output velocity" "$tmp/o" || fail "resume lost the velocity output: $(grep network "$tmp/o")"
   grep -q "t ~ Beta(1, 3)," "$tmp/o" || fail "resume did not take the new law: $(grep 'training on' "$tmp/o")"
   [ ! -e "$tmp/x.sdf" ] && [ ! -e "$tmp/x.sdf.part" ] || fail "an output was written before an error"

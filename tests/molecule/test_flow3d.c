@@ -242,7 +242,8 @@ static void test_trainer_resume(void) {
     for (int k = 0; k < NM; k++) mols[k] = from_smiles(smi[k], 70 + k), na[k] = mols[k]->n_atoms, prop[k] = k % 3 ? 0.1f * k : NAN;
     sdg_flow3d_train_params tp = sdg_flow3d_train_default_params();
     tp.batch = 4, tp.seed = 3;
-    tp.loss.time_skew = 2;   /* a non-default time law must survive the file */
+    tp.loss.time_skew = 2;   /* a non-default time law and positions loss must survive the file */
+    tp.loss.pos_loss_tmin = 0.01f;
     double loss[3][3] = {{0}};
     char path[] = "/tmp/sdegen-test-flow3d-XXXXXX";
     int fd = mkstemp(path);
@@ -272,6 +273,7 @@ static void test_trainer_resume(void) {
                 CU_ASSERT_EQUAL(lm->n_table_prop, 6);
                 CU_ASSERT_STRING_EQUAL(lm->cond, "mu");
                 CU_ASSERT_EQUAL(lm->flow.time_skew, 2.0f);
+                CU_ASSERT_EQUAL(lm->flow.pos_loss_tmin, 0.01f);
                 /* a changed training set (more conformers) resumes too: the epoch order is drawn anew */
                 CU_ASSERT_FATAL(sdg_flow3d_trainer_resume(path, lm, mols, prop, NM - 1, &tr) == SDG_OK);
                 CU_ASSERT_EQUAL(sdg_flow3d_trainer_epochs(tr), 1);
@@ -374,6 +376,55 @@ static void test_time_skew(void) {
     free_mols(mols, 1);
 }
 
+/* The velocity loss: with one molecule per batch and the same random numbers, its positions
+ * term is the x0 term divided by max(t, tmin)^2, t being the batch's first draw; the other three
+ * terms are unchanged; a trainer refuses tmin outside [0, 1]. */
+static void test_velocity_loss(void) {
+    sdg_mol *mols[1] = {from_smiles("CC(=O)N", 31)};
+    sdg_mol3d_batch b;
+    CU_ASSERT_FATAL(sdg_mol3d_batch_init(&b, mols, 1, NULL) == SDG_OK);
+    sdg_egnn *net = small_model(false, 2);
+    sdg_ctx *ctx = NULL;
+    CU_ASSERT_FATAL(sdg_ctx_new(0, &ctx) == SDG_OK);
+    int small = 0, large = 0;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        const float tmins[3] = {0.0f, 1e-6f, 0.3f};
+        float parts[3][4];
+        for (int k = 0; k < 3; k++) {
+            sdg_flow3d_params fp = sdg_flow3d_default_params();
+            fp.pos_loss_tmin = tmins[k];
+            sdg_rng *r = NULL;
+            sdg_tensor *L = NULL;
+            CU_ASSERT_FATAL(sdg_rng_new(seed, &r) == SDG_OK);
+            CU_ASSERT_FATAL(sdg_flow3d_loss(ctx, net, &b, &fp, r, &L, parts[k]) == SDG_OK);
+            sdg_rng_free(r);
+            sdg_ctx_reset(ctx);
+        }
+        sdg_rng *r = NULL;
+        CU_ASSERT_FATAL(sdg_rng_new(seed, &r) == SDG_OK);
+        double t = sdg_flow3d_draw_time(r, 1.0f);
+        sdg_rng_free(r);
+        double m = t > 0.3 ? t : 0.3;
+        CU_ASSERT(parts[0][0] > 0);
+        CU_ASSERT_DOUBLE_EQUAL(parts[1][0], parts[0][0] / (t * t), 1e-4 * parts[1][0]);
+        CU_ASSERT_DOUBLE_EQUAL(parts[2][0], parts[0][0] / (m * m), 1e-4 * parts[2][0]);
+        for (int c = 1; c < 4; c++) CU_ASSERT(parts[1][c] == parts[0][c] && parts[2][c] == parts[0][c]);
+        small += t < 0.3, large += t >= 0.3;
+    }
+    CU_ASSERT(small > 0 && large > 0);   /* both sides of the clip were exercised */
+    sdg_ctx_free(ctx);
+    sdg_flow3d_train_params tp = sdg_flow3d_train_default_params();
+    sdg_flow3d_trainer *tr = NULL;
+    tp.loss.pos_loss_tmin = -0.1f;
+    CU_ASSERT_EQUAL(sdg_flow3d_trainer_new(net, mols, NULL, 1, &tp, &tr), SDG_ERR_INVALID);
+    tp.loss.pos_loss_tmin = 1.5f;
+    CU_ASSERT_EQUAL(sdg_flow3d_trainer_new(net, mols, NULL, 1, &tp, &tr), SDG_ERR_INVALID);
+    CU_ASSERT_PTR_NULL(tr);
+    sdg_egnn_free(net);
+    sdg_mol3d_batch_destroy(&b);
+    free_mols(mols, 1);
+}
+
 static void test_sdf_charges_obabel(void) {
     /* charged molecules through the SDF writer the sample command uses, read by Open Babel */
     const char *smi[] = {"C[N+](=O)[O-]", "[NH4+]", "CC(=O)[O-]", "C#C[NH3+]"};
@@ -421,6 +472,7 @@ int main(void) {
                                           {"trainer determinism and resume from a file", test_trainer_resume},
                                           {"(atoms, property) draw", test_draw},
                                           {"training time law Beta(1, k)", test_time_skew},
+                                          {"velocity loss", test_velocity_loss},
                                           {"charged SDF records through Open Babel", test_sdf_charges_obabel},
                                           {NULL, NULL}};
     return sdg_test_main("flow3d", cases);

@@ -1,12 +1,12 @@
 /* Diagnostics of the 3-D flow model (docs/molecules3d.md, "Where the samples fail"):
- *   profile MODEL DATA N SEED ema|raw  the denoiser at fixed times t: over the first N molecules
- *       of the conformers' val split, each noised as in training (centred Gaussian prior rotated
+ *   profile MODEL DATA N SEED ema|raw [val|train]  the denoiser at fixed times t: over the first
+ *       N molecules of the conformers' val split (or train split: the generalisation gap), each noised as in training (centred Gaussian prior rotated
  *       onto the molecule, categoricals (1-t) onehot + t N(0,1)), the RMS error per coordinate
  *       of x0_hat against x0, beside that of x_t itself (centred: the identity's error), and the
  *       argmax accuracy of the type and bond logits. Unconditional branch for a conditioned net.
  *   noise DATA N SEED SIGMA...  EDM-rule stability of the first N training-file conformers after
  *       Gaussian noise of SIGMA A on every coordinate: what a given geometric error costs.
- * Usage: bench_mol3d_diag profile MODEL DATA N SEED ema|raw | noise DATA N SEED SIGMA... */
+ * Usage: bench_mol3d_diag profile MODEL DATA N SEED ema|raw [val|train] | noise DATA N SEED SIGMA... */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +91,7 @@ cleanup:
     return st;
 }
 
-static int profile(const char *model, const char *data, size_t n, uint64_t seed, bool ema) {
+static int profile(const char *model, const char *data, size_t n, uint64_t seed, bool ema, int split) {
     static const float ts[] = {0.005f, 0.01f, 0.02f, 0.05f, 0.1f, 0.2f, 0.4f, 0.7f, 0.95f};
     sdg_mol3d_model *m = NULL;
     sdg_mol3d_dataset *d = NULL;
@@ -107,10 +107,10 @@ static int profile(const char *model, const char *data, size_t n, uint64_t seed,
     if (!val) goto done;
     size_t nv = 0;
     for (size_t i = 0; i < d->count && nv < n; i++)
-        if (d->split[i] == SDG_MOL3D_SPLIT_VAL) val[nv++] = d->mols[i];
+        if (d->split[i] == split) val[nv++] = d->mols[i];
     sdg_ctx_set_grad(ctx, false);
-    printf("# %s (%s weights, %lld epochs): %zu val-split conformers, seed %llu; RMS error per coordinate (A)\n", model,
-           ema ? "ema" : "raw", (long long)m->epochs, nv, (unsigned long long)seed);
+    printf("# %s (%s weights, %lld epochs): %zu %s-split conformers, seed %llu; RMS error per coordinate (A)\n",
+           model, ema ? "ema" : "raw", (long long)m->epochs, nv, split == SDG_MOL3D_SPLIT_VAL ? "val" : "train", (unsigned long long)seed);
     printf("t\trmse_x0hat\trmse_xt\ttype_acc\tbond_acc\n");
     for (size_t it = 0; it < sizeof ts / sizeof *ts; it++) {
         double acc[6] = {0};
@@ -171,12 +171,14 @@ done:
 
 int main(int argc, char **argv) {
     if (sdg_init() != SDG_OK) return 1;
-    if (argc == 7 && strcmp(argv[1], "profile") == 0 && (!strcmp(argv[6], "ema") || !strcmp(argv[6], "raw")))
+    if ((argc == 7 || (argc == 8 && (!strcmp(argv[7], "val") || !strcmp(argv[7], "train")))) &&
+        strcmp(argv[1], "profile") == 0 && (!strcmp(argv[6], "ema") || !strcmp(argv[6], "raw")))
         return profile(argv[2], argv[3], strtoull(argv[4], NULL, 10), strtoull(argv[5], NULL, 10),
-                       strcmp(argv[6], "ema") == 0);
+                       strcmp(argv[6], "ema") == 0,
+                       argc == 8 && !strcmp(argv[7], "train") ? SDG_MOL3D_SPLIT_TRAIN : SDG_MOL3D_SPLIT_VAL);
     if (argc >= 6 && strcmp(argv[1], "noise") == 0)
         return noise(argv[2], strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10), argc - 5, argv + 5);
-    fprintf(stderr, "usage: bench_mol3d_diag profile MODEL DATA N SEED ema|raw\n"
+    fprintf(stderr, "usage: bench_mol3d_diag profile MODEL DATA N SEED ema|raw [val|train]\n"
                     "       bench_mol3d_diag noise DATA N SEED SIGMA...\n");
     return 2;
 }

@@ -537,6 +537,8 @@ SDG_API void       sdg_flow3d_trainer_set_epochs(sdg_flow3d_trainer *t, int64_t 
 SDG_API sdg_adam  *sdg_flow3d_trainer_adam(sdg_flow3d_trainer *t);
 SDG_API sdg_ema   *sdg_flow3d_trainer_ema(sdg_flow3d_trainer *t);
 SDG_API const sdg_flow3d_train_params *sdg_flow3d_trainer_params(const sdg_flow3d_trainer *t);
+/* Adam's learning rate from the next step on (fine-tuning a resumed trainer); saved with it. */
+SDG_API void       sdg_flow3d_trainer_set_lr(sdg_flow3d_trainer *t, float lr);
 /* Replaces the progress callback (e.g. of a resumed trainer). */
 SDG_API void       sdg_flow3d_trainer_set_on_step(sdg_flow3d_trainer *t, sdg_flow3d_step_fn fn, void *params);
 

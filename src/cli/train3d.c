@@ -43,6 +43,7 @@ static const char usage[] =
     "  --pos-loss L    x0 (default): the positions term is the MSE of x0_hat; velocity: the MSE of the\n"
     "                  velocity (x_t - x0_hat)/t that the sampler integrates, i.e. each molecule's x0_hat\n"
     "                  error divided by max(t, 0.01). Allowed with --resume (the change is printed)\n"
+    "  --lr X          Adam's learning rate (5e-4); with --resume, fine-tuning at X from the next epoch on\n"
     "  defaults: 100 epochs, batch 64, lr 5e-4, seed 1, checkpoint every epoch, EMA 0.999\n";
 
 sdg_status cli_step3d_show(int64_t step, int64_t steps, double loss, void *params) {
@@ -152,8 +153,8 @@ int cli_train_molecules3d(int argc, char **argv) {
     double lr = o.lr, time_limit = o.time_limit;
     bool resume = o.resume;
     int rc = 1;
-    if (resume && (batch > 0 || lr > 0 || seed >= 0 || cond || hidden || layers || o.pos_output)) {
-        fprintf(stderr, CMD ": --resume continues with the checkpoint's settings; --batch, --lr, --seed, --cond, "
+    if (resume && (batch > 0 || seed >= 0 || cond || hidden || layers || o.pos_output)) {
+        fprintf(stderr, CMD ": --resume continues with the checkpoint's settings; --batch, --seed, --cond, "
                         "--hidden, --layers and --pos-output cannot be given with it\n");
         return 2;
     }
@@ -283,6 +284,12 @@ int cli_train_molecules3d(int argc, char **argv) {
         if (sdg_flow3d_trainer_resume(out, m, mols, cond ? P : NULL, n, &tr) != SDG_OK) {
             fprintf(stderr, CMD ": --resume: %s\n", sdg_errmsg());
             goto cleanup;
+        }
+        float lr0 = sdg_flow3d_trainer_params(tr)->lr;
+        if (lr > 0 && (float)lr != lr0) {   /* fine-tuning at another learning rate */
+            printf("learning rate %g -> %g from epoch %lld on\n", (double)lr0, lr,
+                   (long long)sdg_flow3d_trainer_epochs(tr) + 1);
+            sdg_flow3d_trainer_set_lr(tr, (float)lr);
         }
     } else {
         sdg_egnn_params np = sdg_egnn_default_params();

@@ -462,6 +462,11 @@ void      sdg_flow3d_trainer_set_epochs(sdg_flow3d_trainer *t, int64_t e) { if (
 sdg_adam *sdg_flow3d_trainer_adam(sdg_flow3d_trainer *t) { return t ? t->fit.adam : NULL; }
 sdg_ema  *sdg_flow3d_trainer_ema(sdg_flow3d_trainer *t) { return t ? t->fit.ema : NULL; }
 const sdg_flow3d_train_params *sdg_flow3d_trainer_params(const sdg_flow3d_trainer *t) { return t ? &t->p : NULL; }
+void sdg_flow3d_trainer_set_lr(sdg_flow3d_trainer *t, float lr) {
+    if (!t || !(lr > 0)) return;
+    t->p.lr = lr;
+    sdg_adam_set_state(t->fit.adam, sdg_adam_steps(t->fit.adam), lr);
+}
 void sdg_flow3d_trainer_set_on_step(sdg_flow3d_trainer *t, sdg_flow3d_step_fn fn, void *params) {
     if (t) t->p.on_step = fn, t->p.on_step_params = params, t->fit.on_step = fn, t->fit.on_step_params = params;
 }

@@ -115,7 +115,9 @@ errors)
   grep -q "position output velocity" "$tmp/train.txt" || fail "no velocity output: $(grep network "$tmp/train.txt")"
   grep -q "t ~ Beta(1, 2), positions loss x0," "$tmp/train.txt" || fail "no time law: $(grep 'training on' "$tmp/train.txt")"
   "$exe" train molecules3d --data "$data" --max-rows 300 --threads 1 -o "$tmp/p.h5" --epochs 2 --resume --time-skew 3 \
-    --pos-loss velocity >"$tmp/o" 2>&1 || fail "resume with --time-skew: $(cat "$tmp/o")"
+    --pos-loss velocity --lr 2e-4 >"$tmp/o" 2>&1 || fail "resume with --time-skew: $(cat "$tmp/o")"
+  grep -q "learning rate 0.0005 -> 0.0002 from epoch 2 on" "$tmp/o" || fail "no learning-rate change line: $(cat "$tmp/o")"
+  grep -q ", lr 0.0002," "$tmp/o" || fail "resume did not take the new learning rate: $(grep 'training on' "$tmp/o")"
   grep -q "time skew 2 -> 3 from epoch 2 on" "$tmp/o" || fail "no time-skew change line: $(cat "$tmp/o")"
   grep -q "positions loss x0 -> velocity from epoch 2 on" "$tmp/o" || fail "no positions-loss change line: $(cat "$tmp/o")"
   grep -q "positions loss velocity," "$tmp/o" || fail "resume did not take the velocity loss: $(grep 'training on' "$tmp/o")"

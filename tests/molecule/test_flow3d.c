@@ -425,6 +425,48 @@ static void test_velocity_loss(void) {
     free_mols(mols, 1);
 }
 
+/* sdg_flow3d_trainer_set_lr reaches Adam (the next step's size) and the file: a resumed trainer
+ * continues at the new rate. */
+static void test_set_lr(void) {
+    sdg_mol *mols[2] = {from_smiles("CCO", 41), from_smiles("C=O", 42)};
+    sdg_egnn *net = small_model(false, 3);
+    sdg_flow3d_train_params tp = sdg_flow3d_train_default_params();
+    tp.batch = 2;
+    sdg_flow3d_trainer *tr = NULL;
+    CU_ASSERT_FATAL(sdg_flow3d_trainer_new(net, mols, NULL, 2, &tp, &tr) == SDG_OK);
+    double l = NAN;
+    CU_ASSERT_FATAL(sdg_flow3d_trainer_epoch(tr, &l, NULL) == SDG_OK);
+    sdg_flow3d_trainer_set_lr(tr, 1e-4f);
+    sdg_flow3d_trainer_set_lr(tr, -1.0f);   /* ignored */
+    CU_ASSERT_EQUAL(sdg_flow3d_trainer_params(tr)->lr, 1e-4f);
+    CU_ASSERT_EQUAL(sdg_adam_lr(sdg_flow3d_trainer_adam(tr)), 1e-4f);
+    CU_ASSERT_EQUAL(sdg_adam_steps(sdg_flow3d_trainer_adam(tr)), 1);   /* the step count is kept */
+    char path[] = "/tmp/sdegen-test-flow3d-lr-XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    sdg_mol3d_model mm;
+    memset(&mm, 0, sizeof mm);
+    mm.net = net, mm.flow = tp.loss;
+    int64_t na[2] = {mols[0]->n_atoms, mols[1]->n_atoms};
+    CU_ASSERT_FATAL(sdg_mol3d_model_set_table(&mm, na, NULL, 2) == SDG_OK);
+    CU_ASSERT_FATAL(sdg_mol3d_model_save(path, &mm, tr) == SDG_OK);
+    free(mm.table_n);
+    free(mm.table_prop);
+    sdg_flow3d_trainer_free(tr);
+    sdg_egnn_free(net);
+    sdg_mol3d_model *lm = NULL;
+    tr = NULL;
+    CU_ASSERT_FATAL(sdg_mol3d_model_load(path, false, &lm) == SDG_OK);
+    CU_ASSERT_FATAL(sdg_flow3d_trainer_resume(path, lm, mols, NULL, 2, &tr) == SDG_OK);
+    CU_ASSERT_EQUAL(sdg_flow3d_trainer_params(tr)->lr, 1e-4f);
+    CU_ASSERT_EQUAL(sdg_adam_lr(sdg_flow3d_trainer_adam(tr)), 1e-4f);
+    sdg_flow3d_trainer_free(tr);
+    sdg_mol3d_model_free(lm);
+    unlink(path);
+    free_mols(mols, 2);
+}
+
 static void test_sdf_charges_obabel(void) {
     /* charged molecules through the SDF writer the sample command uses, read by Open Babel */
     const char *smi[] = {"C[N+](=O)[O-]", "[NH4+]", "CC(=O)[O-]", "C#C[NH3+]"};
@@ -473,6 +515,7 @@ int main(void) {
                                           {"(atoms, property) draw", test_draw},
                                           {"training time law Beta(1, k)", test_time_skew},
                                           {"velocity loss", test_velocity_loss},
+                                          {"learning rate change through the file", test_set_lr},
                                           {"charged SDF records through Open Babel", test_sdf_charges_obabel},
                                           {NULL, NULL}};
     return sdg_test_main("flow3d", cases);

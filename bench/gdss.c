@@ -37,9 +37,9 @@ static double engine_ms_per_call(const sdg_sampler_type *type, int64_t B, int64_
     enum { STEPS = 40 };
     sdg_state st = {.n = (size_t)B, .n_comp = 2};
     st.comp[0] = (sdg_component){"X", (size_t)(N * F), (size_t)N, SDG_NOISE_KIND_DENSE,
-                                 SDG_PARAM_KIND_SCORE, {0}, x, flags};
+                                 SDG_PARAM_KIND_SCORE, {0}, x, flags, false};
     st.comp[1] = (sdg_component){"A", (size_t)(N * N), (size_t)N, SDG_NOISE_KIND_SYMMETRIC,
-                                 SDG_PARAM_KIND_SCORE, {0}, a, flags};
+                                 SDG_PARAM_KIND_SCORE, {0}, a, flags, false};
     sdg_sde_init(&st.comp[0].sde, sdg_sde_ve, 0.1, 1.0, STEPS);
     sdg_sde_init(&st.comp[1].sde, sdg_sde_ve, 0.1, 1.0, STEPS);
     sdg_sampler_params p = sdg_sampler_default_params();

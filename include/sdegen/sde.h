@@ -73,7 +73,10 @@ SDG_API void   sdg_sde_transition(const sdg_sde *sde, double t, double dt, doubl
 /* ---- state ---- */
 typedef enum sdg_noise_kind {
     SDG_NOISE_KIND_DENSE = 0,   /* i.i.d. N(0,1) per entry, masked by rows         */
-    SDG_NOISE_KIND_SYMMETRIC    /* symmetric (rows, rows), zero diagonal, masked   */
+    SDG_NOISE_KIND_SYMMETRIC,   /* symmetric (rows, rows), zero diagonal, masked   */
+    SDG_NOISE_KIND_CENTRED      /* dense over (rows, dim/rows), masked, then each column's mean
+                                   over the unmasked rows removed: centre-of-mass-free
+                                   positions (rows >= 1 required)                  */
 } sdg_noise_kind;
 
 typedef enum sdg_param_kind {
@@ -92,6 +95,10 @@ typedef struct sdg_component {
     sdg_sde        sde;
     float         *x;      /* (n, dim), owned by the caller                           */
     const float   *mask;   /* (n, rows) or NULL                                       */
+    /* DENSE and CENTRED with a mask: draw only the live rows' entries, in row order, so that
+     * a sample's noise stream does not depend on how many padded rows follow (batches padded
+     * to their largest member); false (default) draws every entry and zeroes the masked.   */
+    bool           live_draws;
 } sdg_component;
 
 typedef struct sdg_state {
@@ -190,6 +197,14 @@ typedef struct sdg_sampler_params {
     double   atol, rtol;   /* rk45 tolerances, default 1e-5                                 */
     float    rho;          /* EDM schedule exponent, default 7                              */
     float    s_churn, s_tmin, s_tmax, s_noise;  /* EDM churn, default 0, 0, inf, 1         */
+    /* ode with sdg_ode_euler only: eta >= 0 (default 0, the probability-flow ODE). eta > 0
+     * integrates instead, on the same grid and with one model call per step, the reverse-time
+     * SDE with the ODE's marginals and diffusion g(t)^2 = 2 eta sigma(t) sigma'(t): with x0_hat
+     * held over a step from t to t', x <- s(t') x0_hat + sigma(t') (r^eta z_hat +
+     * sqrt(1 - r^(2 eta)) z), r = sigma(t')/sigma(t), z_hat = (x - s(t) x0_hat)/sigma(t) and z
+     * the component's structured noise (Euler-Maruyama to first order, stable for every eta).
+     * For VE, eta = 1 is the reverse diffusion; for the linear interpolant g^2 = 2 eta t. */
+    float    sde_noise;
     uint64_t seed;         /* sample i uses sdg_rng_stream(seed, stream_offset + i)         */
     uint64_t stream_offset;/* default 0; a run split into chunks gives chunk c its offset   */
     sdg_step_hook_fn hook; /* optional */

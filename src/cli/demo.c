@@ -60,7 +60,7 @@ int cli_demo(int argc, char **argv) {
         return 1;
     }
     sdg_state st = {.n = (size_t)n, .n_comp = 1};
-    st.comp[0] = (sdg_component){"x", 2, 0, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_SCORE, {0}, x, NULL};
+    st.comp[0] = (sdg_component){"x", 2, 0, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_SCORE, {0}, x, NULL, false};
     sdg_sampler *s = NULL;
     sdg_sampler_stats stats = {0};
     sdg_model model = {.fn = demo_score};

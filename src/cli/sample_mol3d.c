@@ -13,7 +13,8 @@
 
 #define CMD "sdegen sample"
 #define MUSAGE "usage: sdegen sample MODEL.h5 -n N -o FILE.sdf [--seed S] [--steps K] [--ode euler|heun|rk4] " \
-               "[--batch B] [[--cond VALUE] [--guidance W] | --uncond] [--weights raw|ema] [--threads T]"
+               "[--sde-noise ETA] [--batch B] [[--cond VALUE] [--guidance W] | --uncond] [--weights raw|ema] " \
+               "[--threads T]"
 
 
 /* One summary line: the value in percent, or "-" when it does not apply (NaN). */
@@ -25,7 +26,7 @@ static void metric_line(const char *name, double v, const char *note) {
 int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     const char *out = NULL, *cond_arg = NULL, *weights = "ema", *ode_name = "euler";
     long n = -1, seed = 0, steps = 100, batch = 64, threads = 0;
-    double guidance = -1;
+    double guidance = -1, sde_noise = 0;
     bool positional = false, uncond = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -56,6 +57,7 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
         else if (strcmp(a, "--ode") == 0) ode_name = v;
         else if (strcmp(a, "--cond") == 0) cond_arg = v;
         else if (strcmp(a, "--guidance") == 0) { if (cli_parse_double(v, a, 0, 100, &guidance)) return 2; }
+        else if (strcmp(a, "--sde-noise") == 0) { if (cli_parse_double(v, a, 0, 100, &sde_noise)) return 2; }
         else if (strcmp(a, "--weights") == 0) weights = v;
         else {
             fprintf(stderr, CMD ": option '%s' is not for a 3-D molecule model (" MUSAGE ")\n", a);
@@ -76,6 +78,10 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
                                                               : NULL;
     if (!ode) {
         fprintf(stderr, CMD ": option --ode: '%s' is not euler, heun or rk4\n", ode_name);
+        return 2;
+    }
+    if (sde_noise > 0 && ode != sdg_ode_euler) {
+        fprintf(stderr, CMD ": --sde-noise %g needs --ode euler (Euler-Maruyama), not %s\n", sde_noise, ode_name);
         return 2;
     }
     if (strcmp(weights, "ema") && strcmp(weights, "raw")) {
@@ -156,9 +162,14 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     sp.prior_std = m->flow.prior_std;
     sp.ode = ode;
     sp.guidance = guidance > 0 ? (float)guidance : 0.0f;
-    char sampler[160], sbuf[32], stepbuf[32], ibuf[32], tbuf[64], gbuf[32], thbuf[16];
-    snprintf(sampler, sizeof sampler, "ode %s, %ld steps from t = 1 to %g, then the denoiser (engine sdg_sampler_ode)",
-             ode_name, steps, (double)sp.eps);
+    sp.sde_noise = (float)sde_noise;
+    char sampler[200], sbuf[32], stepbuf[32], ibuf[32], tbuf[64], gbuf[32], thbuf[16];
+    if (sde_noise > 0)
+        snprintf(sampler, sizeof sampler, "sde euler-maruyama, eta %g (g(t)^2 = 2 eta t), %ld steps from t = 1 to %g, "
+                 "then the denoiser (engine sdg_sampler_ode, sde_noise)", sde_noise, steps, (double)sp.eps);
+    else
+        snprintf(sampler, sizeof sampler, "ode %s, %ld steps from t = 1 to %g, then the denoiser (engine sdg_sampler_ode)",
+                 ode_name, steps, (double)sp.eps);
     snprintf(sbuf, sizeof sbuf, "%ld", seed);
     snprintf(stepbuf, sizeof stepbuf, "%ld", steps);
     snprintf(gbuf, sizeof gbuf, "%g", sp.guidance);

@@ -387,8 +387,8 @@ sdg_status sdg_gdss_trainer_step(sdg_gdss_trainer *tr, const size_t *idx, size_t
     }
     /* draws in a fixed order: times, then X noise, then A noise, graph by graph */
     for (int64_t i = 0; i < B; i++) t[i] = (float)(sdg_rng_uniform(tr->rng) * (1.0 - tr->tp.eps) + tr->tp.eps);
-    sdg_component cx = {"X", (size_t)NF, (size_t)N, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_EPS, {0}, X, fl};
-    sdg_component ca = {"A", (size_t)NN, (size_t)N, SDG_NOISE_KIND_SYMMETRIC, SDG_PARAM_KIND_EPS, {0}, A, fl};
+    sdg_component cx = {"X", (size_t)NF, (size_t)N, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_EPS, {0}, X, fl, false};
+    sdg_component ca = {"A", (size_t)NN, (size_t)N, SDG_NOISE_KIND_SYMMETRIC, SDG_PARAM_KIND_EPS, {0}, A, fl, false};
     for (int64_t i = 0; i < B; i++) sdg_component_noise(&cx, (size_t)i, tr->rng, zx + i * NF);
     for (int64_t i = 0; i < B; i++) sdg_component_noise(&ca, (size_t)i, tr->rng, za + i * NN);
     sdg_params_zero_grad(tr->m->params);

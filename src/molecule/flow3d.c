@@ -11,6 +11,7 @@
 #define NT 5
 #define NC 3
 #define NB 4
+#define FLOW3D_SDE_STREAM (UINT64_C(1) << 61)   /* sdg_flow3d_sample_params.sde_noise */
 const int32_t sdg_mol3d_qm9_types[NT] = {1, 6, 7, 8, 9};
 
 sdg_flow3d_params sdg_flow3d_default_params(void) {
@@ -20,7 +21,7 @@ sdg_flow3d_params sdg_flow3d_default_params(void) {
 }
 sdg_flow3d_sample_params sdg_flow3d_sample_default_params(void) {
     return (sdg_flow3d_sample_params){.n_steps = 100, .seed = 0, .chunk = 64, .prior_std = 1.0f, .ode = sdg_ode_euler,
-                                      .eps = 1e-3f, .guidance = 0.0f};
+                                      .eps = 1e-3f, .guidance = 0.0f, .sde_noise = 0.0f};
 }
 
 void sdg_mol3d_batch_destroy(sdg_mol3d_batch *b) {
@@ -358,7 +359,8 @@ static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n
     sdg_state state = {.n = B, .n_comp = 4};
     for (int q = 0; q < 4; q++)
         state.comp[q] = (sdg_component){.name = names[q], .dim = (size_t)(rows[q] * K[q]), .rows = (size_t)rows[q],
-                                        .noise = SDG_NOISE_KIND_DENSE, .param = SDG_PARAM_KIND_DENOISER, .sde = lin,
+                                        .noise = q == 0 ? SDG_NOISE_KIND_CENTRED : SDG_NOISE_KIND_DENSE,
+                                        .param = SDG_PARAM_KIND_DENOISER, .sde = lin, .live_draws = true,
                                         .x = xs[q], .mask = q < 3 ? amask : pmask};
     sdg_sampler_params sp = sdg_sampler_default_params();
     sp.type = sdg_sampler_ode;
@@ -367,8 +369,9 @@ static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n
     sp.eps = p->eps;
     sp.denoise = p->eps > 0;
     sp.init_prior = false;
-    sp.seed = p->seed;
-    sp.stream_offset = p->stream_offset + i0;
+    sp.sde_noise = p->sde_noise;
+    sp.seed = p->seed;   /* the SDE's noise: streams apart from the priors' (seed, stream_offset + i) */
+    sp.stream_offset = FLOW3D_SDE_STREAM + p->stream_offset + i0;
     SDG_TRY(sdg_sampler_new(&sp, &state, &smp));
     /* A conditioned network without a property samples its unconditional branch: the null
      * embedding it was trained with on molecules without a value (mask 0; the value is unused). */
@@ -417,6 +420,9 @@ sdg_status sdg_flow3d_sample(const sdg_egnn *m, const int64_t *n_atoms, size_t n
     if (!m || (n && (!n_atoms || !out))) return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: NULL argument");
     sdg_flow3d_sample_params p = params ? *params : sdg_flow3d_sample_default_params();
     if (p.n_steps < 1 || p.chunk < 1) return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: n_steps and chunk must be >= 1");
+    if (!(p.sde_noise >= 0) || (p.sde_noise > 0 && p.ode != sdg_ode_euler))
+        return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: sde_noise = %g must be 0, or > 0 with the euler method",
+                         (double)p.sde_noise);
     if (!p.ode) p.ode = sdg_ode_euler;
     if (p.ode == sdg_ode_rk45)
         return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: rk45 is not offered (its tolerance over every molecule "

@@ -333,20 +333,62 @@ static sdg_status ode_rhs(double t, const double *y, double *dydt, void *vctx) {
     return SDG_OK;
 }
 
+/* The reverse SDE with the ODE's marginals and diffusion g^2 = 2 eta sigma sigma' (see
+ * sdg_sampler_params.sde_noise), on the fixed-step ODE's grid from t = 1 to eps. Writing
+ * x = s x0_hat + sigma z_hat, the SDE moves x0_hat's share along s and turns z_hat into an
+ * Ornstein-Uhlenbeck process in ln sigma with rate eta. Each step holds the model's x0_hat at t
+ * and solves that exactly:
+ *   x <- s(t') x0_hat + sigma(t') (r^eta z_hat + sqrt(1 - r^(2 eta)) z),  r = sigma(t')/sigma(t),
+ * which agrees with Euler-Maruyama to first order in the step (x - h v + (h/2) g^2 score +
+ * g sqrt(h) z, v the ODE velocity, score = -z_hat/sigma), stays stable for every eta (EM's
+ * contraction h (1 + eta) sigma'/sigma exceeds 2 near t = 0 once eta > 1), and at eta = 0 is
+ * the DDIM step, which for the linear family is the Euler step itself. No division by s. */
+static sdg_status run_em(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
+    sdg_status r = SDG_OK;
+    double eta = s->p.sde_noise, h = (1.0 - s->p.eps) / s->p.n_steps;   /* the fixed-step ODE's grid */
+    s->phase = "sde";
+    for (int i = 0; i < s->p.n_steps; i++) {
+        double t = 1.0 - i * h, tn = 1.0 - (i + 1) * h;
+        s->step = i;
+        if ((r = eval(s, m, st, t, SDG_PARAM_KIND_DENOISER, s->score)) != SDG_OK) return r;
+        for (int c = 0; c < st->n_comp; c++) {
+            sdg_component *k = &st->comp[c];
+            double s0, g0, s1, g1, ds, dg;
+            sde_marginal4(&k->sde, t, &s0, &g0, &ds, &dg);
+            sde_marginal4(&k->sde, tn, &s1, &g1, &ds, &dg);
+            double rk = pow(g1 / g0, eta);
+            float keep = (float)(g1 * rk / g0), a = (float)(s1 - keep * s0), gn = (float)(g1 * sqrt(fmax(1 - rk * rk, 0.0)));
+            float *x = k->x, *x0 = s->score[c], *z = s->z[c];
+            size_t cnt = s->n * k->dim;
+            draw_noise(s, k, z);
+            /* x' = s1 x0 + g1 (rk (x - s0 x0)/g0 + sqrt(1 - rk^2) z) = keep x + (s1 - keep s0) x0 + gn z */
+            #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
+            for (size_t j = 0; j < cnt; j++) x[j] = keep * x[j] + a * x0[j] + gn * z[j];
+            sdg_component_mask(k, s->n, x);
+        }
+        s->steps++;
+    }
+    return SDG_OK;
+}
+
 static sdg_status run_ode(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
     sdg_status r = SDG_OK;
     ode_ctx o = {s, m, st};
     float *xs[SDG_STATE_MAX_COMP];
     for (int c = 0; c < st->n_comp; c++) xs[c] = st->comp[c].x;
-    s->phase = "ode";
-    s->step = 0;
-    pack(s, xs, s->y);
-    long steps = 0;
-    r = sde_ode_integrate(s->p.ode, ode_rhs, &o, s->y, s->n * s->total, 1.0, s->p.eps, s->p.n_steps,
-                          s->p.atol, s->p.rtol, &steps);
-    s->steps += steps;
-    if (r != SDG_OK) return r;
-    unpack(s, s->y, xs);
+    if (s->p.sde_noise > 0) {
+        if ((r = run_em(s, m, st)) != SDG_OK) return r;
+    } else {
+        s->phase = "ode";
+        s->step = 0;
+        pack(s, xs, s->y);
+        long steps = 0;
+        r = sde_ode_integrate(s->p.ode, ode_rhs, &o, s->y, s->n * s->total, 1.0, s->p.eps, s->p.n_steps,
+                              s->p.atol, s->p.rtol, &steps);
+        s->steps += steps;
+        if (r != SDG_OK) return r;
+        unpack(s, s->y, xs);
+    }
     if (s->p.denoise && s->p.eps > 0) {   /* Tweedie: E[x0 | x_eps] */
         if ((r = eval(s, m, st, s->p.eps, SDG_PARAM_KIND_DENOISER, s->score)) != SDG_OK) return r;
         for (int c = 0; c < st->n_comp; c++)
@@ -487,6 +529,9 @@ static sdg_status check_params(const sdg_sampler_params *p, const sdg_state *st)
                                      "for component '%s'",
                                      st->comp[c].sde.N, p->n_steps, st->comp[c].name ? st->comp[c].name : "?");
     }
+    if (!(p->sde_noise >= 0) || (p->sde_noise > 0 && (p->type != sdg_sampler_ode || p->ode != sdg_ode_euler)))
+        return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: sde_noise = %g must be 0, or > 0 with the ode sampler's "
+                         "euler method", nm, p->sde_noise);
     if (p->type == sdg_sampler_ode) {
         if (!p->ode) return SDG_ERROR(SDG_ERR_INVALID, "sampler ode: no method");
         if (p->ode->order == 0 && !(p->atol > 0 && p->rtol >= 0))

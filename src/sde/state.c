@@ -19,11 +19,15 @@ sdg_status sdg_state_check(const sdg_state *st) {
         if (!k->sde.type || k->sde.N <= 0)
             return SDG_ERROR(SDG_ERR_INVALID, "sde: component '%s' has no SDE (use sdg_sde_init)", nm);
         if (k->noise == SDG_NOISE_KIND_SYMMETRIC) {
+            if (k->live_draws)
+                return SDG_ERROR(SDG_ERR_INVALID, "sde: symmetric component '%s' cannot use live_draws", nm);
             if (k->rows == 0 || k->rows * k->rows != k->dim)
                 return SDG_ERROR(SDG_ERR_SHAPE,
                                  "sde: symmetric component '%s' needs dim = rows^2 (dim %zu, rows %zu)",
                                  nm, k->dim, k->rows);
-        } else if (k->noise == SDG_NOISE_KIND_DENSE) {
+        } else if (k->noise == SDG_NOISE_KIND_DENSE || k->noise == SDG_NOISE_KIND_CENTRED) {
+            if (k->noise == SDG_NOISE_KIND_CENTRED && !k->rows)
+                return SDG_ERROR(SDG_ERR_SHAPE, "sde: centred component '%s' needs rows >= 1", nm);
             if (k->rows && k->dim % k->rows)
                 return SDG_ERROR(SDG_ERR_SHAPE, "sde: component '%s': dim %zu is not a multiple of rows %zu",
                                  nm, k->dim, k->rows);
@@ -51,11 +55,35 @@ void sdg_component_noise(const sdg_component *c, size_t i, sdg_rng *rng, float *
                 for (size_t b = 0; b < R; b++) z[a * R + b] *= m[a] * m[b];
         }
     } else {
-        sdg_rng_fill_gaussian(rng, z, c->dim);
-        if (c->mask) {
+        if (c->mask && c->live_draws) {
             const float *m = c->mask + i * c->rows;
             size_t per = c->dim / c->rows;
-            for (size_t j = 0; j < c->dim; j++) z[j] *= m[j / per];
+            for (size_t a = 0; a < c->rows; a++)
+                if (m[a] != 0.0f) {
+                    sdg_rng_fill_gaussian(rng, z + a * per, per);
+                    for (size_t k = 0; k < per; k++) z[a * per + k] *= m[a];
+                } else
+                    memset(z + a * per, 0, per * sizeof *z);
+        } else {
+            sdg_rng_fill_gaussian(rng, z, c->dim);
+            if (c->mask) {
+                const float *m = c->mask + i * c->rows;
+                size_t per = c->dim / c->rows;
+                for (size_t j = 0; j < c->dim; j++) z[j] *= m[j / per];
+            }
+        }
+        if (c->noise == SDG_NOISE_KIND_CENTRED) {   /* remove each column's mean over the live rows */
+            size_t R = c->rows, per = c->dim / R;
+            const float *m = c->mask ? c->mask + i * R : NULL;
+            double live = 0;
+            for (size_t a = 0; a < R; a++) live += !m || m[a] != 0.0f;
+            for (size_t k = 0; k < per && live > 0; k++) {
+                double mean = 0;
+                for (size_t a = 0; a < R; a++) mean += z[a * per + k];   /* masked rows are 0 */
+                mean /= live;
+                for (size_t a = 0; a < R; a++)
+                    if (!m || m[a] != 0.0f) z[a * per + k] -= (float)mean;
+            }
         }
     }
 }

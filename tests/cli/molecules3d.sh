@@ -53,22 +53,26 @@ train)
 sample)
   train -o "$tmp/m.h5" --epochs 6 --lr 3e-3   # enough to make bonds (0 before ~4 epochs)
   n=50
-  for ode in euler heun; do
-    "$exe" sample "$tmp/m.h5" -n $n -o "$tmp/$ode.sdf" --seed 7 --steps 8 --batch 16 --weights raw --ode $ode --threads 1 \
-      >"$tmp/sum.txt" 2>&1 || fail "sample $ode: $(cat "$tmp/sum.txt")"
+  for ode in euler heun sde; do   # sde: the SDE mode (--sde-noise 8), Euler steps
+    o=$ode; eta=0; proto="ode $ode"
+    [ $ode = sde ] && { o=euler; eta=8; proto="sde euler-maruyama, eta 8"; }
+    "$exe" sample "$tmp/m.h5" -n $n -o "$tmp/$ode.sdf" --seed 7 --steps 8 --batch 16 --weights raw --ode $o \
+      --sde-noise $eta --threads 1 >"$tmp/sum.txt" 2>&1 || fail "sample $ode: $(cat "$tmp/sum.txt")"
     [ ! -e "$tmp/$ode.sdf.part" ] || fail ".part left behind"
-    for l in "molecules written to" "atom stability (EDM rule)" "validity:" "per 1000 molecules" "protocol: n $n, seed 7, ode $ode"; do
+    for l in "molecules written to" "atom stability (EDM rule)" "validity:" "per 1000 molecules" "protocol: n $n, seed 7, $proto"; do
       grep -qF -- "$l" "$tmp/sum.txt" || fail "summary lacks '$l': $(cat "$tmp/sum.txt")"
     done
-    "$rt" "$tmp/m.h5" "$tmp/$ode.sdf" 7 8 $n 16 raw $ode >"$tmp/rt.txt" 2>&1 || fail "Open Babel round trip ($ode): $(cat "$tmp/rt.txt")"
+    "$rt" "$tmp/m.h5" "$tmp/$ode.sdf" 7 8 $n 16 raw $o $eta >"$tmp/rt.txt" 2>&1 || fail "Open Babel round trip ($ode): $(cat "$tmp/rt.txt")"
     grep -q "formal charges, [1-9][0-9]* bonds" "$tmp/rt.txt" || fail "the round trip saw no bonds: $(cat "$tmp/rt.txt")"
   done
+  body() { awk '/^> <sampler>/ { skip = 1; next } skip { skip = 0; next } { print }' "$1"; }   # without the sampler field
+  [ "$(body "$tmp/euler.sdf")" = "$(body "$tmp/sde.sdf")" ] && fail "the SDE mode wrote the ODE's molecules"
   for k in index seed sampler steps model weights threads; do
     [ "$(grep -c "^> <$k>" "$tmp/euler.sdf")" = $n ] || fail "SDF field <$k> not on every record"
   done
   [ "$(grep -c '^\$\$\$\$' "$tmp/euler.sdf")" = $n ] || fail "not $n records"
   grep -q "  sdegen      3D" "$tmp/euler.sdf" || fail "no 3D header line"
-  cmp -s "$tmp/euler.sdf" "$tmp/heun.sdf" && fail "heun and euler wrote the same file"
+  [ "$(body "$tmp/euler.sdf")" = "$(body "$tmp/heun.sdf")" ] && fail "heun and euler wrote the same molecules"
   # the check must be able to fail: a charge added to record 0, a bond moved in record 0
   awk 'BEGIN{d=0} /^M  END/ && !d {print "M  CHG  1   1   1"; d=1} {print}' "$tmp/euler.sdf" >"$tmp/charge.sdf"
   "$rt" "$tmp/m.h5" "$tmp/charge.sdf" 7 8 $n 16 raw >"$tmp/o" 2>&1 && fail "round trip passes with an added charge"
@@ -95,7 +99,7 @@ PY
     >"$tmp/o" 2>&1 || fail "sample qm9_3d: $(cat "$tmp/o")"
   grep -q "conditioned on gap = 0.25 Hartree (guidance 1)" "$tmp/o" || fail "shipped model protocol: $(cat "$tmp/o")"
   [ "$(grep -c '^\$\$\$\$' "$tmp/shipped.sdf")" = 2 ] || fail "sample qm9_3d: not 2 records"
-  echo "Open Babel reads all $n records as generated (euler and heun); eval molecules3d runs; qm9_3d samples"
+  echo "Open Babel reads all $n records as generated (euler, heun and the SDE mode); eval molecules3d runs; qm9_3d samples"
   ;;
 errors)
   train -o "$tmp/u.h5" --epochs 1
@@ -103,6 +107,8 @@ errors)
   err 2 "trained without conditioning" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.sdf" --cond 2.5
   err 2 "trained without conditioning" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.sdf" --guidance 1
   err 2 "is not euler, heun or rk4" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.sdf" --ode rk45
+  err 2 "needs --ode euler" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.sdf" --ode heun --sde-noise 2
+  err 2 "--sde-noise" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.sdf" --sde-noise -1
   err 2 "writes .sdf files" "$exe" sample "$tmp/u.h5" "${s[@]}" -o "$tmp/x.smi"
   err 2 "cannot be given with it" "$exe" train molecules3d --data "$data" -o "$tmp/u.h5" --resume --batch 8
   err 2 "unknown property" "$exe" train molecules3d --data "$data" -o "$tmp/v.h5" --cond nope

@@ -3,7 +3,7 @@
  * the library with the same settings, the file is read through Open Babel's own SDF reader
  * (sdg_mol_list_read_sdf_obabel), and every record must have the same atoms (element, formal
  * charge, coordinates to the file's 1e-4 A), the same bonds (pair and order) and the title.
- * usage: sdf3d_roundtrip MODEL.h5 FILE.sdf SEED STEPS N BATCH ema|raw [ODE]
+ * usage: sdf3d_roundtrip MODEL.h5 FILE.sdf SEED STEPS N BATCH ema|raw [ODE [SDE_NOISE]]
  * Exit 0 when every record matches, 1 naming the first difference, 2 on bad usage. */
 #include <math.h>
 #include <stdio.h>
@@ -25,7 +25,7 @@ static int order_of(const sdg_mol *m, int64_t i, int64_t j) {
 
 int main(int argc, char **argv) {
     if (argc < 8) {
-        fprintf(stderr, "usage: sdf3d_roundtrip MODEL.h5 FILE.sdf SEED STEPS N BATCH ema|raw [euler|heun|rk4]\n");
+        fprintf(stderr, "usage: sdf3d_roundtrip MODEL.h5 FILE.sdf SEED STEPS N BATCH ema|raw [euler|heun|rk4 [ETA]]\n");
         return 2;
     }
     const char *model = argv[1], *sdf = argv[2];
@@ -51,6 +51,7 @@ int main(int argc, char **argv) {
     sp.chunk = batch;
     sp.prior_std = m->flow.prior_std;
     sp.ode = strcmp(ode, "heun") == 0 ? sdg_ode_heun : strcmp(ode, "rk4") == 0 ? sdg_ode_rk4 : sdg_ode_euler;
+    sp.sde_noise = argc > 9 ? strtof(argv[9], NULL) : 0.0f;
     for (size_t i0 = 0; i0 < n; i0 += batch) {   /* the CLI's chunks */
         size_t B = n - i0 < batch ? n - i0 : batch;
         sp.stream_offset = i0;

@@ -173,6 +173,40 @@ static void test_methods_and_streams(void) {
         CU_ASSERT(dmax > 1e-4);   /* a different integrator really ran */
         free_mols(h, 8);
     }
+    /* the SDE mode: centred, independent of chunking and of the batch it runs in, different
+     * from the ODE and from another seed's noise; Heun with it is refused */
+    sp.ode = sdg_ode_euler, sp.sde_noise = 4.0f, sp.chunk = 8;
+    sdg_mol *e[8] = {0}, *f[8] = {0}, *g[3] = {0};
+    CU_ASSERT_FATAL(sdg_flow3d_sample(m, NA, 8, NULL, &sp, e) == SDG_OK);
+    sp.chunk = 3;
+    CU_ASSERT_FATAL(sdg_flow3d_sample(m, NA, 8, NULL, &sp, f) == SDG_OK);
+    sp.chunk = 8, sp.stream_offset = 5;
+    CU_ASSERT_FATAL(sdg_flow3d_sample(m, NA + 5, 3, NULL, &sp, g) == SDG_OK);
+    double sd_chunk = mol_diff(e, f, 8), sd_off = mol_diff(e + 5, g, 3), sd_ode = 0, cmax = 0;
+    for (int k = 0; k < 8; k++) {
+        double cen[3] = {0, 0, 0};
+        for (int64_t i = 0; i < NA[k]; i++)
+            for (int d = 0; d < 3; d++) {
+                cen[d] += e[k]->coords[3 * i + d] / (double)NA[k];
+                sd_ode = fmax(sd_ode, fabs(e[k]->coords[3 * i + d] - a[k]->coords[3 * i + d]));
+            }
+        for (int d = 0; d < 3; d++) cmax = fmax(cmax, fabs(cen[d]));
+    }
+    printf("sde mode (eta 4): chunk 8 vs 3 %.2e, offset 5 %.2e, centre within %.1e A, differs from the ODE by up to "
+           "%.2f A\n", sd_chunk, sd_off, cmax, sd_ode);
+    CU_ASSERT(sd_chunk < 1e-4);
+    CU_ASSERT(sd_off < 1e-4);
+    CU_ASSERT(cmax < 1e-4);
+    CU_ASSERT(sd_ode > 1e-2);
+    free_mols(f, 8);
+    sp.stream_offset = 0, sp.seed = 10;   /* another seed: other priors and other noise */
+    CU_ASSERT_FATAL(sdg_flow3d_sample(m, NA, 8, NULL, &sp, f) == SDG_OK);
+    CU_ASSERT(mol_diff(e, f, 8) > 1e-2);
+    sp.ode = sdg_ode_heun;
+    CU_ASSERT_EQUAL(sdg_flow3d_sample(m, NA, 8, NULL, &sp, h), SDG_ERR_INVALID);
+    free_mols(e, 8);
+    free_mols(f, 8);
+    free_mols(g, 3);
     free_mols(a, 8);
     free_mols(b, 8);
     free_mols(c, 3);

@@ -226,8 +226,8 @@ static sdg_state gdss_state(size_t n, float *X, float *A) {
     sdg_sde_gdss(&vp, "VP", 0.1, 1.0);
     sdg_sde_gdss(&ve, "VE", 0.2, 1.0);
     vp.N = ve.N = 50;
-    st.comp[0] = (sdg_component){"X", GN * GF, GN, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_SCORE, vp, X, g_mask[0]};
-    st.comp[1] = (sdg_component){"A", GN * GN, GN, SDG_NOISE_KIND_SYMMETRIC, SDG_PARAM_KIND_SCORE, ve, A, g_mask[0]};
+    st.comp[0] = (sdg_component){"X", GN * GF, GN, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_SCORE, vp, X, g_mask[0], false};
+    st.comp[1] = (sdg_component){"A", GN * GN, GN, SDG_NOISE_KIND_SYMMETRIC, SDG_PARAM_KIND_SCORE, ve, A, g_mask[0], false};
     return st;
 }
 
@@ -317,6 +317,60 @@ static void test_failures(void) {
     sdg_sampler_free(NULL);
 }
 
+/* Centred noise: each column sums to zero over the live rows, masked rows stay 0, each live entry
+ * has variance (k - 1)/k for k live rows (one degree of freedom per column goes to the mean),
+ * and a centred component without rows is refused. */
+static void test_centred_noise(void) {
+    enum { R = 6, K = 3, NDRAW = 40000 };
+    float mask[R] = {1, 1, 1, 1, 0, 0}, z[R * K];
+    sdg_component c = {.name = "pos", .dim = R * K, .rows = R, .noise = SDG_NOISE_KIND_CENTRED, .mask = mask};
+    sdg_rng *rng = NULL;
+    CU_ASSERT_FATAL(sdg_rng_new(9, &rng) == SDG_OK);
+    double var = 0, worst = 0;
+    for (int d = 0; d < NDRAW; d++) {
+        sdg_component_noise(&c, 0, rng, z);
+        for (int k = 0; k < K; k++) {
+            double sum = 0;
+            for (int a = 0; a < R; a++) sum += z[a * K + k];
+            worst = fmax(worst, fabs(sum));
+        }
+        for (int a = 4; a < R; a++)
+            for (int k = 0; k < K; k++) CU_ASSERT(z[a * K + k] == 0.0f);
+        var += (double)z[0] * z[0];
+    }
+    var /= NDRAW;
+    printf("  centred noise: largest column sum %.2g, variance of a live entry %.4f (3/4)\n", worst, var);
+    CU_ASSERT(worst < 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(var, 0.75, 0.03);   /* sd of the estimate 0.0053 */
+    /* live_draws: the live rows' noise does not depend on the padding after them */
+    float mask4[4] = {1, 1, 1, 1}, z4[4 * K];
+    sdg_component c4 = {.name = "pos", .dim = 4 * K, .rows = 4, .noise = SDG_NOISE_KIND_CENTRED, .mask = mask4,
+                        .live_draws = true};
+    c.live_draws = true;   /* two draws in a row, as two sampler steps make */
+    sdg_rng_reset(rng, 3, 1);
+    sdg_component_noise(&c, 0, rng, z);
+    sdg_component_noise(&c, 0, rng, z);
+    sdg_rng_reset(rng, 3, 1);
+    sdg_component_noise(&c4, 0, rng, z4);
+    sdg_component_noise(&c4, 0, rng, z4);
+    CU_ASSERT(memcmp(z, z4, sizeof z4) == 0);
+    for (int j = 4 * K; j < R * K; j++) CU_ASSERT(z[j] == 0.0f);
+    c.live_draws = false;   /* without it, the padded rows consume draws: the second draws differ */
+    sdg_rng_reset(rng, 3, 1);
+    sdg_component_noise(&c, 0, rng, z);
+    sdg_component_noise(&c, 0, rng, z);
+    CU_ASSERT(memcmp(z, z4, sizeof z4) != 0);
+    sdg_rng_free(rng);
+    float x[R * K] = {0};
+    sdg_state st = {.n = 1, .n_comp = 1};
+    st.comp[0] = c;
+    st.comp[0].x = x;
+    CU_ASSERT_FATAL(sdg_sde_init(&st.comp[0].sde, sdg_sde_linear, 0, 1, 1) == SDG_OK);
+    CU_ASSERT_EQUAL(sdg_state_check(&st), SDG_OK);
+    st.comp[0].rows = 0, st.comp[0].mask = NULL;
+    CU_ASSERT_EQUAL(sdg_state_check(&st), SDG_ERR_SHAPE);
+}
+
 /* ---- hooks ---- */
 static void test_inpainting(void) {
     const size_t n = 2000;
@@ -379,6 +433,7 @@ int main(void) {
         {"GDSS Langevin step by hand", test_langevin_formula},
         {"thread independence and masked/symmetric structure", test_threads_and_structure},
         {"failures", test_failures},
+        {"centred noise", test_centred_noise},
         {"inpainting hook", test_inpainting},
         {"classifier-free guidance", test_cfg},
         {NULL, NULL},

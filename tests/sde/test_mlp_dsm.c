@@ -106,7 +106,7 @@ static void test_train_and_sample(void) {
     hp.lr_decay = 0.9995f;   /* per step: 3e-3 -> 1.5e-4 over 6,000 steps */
     CU_ASSERT_FATAL(sdg_adam_new(&hp, m.p, &opt) == SDG_OK);
 
-    sdg_component comp = {"x", 2, 0, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_EPS, {0}, x0, NULL};
+    sdg_component comp = {"x", 2, 0, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_EPS, {0}, x0, NULL, false};
     CU_ASSERT_FATAL(sdg_sde_init(&comp.sde, sdg_sde_vp, 0.1, 20.0, 250) == SDG_OK);
     sdg_loss_params lp = sdg_loss_default_params();
     sdg_train_batch tb = {bt, bt_in, bz, bx_in, bx_t, btarget, bw};

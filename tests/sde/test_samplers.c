@@ -1,5 +1,6 @@
 /* Stochastic samplers against the closed-form mixture: PC (reverse diffusion, Euler-Maruyama,
- * ancestral; Langevin) and S4 on VE, VP and sub-VP, plus the deliberately wrong score. */
+ * ancestral; Langevin) and S4 on VE, VP and sub-VP, the ode sampler's SDE mode (sde_noise) on
+ * the linear interpolant, VE and VP, plus the deliberately wrong score. */
 #include "mixture.h"
 
 #define NS 20000
@@ -68,6 +69,74 @@ static void test_wrong_score_fails(void) {
                       SDG_PARAM_KIND_EPS, &q, 0.8, NULL) > 0);
 }
 
+/* The ode sampler's SDE mode (sde_noise = eta > 0): the same marginals as the ODE for every eta,
+ * so the mixture must come out for the flow-matching interpolant (eta 1 and 3), VE at
+ * eta = 1 (the reverse diffusion) and VP; eta -> 0 is the Euler ODE sample for sample; bad
+ * combinations are refused. */
+static sdg_sampler_params sde_mode(float eta, int steps) {
+    sdg_sampler_params p = sdg_sampler_default_params();
+    p.type = sdg_sampler_ode;
+    p.ode = sdg_ode_euler;
+    p.n_steps = steps;
+    p.sde_noise = eta;
+    p.seed = 5;
+    return p;
+}
+static void test_ode_sde_mode(void) {
+    sdg_sampler_params p = sde_mode(1.0f, 200);
+    p.eps = 0.0f;
+    sdg_sampler_stats s;
+    CU_ASSERT_EQUAL(mix_run("sde mode eta 1, flow 1d", &MIX1, NS, mk_sde(sdg_sde_linear, 0, 1, 1000),
+                            SDG_PARAM_KIND_DENOISER, &p, 1.0, &s), 0);
+    CU_ASSERT_EQUAL(s.nfe, 200);   /* one model call per step, none for the final denoiser at eps = 0 */
+    CU_ASSERT_EQUAL(mix_run("sde mode eta 1, flow 2d", &MIX2, NS, mk_sde(sdg_sde_linear, 0, 1, 1000),
+                            SDG_PARAM_KIND_VELOCITY, &p, 1.0, NULL), 0);
+    p.sde_noise = 3.0f;
+    CU_ASSERT_EQUAL(mix_run("sde mode eta 3, flow 2d", &MIX2, NS, mk_sde(sdg_sde_linear, 0, 1, 1000),
+                            SDG_PARAM_KIND_DENOISER, &p, 1.0, NULL), 0);
+    p = sde_mode(1.0f, 500);
+    CU_ASSERT_EQUAL(mix_run("sde mode eta 1, VE 2d", &MIX2, NS, mk_sde(sdg_sde_ve, 0.01, 50, 1000),
+                            SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
+    p.sde_noise = 0.5f;
+    CU_ASSERT_EQUAL(mix_run("sde mode eta 0.5, VP 1d", &MIX1, NS, mk_sde(sdg_sde_vp, 0.1, 20, 1000),
+                            SDG_PARAM_KIND_EPS, &p, 1.0, NULL), 0);
+    p = sde_mode(1.0f, 500);   /* (the scaled score has no finite denoiser at the flow's t = 1) */
+    CU_ASSERT(mix_run("WRONG sde mode eta 1, VE 1d", &MIX1, NS, mk_sde(sdg_sde_ve, 0.01, 50, 1000),
+                      SDG_PARAM_KIND_SCORE, &p, 0.8, NULL) > 0);
+
+    /* eta -> 0: the Euler ODE sample for sample (for the linear family the step is Euler's) */
+    enum { N0 = 500 };
+    float xo[N0 * 2], xs[N0 * 2];
+    oracle o = {&MIX2, 1.0, 0};
+    sdg_model model = {.fn = oracle_fn, .params = &o};
+    float *xx[2] = {xo, xs};
+    for (int k = 0; k < 2; k++) {
+        sdg_sampler_params q = sde_mode(k ? 1e-12f : 0.0f, 50);
+        sdg_state st = mix_state(&MIX2, N0, xx[k], mk_sde(sdg_sde_linear, 0, 1, 1000), SDG_PARAM_KIND_DENOISER);
+        sdg_sampler *smp = NULL;
+        CU_ASSERT_FATAL(sdg_sampler_new(&q, &st, &smp) == SDG_OK);
+        CU_ASSERT_FATAL(sdg_sampler_run(smp, &model, &st, NULL) == SDG_OK);
+        sdg_sampler_free(smp);
+    }
+    double md = 0;
+    for (int j = 0; j < N0 * 2; j++) md = fmax(md, fabs((double)xo[j] - xs[j]));
+    printf("  eta 1e-12 against the Euler ODE: max difference %.3g\n", md);
+    CU_ASSERT(md < 1e-4);
+
+    /* refused: Heun, the pc sampler, negative eta */
+    sdg_state st = mix_state(&MIX1, 4, xo, mk_sde(sdg_sde_linear, 0, 1, 1000), SDG_PARAM_KIND_DENOISER);
+    sdg_sampler *smp = NULL;
+    sdg_sampler_params q = sde_mode(1.0f, 10);
+    q.ode = sdg_ode_heun;
+    CU_ASSERT_EQUAL(sdg_sampler_new(&q, &st, &smp), SDG_ERR_INVALID);
+    q = pc(sdg_predictor_reverse, sdg_corrector_none, 0.0f);
+    q.sde_noise = 1.0f;
+    CU_ASSERT_EQUAL(sdg_sampler_new(&q, &st, &smp), SDG_ERR_INVALID);
+    q = sde_mode(-1.0f, 10);
+    CU_ASSERT_EQUAL(sdg_sampler_new(&q, &st, &smp), SDG_ERR_INVALID);
+    CU_ASSERT_PTR_NULL(smp);
+}
+
 /* Classifier guidance through the model's guide hook: with the exact classifier p(y = k | x_t)
  * = r_k(x_t), score + grad log r_k is the score of component k alone, so the guided sampler
  * must produce N(mu_k, var_k). */
@@ -134,8 +203,8 @@ static int joint_run(const char *label, const sdg_sampler_params *p, bool indepe
     memset(&st, 0, sizeof st);
     st.n = NS;
     st.n_comp = 2;
-    st.comp[0] = (sdg_component){"X", 1, 0, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_EPS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS), X, NULL};
-    st.comp[1] = (sdg_component){"A", 1, 0, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_SCORE, mk_sde(sdg_sde_ve, 0.01, 50, STEPS), A, NULL};
+    st.comp[0] = (sdg_component){"X", 1, 0, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_EPS, mk_sde(sdg_sde_vp, 0.1, 20, STEPS), X, NULL, false};
+    st.comp[1] = (sdg_component){"A", 1, 0, SDG_NOISE_KIND_DENSE, SDG_PARAM_KIND_SCORE, mk_sde(sdg_sde_ve, 0.01, 50, STEPS), A, NULL, false};
     sdg_model m = {.fn = joint_fn, .params = &independent};
     sdg_sampler *s = NULL;
     int bad = -1;
@@ -183,6 +252,7 @@ int main(void) {
         {"ancestral", test_ancestral},
         {"s4", test_s4},
         {"wrong score fails", test_wrong_score_fails},
+        {"ode sampler's SDE mode (sde_noise)", test_ode_sde_mode},
         {"classifier guidance hook", test_classifier_guidance},
         {"system of SDEs (VP X, VE A, correlated)", test_joint_system},
         {NULL, NULL},

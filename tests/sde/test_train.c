@@ -208,7 +208,7 @@ static void test_loss_gradient(void) {
     for (size_t i = 0; i < n; i++)   /* data adjacency: symmetric */
         for (size_t a = 0; a < R; a++)
             for (size_t bb = 0; bb < a; bb++) x0[i * d + bb * R + a] = x0[i * d + a * R + bb];
-    sdg_component c = {"A", d, R, SDG_NOISE_KIND_SYMMETRIC, SDG_PARAM_KIND_EPS, mk_sde(sdg_sde_vp, 0.1, 20, 1000), x0, mask};
+    sdg_component c = {"A", d, R, SDG_NOISE_KIND_SYMMETRIC, SDG_PARAM_KIND_EPS, mk_sde(sdg_sde_vp, 0.1, 20, 1000), x0, mask, false};
     sdg_train_batch b = {t, tin, z, xin, xt, tg, w};
     for (int red = 0; red < 2; red++) {
         sdg_loss_params lp = sdg_loss_default_params();

@@ -262,6 +262,9 @@ typedef struct sdg_mol3d_model {
     int64_t  epochs;                /* training epochs done                                    */
     bool     weights_ema;           /* loaded weights are the EMA shadow                       */
     sdg_extra_conformers conformers;
+    float    sample_sde_noise;      /* the sampler setting shipped with the model (meta
+                                       sample.sde_noise; sdegen export --sde-noise): `sample`'s
+                                       default eta with --ode euler; 0 (files without it) = ODE */
 } sdg_mol3d_model;
 SDG_API void       sdg_mol3d_model_free(sdg_mol3d_model *m);     /* NULL is a no-op */
 /* Copies the (atoms, property) table into m (prop NULL for an unconditioned model) and sets

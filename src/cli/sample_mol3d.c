@@ -26,7 +26,7 @@ static void metric_line(const char *name, double v, const char *note) {
 int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     const char *out = NULL, *cond_arg = NULL, *weights = "ema", *ode_name = "euler";
     long n = -1, seed = 0, steps = 100, batch = 64, threads = 0;
-    double guidance = -1, sde_noise = 0;
+    double guidance = -1, sde_noise = -1;   /* -1: the model's sample.sde_noise with euler, else the ODE */
     bool positional = false, uncond = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -162,6 +162,7 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     sp.prior_std = m->flow.prior_std;
     sp.ode = ode;
     sp.guidance = guidance > 0 ? (float)guidance : 0.0f;
+    if (sde_noise < 0) sde_noise = ode == sdg_ode_euler ? m->sample_sde_noise : 0.0;   /* the shipped setting */
     sp.sde_noise = (float)sde_noise;
     char sampler[200], sbuf[32], stepbuf[32], ibuf[32], tbuf[64], gbuf[32], thbuf[16];
     if (sde_noise > 0)

@@ -81,7 +81,7 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
         return 2;
     }
     if (sde_noise > 0 && ode != sdg_ode_euler) {
-        fprintf(stderr, CMD ": --sde-noise %g needs --ode euler (Euler-Maruyama), not %s\n", sde_noise, ode_name);
+        fprintf(stderr, CMD ": --sde-noise %g needs --ode euler (the SDE mode steps on the Euler grid), not %s\n", sde_noise, ode_name);
         return 2;
     }
     if (strcmp(weights, "ema") && strcmp(weights, "raw")) {
@@ -166,7 +166,7 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     sp.sde_noise = (float)sde_noise;
     char sampler[200], sbuf[32], stepbuf[32], ibuf[32], tbuf[64], gbuf[32], thbuf[16];
     if (sde_noise > 0)
-        snprintf(sampler, sizeof sampler, "sde euler-maruyama, eta %g (g(t)^2 = 2 eta t), %ld steps from t = 1 to %g, "
+        snprintf(sampler, sizeof sampler, "sde mode, eta %g (g(t)^2 = 2 eta t), %ld steps from t = 1 to %g, "
                  "then the denoiser (engine sdg_sampler_ode, sde_noise)", sde_noise, steps, (double)sp.eps);
     else
         snprintf(sampler, sizeof sampler, "ode %s, %ld steps from t = 1 to %g, then the denoiser (engine sdg_sampler_ode)",

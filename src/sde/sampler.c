@@ -343,7 +343,7 @@ static sdg_status ode_rhs(double t, const double *y, double *dydt, void *vctx) {
  * g sqrt(h) z, v the ODE velocity, score = -z_hat/sigma), stays stable for every eta (EM's
  * contraction h (1 + eta) sigma'/sigma exceeds 2 near t = 0 once eta > 1), and at eta = 0 is
  * the DDIM step, which for the linear family is the Euler step itself. No division by s. */
-static sdg_status run_em(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
+static sdg_status run_sde_mode(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
     sdg_status r = SDG_OK;
     double eta = s->p.sde_noise, h = (1.0 - s->p.eps) / s->p.n_steps;   /* the fixed-step ODE's grid */
     s->phase = "sde";
@@ -377,7 +377,7 @@ static sdg_status run_ode(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
     float *xs[SDG_STATE_MAX_COMP];
     for (int c = 0; c < st->n_comp; c++) xs[c] = st->comp[c].x;
     if (s->p.sde_noise > 0) {
-        if ((r = run_em(s, m, st)) != SDG_OK) return r;
+        if ((r = run_sde_mode(s, m, st)) != SDG_OK) return r;
     } else {
         s->phase = "ode";
         s->step = 0;

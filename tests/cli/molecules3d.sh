@@ -55,7 +55,7 @@ sample)
   n=50
   for ode in euler heun sde; do   # sde: the SDE mode (--sde-noise 8), Euler steps
     o=$ode; eta=0; proto="ode $ode"
-    [ $ode = sde ] && { o=euler; eta=8; proto="sde euler-maruyama, eta 8"; }
+    [ $ode = sde ] && { o=euler; eta=8; proto="sde mode, eta 8"; }
     "$exe" sample "$tmp/m.h5" -n $n -o "$tmp/$ode.sdf" --seed 7 --steps 8 --batch 16 --weights raw --ode $o \
       --sde-noise $eta --threads 1 >"$tmp/sum.txt" 2>&1 || fail "sample $ode: $(cat "$tmp/sum.txt")"
     [ ! -e "$tmp/$ode.sdf.part" ] || fail ".part left behind"
@@ -179,7 +179,7 @@ export)
   grep -q "sde-noise 8 with --ode euler" "$tmp/o" || fail "export does not report the sampler setting: $(cat "$tmp/o")"
   "$exe" export "$tmp/x_sde.h5" -o "$tmp/x_sde2.h5" >"$tmp/o" 2>&1 || fail "re-export: $(cat "$tmp/o")"
   grep -q "sde-noise 8 with --ode euler" "$tmp/o" || fail "re-export lost the sampler setting: $(cat "$tmp/o")"
-  for c in "::sde euler-maruyama, eta 8" "--sde-noise 0::ode euler," "--sde-noise 2::sde euler-maruyama, eta 2" \
+  for c in "::sde mode, eta 8" "--sde-noise 0::ode euler," "--sde-noise 2::sde mode, eta 2" \
            "--ode heun::ode heun,"; do
     "$exe" sample "$tmp/x_sde.h5" "${s[@]}" ${c%%::*} -o "$tmp/d.sdf" >"$tmp/o" 2>&1 || fail "sample ${c%%::*}: $(cat "$tmp/o")"
     grep -qF "seed 11, ${c##*::}" "$tmp/o" || fail "sample ${c%%::*}: not '${c##*::}': $(grep protocol "$tmp/o")"

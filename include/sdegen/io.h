@@ -265,6 +265,8 @@ typedef struct sdg_mol3d_model {
     float    sample_sde_noise;      /* the sampler setting shipped with the model (meta
                                        sample.sde_noise; sdegen export --sde-noise): `sample`'s
                                        default eta with --ode euler; 0 (files without it) = ODE */
+    float    sample_sde_tmax;       /* its sde_tmax (meta sample.sde_tmax; files without it: 1;
+                                       0, as in a zeroed struct, is saved as 1) */
 } sdg_mol3d_model;
 SDG_API void       sdg_mol3d_model_free(sdg_mol3d_model *m);     /* NULL is a no-op */
 /* Copies the (atoms, property) table into m (prop NULL for an unconditioned model) and sets

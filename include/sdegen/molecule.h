@@ -501,6 +501,7 @@ typedef struct sdg_flow3d_sample_params {
                                 ODE's marginals (sdg_sampler_params.sde_noise); its noise for
                                 molecule i comes from stream (seed, 2^61 + stream_offset + i),
                                 centred per molecule for the positions */
+    float    sde_tmax;       /* the noise acts only on steps from t <= sde_tmax; default 1 (all) */
 } sdg_flow3d_sample_params;
 SDG_API sdg_flow3d_sample_params sdg_flow3d_sample_default_params(void);
 /* Generates n molecules of n_atoms[i] atoms (prop (n) standardised, or NULL: for a conditioned

@@ -203,8 +203,10 @@ typedef struct sdg_sampler_params {
      * held over a step from t to t', x <- s(t') x0_hat + sigma(t') (r^eta z_hat +
      * sqrt(1 - r^(2 eta)) z), r = sigma(t')/sigma(t), z_hat = (x - s(t) x0_hat)/sigma(t) and z
      * the component's structured noise (Euler-Maruyama to first order, stable for every eta).
-     * For VE, eta = 1 is the reverse diffusion; for the linear interpolant g^2 = 2 eta t. */
-    float    sde_noise;
+     * For VE, eta = 1 is the reverse diffusion; for the linear interpolant g^2 = 2 eta t.
+     * sde_tmax (default inf): the noise acts only on steps that start at t <= sde_tmax; the
+     * others are eta = 0 steps (as EDM's S_tmax limits its churn). */
+    float    sde_noise, sde_tmax;
     uint64_t seed;         /* sample i uses sdg_rng_stream(seed, stream_offset + i)         */
     uint64_t stream_offset;/* default 0; a run split into chunks gives chunk c its offset   */
     sdg_step_hook_fn hook; /* optional */

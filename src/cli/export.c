@@ -13,13 +13,14 @@
 #define KINDS "mol3d_flow (3-D flow) and prop3d_regressor (3-D property regressor) models"
 
 static const char usage[] =
-    "usage: sdegen export MODEL.h5 -o OUT.h5 [--weights ema|raw] [--sde-noise ETA]\n"
+    "usage: sdegen export MODEL.h5 -o OUT.h5 [--weights ema|raw] [--sde-noise ETA] [--sde-tmax T]\n"
     "  writes a weights-only copy of a 3-D flow model (mol3d_flow) or a 3-D property regressor\n"
     "  (prop3d_regressor) for shipping: the chosen weights (default ema, the ones sample and eval use)\n"
     "  as both /params and /ema, every setting sampling and evaluation need, and no Adam moments or\n"
     "  training state: about half the size (Adam m and v gone), and it cannot be resumed\n"
     "  --sde-noise ETA  (flow models) the SDE-mode noise `sdegen sample` uses by default with --ode euler\n"
-    "                   (meta sample.sde_noise; 0 = the ODE; without the option the model's own setting)\n";
+    "                   (meta sample.sde_noise; 0 = the ODE; without the option the model's own setting)\n"
+    "  --sde-tmax T     (flow models) with it, the noise acts only from t <= T on (meta sample.sde_tmax, 1 = all)\n";
 
 /* True when a and b name the same file: the same string, or both exist with one inode. */
 static bool same_file(const char *a, const char *b) {
@@ -44,7 +45,7 @@ static void not_exportable(const char *path) {
 
 int cli_export(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *weights = "ema";
-    double sde_noise = -1;   /* not given: keep the model's */
+    double sde_noise = -1, sde_tmax = -1;   /* not given: keep the model's */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -60,7 +61,7 @@ int cli_export(int argc, char **argv) {
             continue;
         }
         bool known = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--weights") == 0 ||
-                     strcmp(a, "--sde-noise") == 0;
+                     strcmp(a, "--sde-noise") == 0 || strcmp(a, "--sde-tmax") == 0;
         if (!known || !v) {
             fprintf(stderr, CMD ": %s option '%s' (see " CMD " --help)\n", known ? "incomplete" : "unknown", a);
             return 2;
@@ -68,6 +69,7 @@ int cli_export(int argc, char **argv) {
         i++;
         if (strcmp(a, "--weights") == 0) weights = v;
         else if (strcmp(a, "--sde-noise") == 0) { if (cli_parse_double(v, a, 0, 100, &sde_noise)) return 2; }
+        else if (strcmp(a, "--sde-tmax") == 0) { if (cli_parse_double(v, a, 1e-6, 1, &sde_tmax)) return 2; }
         else out = v;
     }
     if (!in || !out) {
@@ -93,13 +95,14 @@ int cli_export(int argc, char **argv) {
         kind = "mol3d_flow";
         if ((st = sdg_mol3d_model_load(in, ema, &flow)) == SDG_OK) {
             if (sde_noise >= 0) flow->sample_sde_noise = (float)sde_noise;
+            if (sde_tmax > 0) flow->sample_sde_tmax = (float)sde_tmax;
             st = sdg_mol3d_model_save(out, flow, NULL);
         }
         if (st == SDG_OK) epochs = flow->epochs, n_params = sdg_params_numel(sdg_egnn_params_store(flow->net));
     } else if (sdg_prop3d_model_probe(in)) {
         kind = "prop3d_regressor";
-        if (sde_noise >= 0) {
-            fprintf(stderr, CMD ": --sde-noise is a sampler setting; %s is a property regressor\n", in);
+        if (sde_noise >= 0 || sde_tmax > 0) {
+            fprintf(stderr, CMD ": --sde-noise and --sde-tmax are sampler settings; %s is a property regressor\n", in);
             return 2;
         }
         if ((st = sdg_prop3d_model_load(in, ema, &reg)) == SDG_OK) st = sdg_prop3d_model_save(out, reg, NULL);
@@ -120,7 +123,8 @@ int cli_export(int argc, char **argv) {
     printf("%s: %s, epoch %lld, %s weights, %lld parameters, %lld bytes (training state dropped: cannot --resume)\n",
            out, kind, (long long)epochs, weights, (long long)n_params, (long long)sb.st_size);
     if (flow) printf("sampler default: %s\n", flow->sample_sde_noise > 0 ? "the SDE mode" : "the ODE");
-    if (flow && flow->sample_sde_noise > 0) printf("  --sde-noise %g with --ode euler\n", (double)flow->sample_sde_noise);
+    if (flow && flow->sample_sde_noise > 0)
+        printf("  --sde-noise %g --sde-tmax %g with --ode euler\n", (double)flow->sample_sde_noise, (double)flow->sample_sde_tmax);
     rc = 0;
 cleanup:
     sdg_mol3d_model_free(flow);

@@ -13,7 +13,7 @@
 
 #define CMD "sdegen sample"
 #define MUSAGE "usage: sdegen sample MODEL.h5 -n N -o FILE.sdf [--seed S] [--steps K] [--ode euler|heun|rk4] " \
-               "[--sde-noise ETA] [--batch B] [[--cond VALUE] [--guidance W] | --uncond] [--weights raw|ema] " \
+               "[--sde-noise ETA [--sde-tmax T]] [--batch B] [[--cond VALUE] [--guidance W] | --uncond] [--weights raw|ema] " \
                "[--threads T]"
 
 
@@ -26,7 +26,7 @@ static void metric_line(const char *name, double v, const char *note) {
 int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     const char *out = NULL, *cond_arg = NULL, *weights = "ema", *ode_name = "euler";
     long n = -1, seed = 0, steps = 100, batch = 64, threads = 0;
-    double guidance = -1, sde_noise = -1;   /* -1: the model's sample.sde_noise with euler, else the ODE */
+    double guidance = -1, sde_noise = -1, sde_tmax = -1;   /* -1: the model's sample.sde_* with euler, else the ODE */
     bool positional = false, uncond = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -58,6 +58,7 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
         else if (strcmp(a, "--cond") == 0) cond_arg = v;
         else if (strcmp(a, "--guidance") == 0) { if (cli_parse_double(v, a, 0, 100, &guidance)) return 2; }
         else if (strcmp(a, "--sde-noise") == 0) { if (cli_parse_double(v, a, 0, 100, &sde_noise)) return 2; }
+        else if (strcmp(a, "--sde-tmax") == 0) { if (cli_parse_double(v, a, 1e-6, 1, &sde_tmax)) return 2; }
         else if (strcmp(a, "--weights") == 0) weights = v;
         else {
             fprintf(stderr, CMD ": option '%s' is not for a 3-D molecule model (" MUSAGE ")\n", a);
@@ -163,11 +164,13 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     sp.ode = ode;
     sp.guidance = guidance > 0 ? (float)guidance : 0.0f;
     if (sde_noise < 0) sde_noise = ode == sdg_ode_euler ? m->sample_sde_noise : 0.0;   /* the shipped setting */
+    if (sde_tmax < 0) sde_tmax = m->sample_sde_tmax;
     sp.sde_noise = (float)sde_noise;
-    char sampler[200], sbuf[32], stepbuf[32], ibuf[32], tbuf[64], gbuf[32], thbuf[16];
+    sp.sde_tmax = (float)sde_tmax;
+    char sampler[256], sbuf[32], stepbuf[32], ibuf[32], tbuf[64], gbuf[32], thbuf[16];
     if (sde_noise > 0)
-        snprintf(sampler, sizeof sampler, "sde mode, eta %g (g(t)^2 = 2 eta t), %ld steps from t = 1 to %g, "
-                 "then the denoiser (engine sdg_sampler_ode, sde_noise)", sde_noise, steps, (double)sp.eps);
+        snprintf(sampler, sizeof sampler, "sde mode, eta %g (g(t)^2 = 2 eta t) for t <= %g, %ld steps from t = 1 to %g, "
+                 "then the denoiser (engine sdg_sampler_ode, sde_noise)", sde_noise, sde_tmax, steps, (double)sp.eps);
     else
         snprintf(sampler, sizeof sampler, "ode %s, %ld steps from t = 1 to %g, then the denoiser (engine sdg_sampler_ode)",
                  ode_name, steps, (double)sp.eps);

@@ -21,7 +21,8 @@ sdg_flow3d_params sdg_flow3d_default_params(void) {
 }
 sdg_flow3d_sample_params sdg_flow3d_sample_default_params(void) {
     return (sdg_flow3d_sample_params){.n_steps = 100, .seed = 0, .chunk = 64, .prior_std = 1.0f, .ode = sdg_ode_euler,
-                                      .eps = 1e-3f, .guidance = 0.0f, .sde_noise = 0.0f};
+                                      .eps = 1e-3f, .guidance = 0.0f, .sde_noise = 0.0f,
+                                      .sde_tmax = 1.0f};
 }
 
 void sdg_mol3d_batch_destroy(sdg_mol3d_batch *b) {
@@ -370,6 +371,7 @@ static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n
     sp.denoise = p->eps > 0;
     sp.init_prior = false;
     sp.sde_noise = p->sde_noise;
+    sp.sde_tmax = p->sde_tmax;
     sp.seed = p->seed;   /* the SDE's noise: streams apart from the priors' (seed, stream_offset + i) */
     sp.stream_offset = FLOW3D_SDE_STREAM + p->stream_offset + i0;
     SDG_TRY(sdg_sampler_new(&sp, &state, &smp));
@@ -420,8 +422,9 @@ sdg_status sdg_flow3d_sample(const sdg_egnn *m, const int64_t *n_atoms, size_t n
     if (!m || (n && (!n_atoms || !out))) return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: NULL argument");
     sdg_flow3d_sample_params p = params ? *params : sdg_flow3d_sample_default_params();
     if (p.n_steps < 1 || p.chunk < 1) return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: n_steps and chunk must be >= 1");
-    if (!(p.sde_noise >= 0) || (p.sde_noise > 0 && p.ode != sdg_ode_euler))
-        return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: sde_noise = %g must be 0, or > 0 with the euler method",
+    if (!(p.sde_noise >= 0) || (p.sde_noise > 0 && p.ode != sdg_ode_euler) || !(p.sde_tmax > 0))
+        return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: sde_noise = %g must be 0, or > 0 with the euler method, and "
+                         "sde_tmax > 0",
                          (double)p.sde_noise);
     if (!p.ode) p.ode = sdg_ode_euler;
     if (p.ode == sdg_ode_rk45)

@@ -75,6 +75,7 @@ sdg_sampler_params sdg_sampler_default_params(void) {
     p.s_tmin = 0.0f;
     p.s_tmax = INFINITY;
     p.s_noise = 1.0f;
+    p.sde_tmax = INFINITY;
     return p;
 }
 
@@ -356,7 +357,7 @@ static sdg_status run_sde_mode(sdg_sampler *s, const sdg_model *m, sdg_state *st
             double s0, g0, s1, g1, ds, dg;
             sde_marginal4(&k->sde, t, &s0, &g0, &ds, &dg);
             sde_marginal4(&k->sde, tn, &s1, &g1, &ds, &dg);
-            double rk = pow(g1 / g0, eta);
+            double rk = t <= s->p.sde_tmax ? pow(g1 / g0, eta) : 1.0;   /* r^eta; eta = 0 above sde_tmax */
             float keep = (float)(g1 * rk / g0), a = (float)(s1 - keep * s0), gn = (float)(g1 * sqrt(fmax(1 - rk * rk, 0.0)));
             float *x = k->x, *x0 = s->score[c], *z = s->z[c];
             size_t cnt = s->n * k->dim;
@@ -532,6 +533,8 @@ static sdg_status check_params(const sdg_sampler_params *p, const sdg_state *st)
     if (!(p->sde_noise >= 0) || (p->sde_noise > 0 && (p->type != sdg_sampler_ode || p->ode != sdg_ode_euler)))
         return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: sde_noise = %g must be 0, or > 0 with the ode sampler's "
                          "euler method", nm, p->sde_noise);
+    if (p->sde_noise > 0 && !(p->sde_tmax > 0))
+        return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: sde_tmax = %g must be > 0", nm, p->sde_tmax);
     if (p->type == sdg_sampler_ode) {
         if (!p->ode) return SDG_ERROR(SDG_ERR_INVALID, "sampler ode: no method");
         if (p->ode->order == 0 && !(p->atol > 0 && p->rtol >= 0))

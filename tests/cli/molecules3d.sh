@@ -176,11 +176,11 @@ export)
   [ ! -e "$tmp/x_ema.h5.log" ] || fail "a refused --resume started a log"
   # a sampler setting shipped with the export: sample's default with euler, overridable, not for heun
   "$exe" export "$tmp/m.h5" -o "$tmp/x_sde.h5" --sde-noise 8 >"$tmp/o" 2>&1 || fail "export --sde-noise: $(cat "$tmp/o")"
-  grep -q "sde-noise 8 with --ode euler" "$tmp/o" || fail "export does not report the sampler setting: $(cat "$tmp/o")"
+  grep -q "sde-noise 8 --sde-tmax 1 with --ode euler" "$tmp/o" || fail "export does not report the sampler setting: $(cat "$tmp/o")"
   "$exe" export "$tmp/x_sde.h5" -o "$tmp/x_sde2.h5" >"$tmp/o" 2>&1 || fail "re-export: $(cat "$tmp/o")"
-  grep -q "sde-noise 8 with --ode euler" "$tmp/o" || fail "re-export lost the sampler setting: $(cat "$tmp/o")"
+  grep -q "sde-noise 8 --sde-tmax 1 with --ode euler" "$tmp/o" || fail "re-export lost the sampler setting: $(cat "$tmp/o")"
   for c in "::sde mode, eta 8" "--sde-noise 0::ode euler," "--sde-noise 2::sde mode, eta 2" \
-           "--ode heun::ode heun,"; do
+           "--ode heun::ode heun," "--sde-tmax 0.25::sde mode, eta 8 (g(t)^2 = 2 eta t) for t <= 0.25,"; do
     "$exe" sample "$tmp/x_sde.h5" "${s[@]}" ${c%%::*} -o "$tmp/d.sdf" >"$tmp/o" 2>&1 || fail "sample ${c%%::*}: $(cat "$tmp/o")"
     grep -qF "seed 11, ${c##*::}" "$tmp/o" || fail "sample ${c%%::*}: not '${c##*::}': $(grep protocol "$tmp/o")"
   done
@@ -188,6 +188,10 @@ export)
   "$exe" sample "$tmp/x_sde.h5" "${s[@]}" -o "$tmp/d.sdf" >/dev/null 2>&1
   cmp -s <(blank sampler "$tmp/d.sdf") <(blank sampler "$tmp/e.sdf") || fail "the shipped setting is not --sde-noise 8"
   err 2 "--sde-noise: " "$exe" export "$tmp/m.h5" -o "$tmp/y.h5" --sde-noise -3
+  "$exe" export "$tmp/x_sde.h5" -o "$tmp/x_t.h5" --sde-tmax 0.5 >"$tmp/o" 2>&1 || fail "export --sde-tmax: $(cat "$tmp/o")"
+  grep -q "sde-noise 8 --sde-tmax 0.5 with --ode euler" "$tmp/o" || fail "export --sde-tmax: $(cat "$tmp/o")"
+  "$exe" sample "$tmp/x_t.h5" "${s[@]}" -o "$tmp/d.sdf" >"$tmp/o" 2>&1 || fail "sample x_t: $(cat "$tmp/o")"
+  grep -qF "eta 8 (g(t)^2 = 2 eta t) for t <= 0.5," "$tmp/o" || fail "the shipped t_max is not used: $(grep protocol "$tmp/o")"
   echo "exports sample as the weights chosen, are $(stat -c %s "$tmp/x_ema.h5") of $(stat -c %s "$tmp/m.h5") bytes, refuse --resume, carry a sampler setting"
   ;;
 *) fail "unknown case" ;;

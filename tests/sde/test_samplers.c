@@ -94,6 +94,9 @@ static void test_ode_sde_mode(void) {
     p.sde_noise = 3.0f;
     CU_ASSERT_EQUAL(mix_run("sde mode eta 3, flow 2d", &MIX2, NS, mk_sde(sdg_sde_linear, 0, 1, 1000),
                             SDG_PARAM_KIND_DENOISER, &p, 1.0, NULL), 0);
+    p.sde_tmax = 0.3f;   /* noise only on the last 30 % of the way */
+    CU_ASSERT_EQUAL(mix_run("sde mode eta 3, t <= 0.3, flow 1d", &MIX1, NS, mk_sde(sdg_sde_linear, 0, 1, 1000),
+                            SDG_PARAM_KIND_DENOISER, &p, 1.0, NULL), 0);
     p = sde_mode(1.0f, 500);
     CU_ASSERT_EQUAL(mix_run("sde mode eta 1, VE 2d", &MIX2, NS, mk_sde(sdg_sde_ve, 0.01, 50, 1000),
                             SDG_PARAM_KIND_SCORE, &p, 1.0, NULL), 0);
@@ -104,24 +107,27 @@ static void test_ode_sde_mode(void) {
     CU_ASSERT(mix_run("WRONG sde mode eta 1, VE 1d", &MIX1, NS, mk_sde(sdg_sde_ve, 0.01, 50, 1000),
                       SDG_PARAM_KIND_SCORE, &p, 0.8, NULL) > 0);
 
-    /* eta -> 0: the Euler ODE sample for sample (for the linear family the step is Euler's) */
+    /* eta -> 0, and eta 5 with sde_tmax below every grid time: the Euler ODE sample for sample
+     * (for the linear family the step is Euler's) */
     enum { N0 = 500 };
-    float xo[N0 * 2], xs[N0 * 2];
+    float xo[N0 * 2], xs[N0 * 2], xt[N0 * 2];
     oracle o = {&MIX2, 1.0, 0};
     sdg_model model = {.fn = oracle_fn, .params = &o};
-    float *xx[2] = {xo, xs};
-    for (int k = 0; k < 2; k++) {
-        sdg_sampler_params q = sde_mode(k ? 1e-12f : 0.0f, 50);
+    float *xx[3] = {xo, xs, xt};
+    for (int k = 0; k < 3; k++) {
+        sdg_sampler_params q = sde_mode(k == 1 ? 1e-12f : k == 2 ? 5.0f : 0.0f, 50);
+        if (k == 2) q.sde_tmax = 1e-4f;
         sdg_state st = mix_state(&MIX2, N0, xx[k], mk_sde(sdg_sde_linear, 0, 1, 1000), SDG_PARAM_KIND_DENOISER);
         sdg_sampler *smp = NULL;
         CU_ASSERT_FATAL(sdg_sampler_new(&q, &st, &smp) == SDG_OK);
         CU_ASSERT_FATAL(sdg_sampler_run(smp, &model, &st, NULL) == SDG_OK);
         sdg_sampler_free(smp);
     }
-    double md = 0;
-    for (int j = 0; j < N0 * 2; j++) md = fmax(md, fabs((double)xo[j] - xs[j]));
-    printf("  eta 1e-12 against the Euler ODE: max difference %.3g\n", md);
+    double md = 0, mt = 0;
+    for (int j = 0; j < N0 * 2; j++) md = fmax(md, fabs((double)xo[j] - xs[j])), mt = fmax(mt, fabs((double)xo[j] - xt[j]));
+    printf("  against the Euler ODE: eta 1e-12 max difference %.3g; eta 5 with t_max 1e-4 %.3g\n", md, mt);
     CU_ASSERT(md < 1e-4);
+    CU_ASSERT(mt < 1e-4);
 
     /* refused: Heun, the pc sampler, negative eta */
     sdg_state st = mix_state(&MIX1, 4, xo, mk_sde(sdg_sde_linear, 0, 1, 1000), SDG_PARAM_KIND_DENOISER);
@@ -133,6 +139,9 @@ static void test_ode_sde_mode(void) {
     q.sde_noise = 1.0f;
     CU_ASSERT_EQUAL(sdg_sampler_new(&q, &st, &smp), SDG_ERR_INVALID);
     q = sde_mode(-1.0f, 10);
+    CU_ASSERT_EQUAL(sdg_sampler_new(&q, &st, &smp), SDG_ERR_INVALID);
+    q = sde_mode(1.0f, 10);
+    q.sde_tmax = 0.0f;
     CU_ASSERT_EQUAL(sdg_sampler_new(&q, &st, &smp), SDG_ERR_INVALID);
     CU_ASSERT_PTR_NULL(smp);
 }

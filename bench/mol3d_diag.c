@@ -1,9 +1,10 @@
 /* Diagnostics of the 3-D flow model (docs/molecules3d.md, "Where the samples fail"):
  *   profile MODEL DATA N SEED ema|raw [val|train]  the denoiser at fixed times t: over the first
- *       N molecules of the conformers' val split (or train split: the generalisation gap), each noised as in training (centred Gaussian prior rotated
- *       onto the molecule, categoricals (1-t) onehot + t N(0,1)), the RMS error per coordinate
- *       of x0_hat against x0, beside that of x_t itself (centred: the identity's error), and the
- *       argmax accuracy of the type and bond logits. Unconditional branch for a conditioned net.
+ *       N molecules of the conformers' val split (or train split: the generalisation gap),
+ *       each noised as in training (centred Gaussian prior rotated onto the molecule,
+ *       categoricals (1-t) onehot + t N(0,1)), the RMS error per coordinate of x0_hat against x0,
+ *       beside that of x_t itself (centred: the identity's error), and the argmax accuracy of the
+ *       type and bond logits. Unconditional branch for a conditioned net.
  *   noise DATA N SEED SIGMA...  EDM-rule stability of the first N training-file conformers after
  *       Gaussian noise of SIGMA A on every coordinate: what a given geometric error costs.
  * Usage: bench_mol3d_diag profile MODEL DATA N SEED ema|raw [val|train] | noise DATA N SEED SIGMA... */
@@ -110,7 +111,8 @@ static int profile(const char *model, const char *data, size_t n, uint64_t seed,
         if (d->split[i] == split) val[nv++] = d->mols[i];
     sdg_ctx_set_grad(ctx, false);
     printf("# %s (%s weights, %lld epochs): %zu %s-split conformers, seed %llu; RMS error per coordinate (A)\n",
-           model, ema ? "ema" : "raw", (long long)m->epochs, nv, split == SDG_MOL3D_SPLIT_VAL ? "val" : "train", (unsigned long long)seed);
+           model, ema ? "ema" : "raw", (long long)m->epochs, nv, split == SDG_MOL3D_SPLIT_VAL ? "val" : "train",
+           (unsigned long long)seed);
     printf("t\trmse_x0hat\trmse_xt\ttype_acc\tbond_acc\n");
     for (size_t it = 0; it < sizeof ts / sizeof *ts; it++) {
         double acc[6] = {0};

@@ -74,12 +74,8 @@ static void test_wrong_score_fails(void) {
  * eta = 1 (the reverse diffusion) and VP; eta -> 0 is the Euler ODE sample for sample; bad
  * combinations are refused. */
 static sdg_sampler_params sde_mode(float eta, int steps) {
-    sdg_sampler_params p = sdg_sampler_default_params();
-    p.type = sdg_sampler_ode;
-    p.ode = sdg_ode_euler;
-    p.n_steps = steps;
-    p.sde_noise = eta;
-    p.seed = 5;
+    sdg_sampler_params p = pc(sdg_predictor_none, sdg_corrector_none, 0.0f);
+    p.type = sdg_sampler_ode, p.ode = sdg_ode_euler, p.n_steps = steps, p.sde_noise = eta;
     return p;
 }
 static void test_ode_sde_mode(void) {

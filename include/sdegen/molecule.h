@@ -496,9 +496,9 @@ typedef struct sdg_flow3d_sample_params {
     const sdg_ode_type *ode; /* sdg_ode_euler (default), _heun, _rk4 (sde.h)     */
     float    eps;            /* final time, then one denoiser step; default 1e-3 */
     float    guidance;       /* CFG weight w (with prop): (1+w) cond - w uncond  */
-    float    sde_noise;      /* 0 (default): the ODE; eta > 0 (euler only): the engine's
-                                Euler-Maruyama on the reverse SDE with g(t)^2 = 2 eta t and the
-                                ODE's marginals (sdg_sampler_params.sde_noise); its noise for
+    float    sde_noise;      /* 0 (default): the ODE; eta > 0 (euler only; the engine refuses
+                                others): the engine's SDE mode, the reverse SDE with g(t)^2 =
+                                2 eta t and the ODE's marginals (sdg_sampler_params.sde_noise); its noise for
                                 molecule i comes from stream (seed, 2^61 + stream_offset + i),
                                 centred per molecule for the positions */
     float    sde_tmax;       /* the noise acts only on steps from t <= sde_tmax; default 1 (all) */

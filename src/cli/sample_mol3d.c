@@ -245,7 +245,8 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     metric_line("validity:", mt.validity.value, "(own bonds and charges; training data: 100 %)");
     metric_line("uniqueness:", mt.uniqueness.value, "(of the valid)");
     printf("speed: %.1f molecules/s, %.1f s per 1000 molecules (%s, %ld steps, batch %ld, %d threads)\n",
-           (double)n / (gen_s > 0 ? gen_s : 1e-9), 1000.0 * gen_s / (double)n, ode_name, steps, batch, sdg_num_threads());
+           (double)n / (gen_s > 0 ? gen_s : 1e-9), 1000.0 * gen_s / (double)n, sde_noise > 0 ? "sde mode" : ode_name,
+           steps, batch, sdg_num_threads());
     if (cond && cond_arg)
         printf("protocol: n %ld, seed %ld, %s, conditioned on %s = %g %s (guidance %g)\n", n, seed, sampler, m->cond,
                target, unit, sp.guidance);

@@ -422,10 +422,6 @@ sdg_status sdg_flow3d_sample(const sdg_egnn *m, const int64_t *n_atoms, size_t n
     if (!m || (n && (!n_atoms || !out))) return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: NULL argument");
     sdg_flow3d_sample_params p = params ? *params : sdg_flow3d_sample_default_params();
     if (p.n_steps < 1 || p.chunk < 1) return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: n_steps and chunk must be >= 1");
-    if (!(p.sde_noise >= 0) || (p.sde_noise > 0 && p.ode != sdg_ode_euler) || !(p.sde_tmax > 0))
-        return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: sde_noise = %g must be 0, or > 0 with the euler method, and "
-                         "sde_tmax > 0",
-                         (double)p.sde_noise);
     if (!p.ode) p.ode = sdg_ode_euler;
     if (p.ode == sdg_ode_rk45)
         return SDG_ERROR(SDG_ERR_INVALID, "sdg_flow3d_sample: rk45 is not offered (its tolerance over every molecule "

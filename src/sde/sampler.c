@@ -361,11 +361,16 @@ static sdg_status run_sde_mode(sdg_sampler *s, const sdg_model *m, sdg_state *st
             float keep = (float)(g1 * rk / g0), a = (float)(s1 - keep * s0), gn = (float)(g1 * sqrt(fmax(1 - rk * rk, 0.0)));
             float *x = k->x, *x0 = s->score[c], *z = s->z[c];
             size_t cnt = s->n * k->dim;
-            draw_noise(s, k, z);
-            /* x' = s1 x0 + g1 (rk (x - s0 x0)/g0 + sqrt(1 - rk^2) z) = keep x + (s1 - keep s0) x0 + gn z */
-            #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
-            for (size_t j = 0; j < cnt; j++) x[j] = keep * x[j] + a * x0[j] + gn * z[j];
-            sdg_component_mask(k, s->n, x);
+            /* x' = s1 x0 + g1 (rk (x - s0 x0)/g0 + sqrt(1 - rk^2) z) = keep x + (s1 - keep s0) x0 + gn z;
+             * x0 and z are masked, so x stays so. Steps above sde_tmax (gn = 0) draw no noise. */
+            if (gn > 0) {
+                draw_noise(s, k, z);
+                #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
+                for (size_t j = 0; j < cnt; j++) x[j] = keep * x[j] + a * x0[j] + gn * z[j];
+            } else {
+                #pragma omp parallel for schedule(static) if((cnt) >= SDE_PAR_MIN)
+                for (size_t j = 0; j < cnt; j++) x[j] = keep * x[j] + a * x0[j];
+            }
         }
         s->steps++;
     }

@@ -332,17 +332,24 @@ SDG_API void       sdg_mol3d_dataset_free(sdg_mol3d_dataset *d);   /* NULL is a 
 #define SDG_CONFORMERS_FORMAT_VERSION 1
 #define SDG_CONFORMERS_METHOD         "sdegen-openbabel-gen3d-mmff94-jitter"
 #define SDG_CONFORMERS_FAILED_HEADER  "# sdegen-conformers-failed 1"
-enum { SDG_QM9_PART_GENERATOR = 1, SDG_QM9_PART_REGRESSOR = 2, SDG_QM9_PART_ALL = 3 };
+enum { SDG_QM9_PART_GENERATOR = 1, SDG_QM9_PART_REGRESSOR = 2, SDG_QM9_PART_ALL = 3, SDG_QM9_PART_UNVALUED = 4 };
 typedef struct sdg_qm9_todo {
     size_t   count;
-    int64_t *gdb;            /* (count) the generator part first, then the regressor's; k order in each */
+    int64_t *gdb;            /* (count) the generator part, the regressor's, the unvalued; k order in each */
     char   **smiles;         /* (count) qm9_smiles.csv row k - 1                          */
     bool    *propmolflow_a;  /* (count) in PropMolFlow's train_a (generator part)         */
     size_t   n_valued;       /* molecules with property values in either property CSV     */
     size_t   n_with_3d;      /* of those, with a record in qm9_3d_conformers.sdf or the XYZ */
+    size_t   n_unvalued;     /* of the count, the SDG_QM9_PART_UNVALUED ones (last)       */
 } sdg_qm9_todo;
-/* The QM9 molecules under data_dir that have property values but no 3-D record, of the parts
- * selected (SDG_QM9_PART_*). SDG_ERR_IO (missing file), SDG_ERR_FORMAT naming file and line. */
+/* The QM9 molecules under data_dir that have no 3-D record (neither in qm9_3d_conformers.sdf nor
+ * in qm9_3d_subset.xyz), of the parts selected (SDG_QM9_PART_* bits):
+ *   GENERATOR  property values, in PropMolFlow's train_a (the conditional generator's half);
+ *   REGRESSOR  property values, outside train_a (the property regressor's half);
+ *   UNVALUED   no property value, in train_a, not a test row (valid_idx_qm9.json) and not one of
+ *              the 3,054 of qm9_uncharacterized.txt: more molecules for the generator's
+ *              unconditional branch, inside the generator's half.
+ * SDG_ERR_IO (missing file), SDG_ERR_FORMAT naming file and line. */
 SDG_API sdg_status sdg_qm9_todo_load(const char *data_dir, int parts, sdg_qm9_todo **out);
 SDG_API void       sdg_qm9_todo_free(sdg_qm9_todo *t);                /* NULL is a no-op */
 /* Conformer of gdb_k from its SMILES: sdg_mol_from_smiles, then sdg_mol_embed_3d (params NULL:

@@ -1,5 +1,5 @@
-/* sdegen prepare conformers: builds 3-D conformers for the QM9 molecules that have property
- * values but no 3-D record (docs/molecules3d.md "Building more conformers"), through the
+/* sdegen prepare conformers: builds 3-D conformers for the QM9 molecules that have no 3-D record
+ * (those with property values, or for the generator's unconditional branch those without) (docs/molecules3d.md "Building more conformers"), through the
  * molecule module's own path (SMILES -> Open Babel builder -> MMFF94 -> jitter -> MMFF94), into
  * a resumable cache SDF outside the repository. One process: Open Babel is not thread-safe
  * (every call into it holds one lock), so parallel runs are separate processes (--shard K/N). */
@@ -18,20 +18,23 @@
 #define SHIPPED_MOL_STABILITY  87.1
 
 static const char usage[] =
-    "usage: sdegen prepare conformers --data DIR -o CACHE.sdf [--part generator|regressor|all] [--limit N]\n"
-    "                                 [--seed S] [--steps K] [--shard K/N] [--resume]\n"
+    "usage: sdegen prepare conformers --data DIR -o CACHE.sdf [--part generator|regressor|all|unvalued]\n"
+    "                                 [--limit N] [--seed S] [--steps K] [--shard K/N] [--resume]\n"
     "  builds 3-D conformers (explicit H, Kekule bonds, charges) for the QM9 molecules under DIR (default\n"
-    "  $SDEGEN_DATA) that have property values (qm9_props_subset.csv, qm9_3d_subset_props.csv) but no\n"
-    "  record in qm9_3d_conformers.sdf nor in qm9_3d_subset.xyz: SMILES (qm9_smiles.csv) -> Open Babel's\n"
-    "  builder -> MMFF94 conjugate gradients -> every atom displaced by N(0, 0.01 A) -> MMFF94 again\n"
-    "  (the jitter moves sp centres off the builder's saddle; random stream (seed, gdb index)). Atoms\n"
-    "  and bonds are reproducible, coordinates are not: Open Babel's builder seeds rand() from the\n"
-    "  clock for some bond directions. Force-field geometries, not DFT.\n"
+    "  $SDEGEN_DATA) that have property values (qm9_props_subset.csv, qm9_3d_subset_props.csv; with\n"
+    "  --part unvalued: that have none) but no record in qm9_3d_conformers.sdf nor in qm9_3d_subset.xyz:\n"
+    "  SMILES (qm9_smiles.csv) -> Open Babel's builder -> MMFF94 conjugate gradients -> every atom\n"
+    "  displaced by N(0, 0.01 A) -> MMFF94 again (the jitter moves sp centres off the builder's saddle;\n"
+    "  random stream (seed, gdb index)). Atoms and bonds are reproducible, coordinates are not: Open\n"
+    "  Babel's builder seeds rand() from the clock for some bond directions. Force-field geometries,\n"
+    "  not DFT.\n"
     "  Records are appended one at a time (title gdb_k, data fields sdegen_format, method, seed...);\n"
     "  failures go to CACHE.sdf.failed (gdb_k<TAB>reason) and are not retried. Keep CACHE.sdf outside\n"
     "  the repository; train with --conformers CACHE.sdf.\n"
-    "  --part P      generator: in PropMolFlow's train_a; regressor: the others; all (default): the\n"
-    "                generator part first\n"
+    "  --part P      of the valued molecules, generator: in PropMolFlow's train_a; regressor: the others;\n"
+    "                all (default): both, the generator part first. unvalued: the molecules of train_a\n"
+    "                without property values, outside the test split (valid_idx_qm9.json) and outside\n"
+    "                qm9_uncharacterized.txt: more data for the generator's unconditional branch\n"
     "  --limit N     build at most N molecules in this run (attempts, failures included)\n"
     "  --seed S      jitter seed (default 1); --steps K  conjugate-gradient steps per minimisation (300)\n"
     "  --shard K/N   only the molecules gdb_k with k mod N = K - 1: Open Babel is not thread-safe, so\n"
@@ -92,9 +95,10 @@ static int prepare_conformers(int argc, char **argv) {
     int parts = strcmp(part, "generator") == 0   ? SDG_QM9_PART_GENERATOR
                 : strcmp(part, "regressor") == 0 ? SDG_QM9_PART_REGRESSOR
                 : strcmp(part, "all") == 0       ? SDG_QM9_PART_ALL
+                : strcmp(part, "unvalued") == 0  ? SDG_QM9_PART_UNVALUED
                                                  : 0;
     if (!parts) {
-        fprintf(stderr, CMD ": option --part: '%s' is not generator, regressor or all\n", part);
+        fprintf(stderr, CMD ": option --part: '%s' is not generator, regressor, all or unvalued\n", part);
         return 2;
     }
     if (!out) { fprintf(stderr, CMD ": -o CACHE.sdf is required (see " CMD " --help)\n"); return 2; }
@@ -181,9 +185,13 @@ static int prepare_conformers(int argc, char **argv) {
         else todo_here++;
     }
     size_t goal = limit >= 0 && (size_t)limit < todo_here ? (size_t)limit : todo_here;
-    printf("%zu QM9 molecules have property values, %zu of them 3-D records; %zu without (%s part%s: %zu generator, %zu "
-           "regressor); read in %.1f s\n", todo->n_valued, todo->n_with_3d, todo->count, part,
-           parts == SDG_QM9_PART_ALL ? "s" : "", n_gen, todo->count - n_gen, cli_now() - t0);
+    if (parts == SDG_QM9_PART_UNVALUED)
+        printf("%zu molecules of PropMolFlow's train_a have no property value and no 3-D record (test split and "
+               "uncharacterized left out); read in %.1f s\n", todo->n_unvalued, cli_now() - t0);
+    else
+        printf("%zu QM9 molecules have property values, %zu of them 3-D records; %zu without (%s part%s: %zu generator, "
+               "%zu regressor); read in %.1f s\n", todo->n_valued, todo->n_with_3d, todo->count, part,
+               parts == SDG_QM9_PART_ALL ? "s" : "", n_gen, todo->count - n_gen, cli_now() - t0);
     printf("shard %ld/%ld: %zu already in %s or failed before, %zu to build; building %zu (seed %ld, %d steps, jitter "
            "%g A, one process: Open Babel is not thread-safe) -> %s\n", shard_k, shard_n, skipped, out, todo_here, goal,
            seed, ep.steps, ep.jitter, out);

@@ -64,17 +64,54 @@ cleanup:
     return st;
 }
 
+/* Marks flag[k] for the molecules listed in qm9_uncharacterized.txt: its table lines begin with
+ * the 1-based index k followed by three SMILES and a number; the prose and rule lines do not. */
+static sdg_status read_uncharacterized(const char *path, bool *flag) {
+    sdg_status st = SDG_OK;
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    long lineno = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return SDG_ERROR(SDG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *p = line, *end = NULL;
+        while (*p == ' ' || *p == '\t') p++;
+        if (!isdigit((unsigned char)*p)) continue;
+        long long k = strtoll(p, &end, 10);
+        if (*end != ' ' && *end != '\t') continue;
+        if (k < 1 || k > SDG_QM9_ROWS)
+            SDG_FAIL(SDG_ERR_FORMAT, "%s: line %ld: index %lld outside 1..%d", path, lineno, k, SDG_QM9_ROWS);
+        flag[k] = true;
+        n++;
+    }
+    if (n == 0) SDG_FAIL(SDG_ERR_FORMAT, "%s: no indexed line (not the QM9 uncharacterized list)", path);
+cleanup:
+    fclose(f);
+    free(line);
+    return st;
+}
+
+/* The SDG_QM9_PART_* of gdb_g, 0 for none: a 3-D record already, or an unvalued row outside
+ * train_a, in the test split or uncharacterized (skip). */
+static int todo_part(int64_t g, const float *props, const bool *have, const bool *pa, const bool *skip) {
+    if (have[g]) return 0;
+    if (!isnan(props[(size_t)(g - 1) * SDG_QM9_PROP_COUNT]))
+        return pa[g] ? SDG_QM9_PART_GENERATOR : SDG_QM9_PART_REGRESSOR;
+    return pa[g] && !skip[g] ? SDG_QM9_PART_UNVALUED : 0;
+}
+
 sdg_status sdg_qm9_todo_load(const char *data_dir, int parts, sdg_qm9_todo **out) {
     sdg_status st = SDG_OK;
     sdg_qm9_todo *t = NULL;
     sdg_mol_list *l = NULL;
     int64_t *pos = NULL, *want = NULL;
     float *props = NULL;
-    bool *have = NULL, *pa = NULL;
+    bool *have = NULL, *pa = NULL, *skip = NULL;
     char path[4096];
     const size_t K = (size_t)SDG_QM9_ROWS + 1;
     if (!data_dir || !out) return SDG_ERROR(SDG_ERR_INVALID, "sdg_qm9_todo_load: NULL argument");
-    if (parts < SDG_QM9_PART_GENERATOR || parts > SDG_QM9_PART_ALL)
+    if (parts < SDG_QM9_PART_GENERATOR || parts > (SDG_QM9_PART_ALL | SDG_QM9_PART_UNVALUED))
         return SDG_ERROR(SDG_ERR_INVALID, "sdg_qm9_todo_load: parts %d is not a SDG_QM9_PART_* value", parts);
     *out = NULL;
     t = calloc(1, sizeof *t);
@@ -83,7 +120,8 @@ sdg_status sdg_qm9_todo_load(const char *data_dir, int parts, sdg_qm9_todo **out
     props = malloc(K * SDG_QM9_PROP_COUNT * sizeof *props);
     have = calloc(K, sizeof *have);
     pa = calloc(K, sizeof *pa);
-    if (!t || !pos || !want || !props || !have || !pa) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
+    skip = calloc(K, sizeof *skip);
+    if (!t || !pos || !want || !props || !have || !pa || !skip) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
     /* the valued molecules: both property CSVs, row k of props = gdb_k */
     for (size_t k = 0; k < K; k++) pos[k] = (int64_t)k;
     for (size_t k = 0; k < K * SDG_QM9_PROP_COUNT; k++) props[k] = NAN;
@@ -102,25 +140,35 @@ sdg_status sdg_qm9_todo_load(const char *data_dir, int parts, sdg_qm9_todo **out
     SDG_TRY(mark_titles(path, l, have));
     snprintf(path, sizeof path, "%s/qm9/propmolflow_train_a_mol_idxs.txt", data_dir);
     SDG_TRY(sdg_qm9_read_index_file(path, SDG_QM9_ROWS, pa, NULL));
+    if (parts & SDG_QM9_PART_UNVALUED) {   /* not the test rows, not the uncharacterized */
+        snprintf(path, sizeof path, "%s/qm9/valid_idx_qm9.json", data_dir);
+        SDG_TRY(sdg_qm9_read_index_file(path, SDG_QM9_ROWS, skip, NULL));
+        snprintf(path, sizeof path, "%s/qm9/qm9_uncharacterized.txt", data_dir);
+        SDG_TRY(read_uncharacterized(path, skip));
+    }
     size_t n = 0;
     for (int64_t g = 1; g <= SDG_QM9_ROWS; g++) {
-        if (isnan(props[(size_t)(g - 1) * SDG_QM9_PROP_COUNT])) continue;
-        t->n_valued++;
-        if (have[g]) t->n_with_3d++;
-        else if (parts & (pa[g] ? SDG_QM9_PART_GENERATOR : SDG_QM9_PART_REGRESSOR)) n++;
+        if (!isnan(props[(size_t)(g - 1) * SDG_QM9_PROP_COUNT])) {
+            t->n_valued++;
+            t->n_with_3d += have[g];
+        }
+        n += (todo_part(g, props, have, pa, skip) & parts) != 0;
     }
     t->gdb = malloc((n ? n : 1) * sizeof *t->gdb);
     t->smiles = calloc(n ? n : 1, sizeof *t->smiles);
     t->propmolflow_a = calloc(n ? n : 1, sizeof *t->propmolflow_a);
     if (!t->gdb || !t->smiles || !t->propmolflow_a) SDG_FAIL(SDG_ERR_NOMEM, "out of memory");
-    for (int pass = 0; pass < 2; pass++)   /* the generator part first */
+    static const int order[] = {SDG_QM9_PART_GENERATOR, SDG_QM9_PART_REGRESSOR, SDG_QM9_PART_UNVALUED};
+    for (int pass = 0; pass < 3; pass++) {   /* the generator part first, the unvalued last */
+        if (!(parts & order[pass])) continue;
         for (int64_t g = 1; g <= SDG_QM9_ROWS; g++) {
-            if (isnan(props[(size_t)(g - 1) * SDG_QM9_PROP_COUNT]) || have[g] || pa[g] != (pass == 0)) continue;
-            if (!(parts & (pass == 0 ? SDG_QM9_PART_GENERATOR : SDG_QM9_PART_REGRESSOR))) continue;
+            if (todo_part(g, props, have, pa, skip) != order[pass]) continue;
             t->gdb[t->count] = g;
             t->propmolflow_a[t->count] = pa[g];
             want[g] = (int64_t)++t->count;
+            t->n_unvalued += order[pass] == SDG_QM9_PART_UNVALUED;
         }
+    }
     snprintf(path, sizeof path, "%s/qm9/qm9_smiles.csv", data_dir);
     SDG_TRY(read_smiles(path, want, t));
     *out = t;
@@ -133,6 +181,7 @@ cleanup:
     free(props);
     free(have);
     free(pa);
+    free(skip);
     return st;
 }
 

@@ -4,7 +4,8 @@
 #           eval molecules3d reads; the summary has the speed and the EDM stability beside the
 #           shipped file's; a record cut in the middle is dropped by --resume (one line naming
 #           it), and the resumed file has the same titles, atoms and bonds as an uninterrupted run
-#           and no duplicates; --shard 2/3 builds only gdb_k with k mod 3 = 1
+#           and no duplicates; --shard 2/3 builds only gdb_k with k mod 3 = 1; --part unvalued
+#           starts at gdb_4 (C#C, the first train_a row without values) and has no property field
 #   train   train molecules3d --conformers: the checkpoint records the file and its record count;
 #           --resume reads it again; --resume with another file says the training set changed
 #   errors  unknown --part, bad --shard, an existing output without --resume, a missing data
@@ -54,6 +55,11 @@ build)
   err 1 "seed 3" "$exe" prepare conformers --data "$data" -o "$tmp/b.sdf" --part generator --limit 1 --resume --seed 4
   prep -o "$tmp/s.sdf" --part regressor --limit 3 --shard 2/3
   [ "$(grep '^gdb_' "$tmp/s.sdf" | sed 's/gdb_//' | awk '$1 % 3 != 1' | wc -l)" = 0 ] || fail "--shard 2/3 built other molecules"
+  prep -o "$tmp/u.sdf" --part unvalued --limit 2
+  grep -q "^34258 molecules of PropMolFlow's train_a have no property value" "$tmp/p.txt" \
+    || fail "no unvalued count: $(cat "$tmp/p.txt")"
+  [ "$(grep '^gdb_' "$tmp/u.sdf" | head -1)" = gdb_4 ] || fail "the unvalued part does not start at gdb_4"
+  [ "$(grep -c '^\$\$\$\$' "$tmp/u.sdf")" = 2 ] || fail "--part unvalued --limit 2: not 2 records"
   echo "records read back; resume drops the cut record and rebuilds the same molecules"
   ;;
 train)
@@ -78,7 +84,7 @@ train)
   echo "the checkpoint records the extra conformers; resume rereads them or says the set changed"
   ;;
 errors)
-  err 2 "is not generator, regressor or all" "$exe" prepare conformers --data "$data" -o "$tmp/x.sdf" --part nope
+  err 2 "is not generator, regressor, all or unvalued" "$exe" prepare conformers --data "$data" -o "$tmp/x.sdf" --part nope
   err 2 "is not K/N" "$exe" prepare conformers --data "$data" -o "$tmp/x.sdf" --shard 4/3
   err 2 "unknown or missing target" "$exe" prepare nothing
   : >"$tmp/e.sdf"

@@ -81,6 +81,33 @@ static void test_todo(void) {
     CU_ASSERT(sdg_qm9_todo_load("/nonexistent", SDG_QM9_PART_ALL, &all) == SDG_ERR_IO);
 }
 
+/* The unvalued part: 34,258 molecules, counted independently (Python over the same files):
+ * rows of train_a with no value in either property CSV, no 3-D record, not a test row and not in
+ * qm9_uncharacterized.txt. With the valued parts they come last, after the regressor's part. */
+static void test_todo_unvalued(void) {
+    sdg_qm9_todo *u = NULL, *all = NULL, *valued = NULL;
+    CU_ASSERT_FATAL(sdg_qm9_todo_load(data_dir, SDG_QM9_PART_UNVALUED, &u) == SDG_OK);
+    CU_ASSERT(u->count == 34258);
+    CU_ASSERT(u->n_unvalued == u->count);
+    for (size_t i = 0; i < u->count; i++) {
+        CU_ASSERT(u->propmolflow_a[i]);
+        if (i) CU_ASSERT(u->gdb[i] > u->gdb[i - 1]);
+    }
+    CU_ASSERT(u->gdb[0] == 4);   /* gdb_1..3 (CH4, NH3, H2O) have values or are test rows */
+    CU_ASSERT(strcmp(u->smiles[0], "C#C") == 0);
+    CU_ASSERT_FATAL(sdg_qm9_todo_load(data_dir, SDG_QM9_PART_ALL | SDG_QM9_PART_UNVALUED, &all) == SDG_OK);
+    CU_ASSERT_FATAL(sdg_qm9_todo_load(data_dir, SDG_QM9_PART_ALL, &valued) == SDG_OK);
+    CU_ASSERT(valued->n_unvalued == 0);
+    CU_ASSERT_FATAL(all->count == valued->count + u->count);   /* generator, regressor, then unvalued */
+    for (size_t i = 0; i < valued->count; i++) CU_ASSERT(all->gdb[i] == valued->gdb[i]);
+    for (size_t i = 0; i < u->count; i++) CU_ASSERT(all->gdb[valued->count + i] == u->gdb[i]);
+    CU_ASSERT(all->n_unvalued == u->count);
+    sdg_qm9_todo_free(u);
+    sdg_qm9_todo_free(all);
+    sdg_qm9_todo_free(valued);
+    CU_ASSERT(sdg_qm9_todo_load(data_dir, 8, &all) == SDG_ERR_INVALID);
+}
+
 /* Records read back: heavy atoms in SMILES order with their H count as explicit H, the
  * SMILES's heavy-atom bonds (pairs), each heavy atom's valence, the run's data fields. */
 static void test_build_read_back(void) {
@@ -276,6 +303,7 @@ int main(void) {
     }
     static const sdg_test_case cases[] = {
         {"valued molecules without 3-D records", test_todo},
+        {"unvalued train_a molecules without 3-D records", test_todo_unvalued},
         {"built records read back as their SMILES", test_build_read_back},
         {"truncated cache: scan, resume, same records", test_truncate_resume},
         {"original splits unchanged with an extra SDF", test_split_unchanged},

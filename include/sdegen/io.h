@@ -267,6 +267,11 @@ typedef struct sdg_mol3d_model {
                                        default eta with --ode euler; 0 (files without it) = ODE */
     float    sample_sde_tmax;       /* its sde_tmax (meta sample.sde_tmax; files without it: 1;
                                        0, as in a zeroed struct, is saved as 1) */
+    bool     sample_sde_pos;        /* the positions have their own setting (false in a zeroed
+                                       struct and in files without sample.sde_noise_pos):     */
+    float    sample_sde_noise_pos;  /* their eta (sample.sde_noise_pos, in [0, 100]) and      */
+    float    sample_sde_tmax_pos;   /* t_max (sample.sde_tmax_pos, in (0, 1]); sdegen export
+                                       --pos-sde-noise / --pos-sde-tmax                        */
 } sdg_mol3d_model;
 SDG_API void       sdg_mol3d_model_free(sdg_mol3d_model *m);     /* NULL is a no-op */
 /* Copies the (atoms, property) table into m (prop NULL for an unconditioned model) and sets

@@ -509,6 +509,8 @@ typedef struct sdg_flow3d_sample_params {
                                 molecule i comes from stream (seed, 2^61 + stream_offset + i),
                                 centred per molecule for the positions */
     float    sde_tmax;       /* the noise acts only on steps from t <= sde_tmax; default 1 (all) */
+    float    sde_noise_pos;  /* the positions' own eta and t_max (sdg_sampler_params.sde_noise_comp);   */
+    float    sde_tmax_pos;   /* < 0 (default -1): sde_noise and sde_tmax, as types, charges and bonds   */
 } sdg_flow3d_sample_params;
 SDG_API sdg_flow3d_sample_params sdg_flow3d_sample_default_params(void);
 /* Generates n molecules of n_atoms[i] atoms (prop (n) standardised, or NULL: for a conditioned

@@ -14,13 +14,17 @@
 
 static const char usage[] =
     "usage: sdegen export MODEL.h5 -o OUT.h5 [--weights ema|raw] [--sde-noise ETA] [--sde-tmax T]\n"
+    "                     [--pos-sde-noise ETA] [--pos-sde-tmax T]\n"
     "  writes a weights-only copy of a 3-D flow model (mol3d_flow) or a 3-D property regressor\n"
     "  (prop3d_regressor) for shipping: the chosen weights (default ema, the ones sample and eval use)\n"
     "  as both /params and /ema, every setting sampling and evaluation need, and no Adam moments or\n"
     "  training state: about half the size (Adam m and v gone), and it cannot be resumed\n"
     "  --sde-noise ETA  (flow models) the SDE-mode noise `sdegen sample` uses by default with --ode euler\n"
     "                   (meta sample.sde_noise; 0 = the ODE; without the option the model's own setting)\n"
-    "  --sde-tmax T     (flow models) with it, the noise acts only from t <= T on (meta sample.sde_tmax, 1 = all)\n";
+    "  --sde-tmax T     (flow models) with it, the noise acts only from t <= T on (meta sample.sde_tmax, 1 = all)\n"
+    "  --pos-sde-noise ETA, --pos-sde-tmax T  (flow models) the positions' own eta and t_max (meta\n"
+    "                   sample.sde_noise_pos, sample.sde_tmax_pos); the other given, the missing one is\n"
+    "                   the model's --sde-noise or --sde-tmax\n";
 
 /* True when a and b name the same file: the same string, or both exist with one inode. */
 static bool same_file(const char *a, const char *b) {
@@ -45,7 +49,7 @@ static void not_exportable(const char *path) {
 
 int cli_export(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *weights = "ema";
-    double sde_noise = -1, sde_tmax = -1;   /* not given: keep the model's */
+    double sde_noise = -1, sde_tmax = -1, pos_noise = -1, pos_tmax = -1;   /* not given: keep the model's */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -61,7 +65,8 @@ int cli_export(int argc, char **argv) {
             continue;
         }
         bool known = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--weights") == 0 ||
-                     strcmp(a, "--sde-noise") == 0 || strcmp(a, "--sde-tmax") == 0;
+                     strcmp(a, "--sde-noise") == 0 || strcmp(a, "--sde-tmax") == 0 ||
+                     strcmp(a, "--pos-sde-noise") == 0 || strcmp(a, "--pos-sde-tmax") == 0;
         if (!known || !v) {
             fprintf(stderr, CMD ": %s option '%s' (see " CMD " --help)\n", known ? "incomplete" : "unknown", a);
             return 2;
@@ -70,6 +75,8 @@ int cli_export(int argc, char **argv) {
         if (strcmp(a, "--weights") == 0) weights = v;
         else if (strcmp(a, "--sde-noise") == 0) { if (cli_parse_double(v, a, 0, 100, &sde_noise)) return 2; }
         else if (strcmp(a, "--sde-tmax") == 0) { if (cli_parse_double(v, a, 1e-6, 1, &sde_tmax)) return 2; }
+        else if (strcmp(a, "--pos-sde-noise") == 0) { if (cli_parse_double(v, a, 0, 100, &pos_noise)) return 2; }
+        else if (strcmp(a, "--pos-sde-tmax") == 0) { if (cli_parse_double(v, a, 1e-6, 1, &pos_tmax)) return 2; }
         else out = v;
     }
     if (!in || !out) {
@@ -96,13 +103,21 @@ int cli_export(int argc, char **argv) {
         if ((st = sdg_mol3d_model_load(in, ema, &flow)) == SDG_OK) {
             if (sde_noise >= 0) flow->sample_sde_noise = (float)sde_noise;
             if (sde_tmax > 0) flow->sample_sde_tmax = (float)sde_tmax;
+            if (pos_noise >= 0 || pos_tmax > 0) {
+                if (!flow->sample_sde_pos)   /* from the model's common setting */
+                    flow->sample_sde_noise_pos = flow->sample_sde_noise, flow->sample_sde_tmax_pos = flow->sample_sde_tmax;
+                flow->sample_sde_pos = true;
+                if (pos_noise >= 0) flow->sample_sde_noise_pos = (float)pos_noise;
+                if (pos_tmax > 0) flow->sample_sde_tmax_pos = (float)pos_tmax;
+            }
             st = sdg_mol3d_model_save(out, flow, NULL);
         }
         if (st == SDG_OK) epochs = flow->epochs, n_params = sdg_params_numel(sdg_egnn_params_store(flow->net));
     } else if (sdg_prop3d_model_probe(in)) {
         kind = "prop3d_regressor";
-        if (sde_noise >= 0 || sde_tmax > 0) {
-            fprintf(stderr, CMD ": --sde-noise and --sde-tmax are sampler settings; %s is a property regressor\n", in);
+        if (sde_noise >= 0 || sde_tmax > 0 || pos_noise >= 0 || pos_tmax > 0) {
+            fprintf(stderr, CMD ": --sde-noise, --sde-tmax, --pos-sde-noise and --pos-sde-tmax are sampler settings; %s "
+                    "is a property regressor\n", in);
             return 2;
         }
         if ((st = sdg_prop3d_model_load(in, ema, &reg)) == SDG_OK) st = sdg_prop3d_model_save(out, reg, NULL);
@@ -122,8 +137,13 @@ int cli_export(int argc, char **argv) {
     }
     printf("%s: %s, epoch %lld, %s weights, %lld parameters, %lld bytes (training state dropped: cannot --resume)\n",
            out, kind, (long long)epochs, weights, (long long)n_params, (long long)sb.st_size);
-    if (flow) printf("sampler default: %s\n", flow->sample_sde_noise > 0 ? "the SDE mode" : "the ODE");
-    if (flow && flow->sample_sde_noise > 0)
+    bool sde = flow && (flow->sample_sde_noise > 0 || (flow->sample_sde_pos && flow->sample_sde_noise_pos > 0));
+    if (flow) printf("sampler default: %s\n", sde ? "the SDE mode" : "the ODE");
+    if (sde && flow->sample_sde_pos)
+        printf("  --sde-noise %g --sde-tmax %g --pos-sde-noise %g --pos-sde-tmax %g with --ode euler\n",
+               (double)flow->sample_sde_noise, (double)flow->sample_sde_tmax, (double)flow->sample_sde_noise_pos,
+               (double)flow->sample_sde_tmax_pos);
+    else if (sde)
         printf("  --sde-noise %g --sde-tmax %g with --ode euler\n", (double)flow->sample_sde_noise, (double)flow->sample_sde_tmax);
     rc = 0;
 cleanup:

@@ -13,7 +13,7 @@
 
 #define CMD "sdegen sample"
 #define MUSAGE "usage: sdegen sample MODEL.h5 -n N -o FILE.sdf [--seed S] [--steps K] [--ode euler|heun|rk4] " \
-               "[--sde-noise ETA [--sde-tmax T]] [--batch B] [[--cond VALUE] [--guidance W] | --uncond] [--weights raw|ema] " \
+               "[--sde-noise ETA [--sde-tmax T] [--pos-sde-noise ETA] [--pos-sde-tmax T]] [--batch B] [[--cond VALUE] [--guidance W] | --uncond] [--weights raw|ema] " \
                "[--threads T]"
 
 
@@ -27,6 +27,7 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     const char *out = NULL, *cond_arg = NULL, *weights = "ema", *ode_name = "euler";
     long n = -1, seed = 0, steps = 100, batch = 64, threads = 0;
     double guidance = -1, sde_noise = -1, sde_tmax = -1;   /* -1: the model's sample.sde_* with euler, else the ODE */
+    double pos_noise = -1, pos_tmax = -1;                  /* -1: the model's sample.sde_*_pos, else as the others */
     bool positional = false, uncond = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -59,6 +60,8 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
         else if (strcmp(a, "--guidance") == 0) { if (cli_parse_double(v, a, 0, 100, &guidance)) return 2; }
         else if (strcmp(a, "--sde-noise") == 0) { if (cli_parse_double(v, a, 0, 100, &sde_noise)) return 2; }
         else if (strcmp(a, "--sde-tmax") == 0) { if (cli_parse_double(v, a, 1e-6, 1, &sde_tmax)) return 2; }
+        else if (strcmp(a, "--pos-sde-noise") == 0) { if (cli_parse_double(v, a, 0, 100, &pos_noise)) return 2; }
+        else if (strcmp(a, "--pos-sde-tmax") == 0) { if (cli_parse_double(v, a, 1e-6, 1, &pos_tmax)) return 2; }
         else if (strcmp(a, "--weights") == 0) weights = v;
         else {
             fprintf(stderr, CMD ": option '%s' is not for a 3-D molecule model (" MUSAGE ")\n", a);
@@ -81,8 +84,9 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
         fprintf(stderr, CMD ": option --ode: '%s' is not euler, heun or rk4\n", ode_name);
         return 2;
     }
-    if (sde_noise > 0 && ode != sdg_ode_euler) {
-        fprintf(stderr, CMD ": --sde-noise %g needs --ode euler (the SDE mode steps on the Euler grid), not %s\n", sde_noise, ode_name);
+    if ((sde_noise > 0 || pos_noise > 0) && ode != sdg_ode_euler) {
+        fprintf(stderr, CMD ": --%ssde-noise %g needs --ode euler (the SDE mode steps on the Euler grid), not %s\n",
+                sde_noise > 0 ? "" : "pos-", sde_noise > 0 ? sde_noise : pos_noise, ode_name);
         return 2;
     }
     if (strcmp(weights, "ema") && strcmp(weights, "raw")) {
@@ -163,14 +167,27 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     sp.prior_std = m->flow.prior_std;
     sp.ode = ode;
     sp.guidance = guidance > 0 ? (float)guidance : 0.0f;
-    if (sde_noise < 0) sde_noise = ode == sdg_ode_euler ? m->sample_sde_noise : 0.0;   /* the shipped setting */
+    bool shipped = sde_noise < 0 && ode == sdg_ode_euler;   /* the model's sampler setting */
+    if (sde_noise < 0) sde_noise = shipped ? m->sample_sde_noise : 0.0;
     if (sde_tmax < 0) sde_tmax = m->sample_sde_tmax;
+    if (shipped && m->sample_sde_pos) {
+        if (pos_noise < 0) pos_noise = m->sample_sde_noise_pos;
+        if (pos_tmax < 0) pos_tmax = m->sample_sde_tmax_pos;
+    }
     sp.sde_noise = (float)sde_noise;
     sp.sde_tmax = (float)sde_tmax;
-    char sampler[256], sbuf[32], stepbuf[32], ibuf[32], tbuf[64], gbuf[32], thbuf[16];
-    if (sde_noise > 0)
+    sp.sde_noise_pos = (float)pos_noise;
+    sp.sde_tmax_pos = (float)pos_tmax;
+    bool sde = sde_noise > 0 || pos_noise > 0;
+    double pn = pos_noise >= 0 ? pos_noise : sde_noise, pt = pos_tmax > 0 ? pos_tmax : sde_tmax;
+    char sampler[320], sbuf[32], stepbuf[32], ibuf[32], tbuf[64], gbuf[32], thbuf[16];
+    if (sde && pn == sde_noise && pt == sde_tmax)
         snprintf(sampler, sizeof sampler, "sde mode, eta %g (g(t)^2 = 2 eta t) for t <= %g, %ld steps from t = 1 to %g, "
                  "then the denoiser (engine sdg_sampler_ode, sde_noise)", sde_noise, sde_tmax, steps, (double)sp.eps);
+    else if (sde)
+        snprintf(sampler, sizeof sampler, "sde mode (g(t)^2 = 2 eta t), types/charges/bonds eta %g for t <= %g, positions "
+                 "eta %g for t <= %g, %ld steps from t = 1 to %g, then the denoiser (engine sdg_sampler_ode, "
+                 "sde_noise_comp)", sde_noise, sde_tmax, pn, pt, steps, (double)sp.eps);
     else
         snprintf(sampler, sizeof sampler, "ode %s, %ld steps from t = 1 to %g, then the denoiser (engine sdg_sampler_ode)",
                  ode_name, steps, (double)sp.eps);
@@ -245,7 +262,7 @@ int cli_sample_mol3d(int argc, char **argv, const char *model_path) {
     metric_line("validity:", mt.validity.value, "(own bonds and charges; training data: 100 %)");
     metric_line("uniqueness:", mt.uniqueness.value, "(of the valid)");
     printf("speed: %.1f molecules/s, %.1f s per 1000 molecules (%s, %ld steps, batch %ld, %d threads)\n",
-           (double)n / (gen_s > 0 ? gen_s : 1e-9), 1000.0 * gen_s / (double)n, sde_noise > 0 ? "sde mode" : ode_name,
+           (double)n / (gen_s > 0 ? gen_s : 1e-9), 1000.0 * gen_s / (double)n, sde ? "sde mode" : ode_name,
            steps, batch, sdg_num_threads());
     if (cond && cond_arg)
         printf("protocol: n %ld, seed %ld, %s, conditioned on %s = %g %s (guidance %g)\n", n, seed, sampler, m->cond,

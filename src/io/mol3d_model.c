@@ -102,6 +102,10 @@ sdg_status sdg_mol3d_model_save(const char *path, const sdg_mol3d_model *m, sdg_
     SDG_TRY(sdg_meta_set_int(meta, "train.epoch", epochs));
     SDG_TRY(sdg_meta_set_double(meta, "sample.sde_noise", m->sample_sde_noise));
     SDG_TRY(sdg_meta_set_double(meta, "sample.sde_tmax", m->sample_sde_tmax > 0 ? m->sample_sde_tmax : 1.0));
+    if (m->sample_sde_pos) {
+        SDG_TRY(sdg_meta_set_double(meta, "sample.sde_noise_pos", m->sample_sde_noise_pos));
+        SDG_TRY(sdg_meta_set_double(meta, "sample.sde_tmax_pos", m->sample_sde_tmax_pos));
+    }
     SDG_TRY(io_conformers_meta_write(meta, &m->conformers));
     SDG_TRY(sdg_checkpoint_save(path, &(sdg_checkpoint){.params = sdg_egnn_params_store(m->net), .ema = ema,
                                                          .adam = adam, .meta = meta, .buffers = buf}));
@@ -159,6 +163,16 @@ static sdg_status model_from_file(const char *path, const sdg_meta *meta, sdg_mo
     if (!(m->sample_sde_noise >= 0 && m->sample_sde_noise <= 100) || !(m->sample_sde_tmax > 0 && m->sample_sde_tmax <= 1))
         SDG_FAIL(SDG_ERR_FORMAT, "%s: sample.sde_noise = %g or sample.sde_tmax = %g is outside [0, 100] or (0, 1]", path,
                  (double)m->sample_sde_noise, (double)m->sample_sde_tmax);
+    bool has_pos = false;
+    SDG_TRY(io_meta_optional(io_meta_get_float(meta, "sample.sde_noise_pos", &m->sample_sde_noise_pos), &has_pos));
+    m->sample_sde_pos = has_pos;
+    if (has_pos) {
+        SDG_TRY(io_meta_get_float(meta, "sample.sde_tmax_pos", &m->sample_sde_tmax_pos));
+        if (!(m->sample_sde_noise_pos >= 0 && m->sample_sde_noise_pos <= 100) ||
+            !(m->sample_sde_tmax_pos > 0 && m->sample_sde_tmax_pos <= 1))
+            SDG_FAIL(SDG_ERR_FORMAT, "%s: sample.sde_noise_pos = %g or sample.sde_tmax_pos = %g is outside [0, 100] or "
+                     "(0, 1]", path, (double)m->sample_sde_noise_pos, (double)m->sample_sde_tmax_pos);
+    }
     SDG_TRY(io_conformers_meta_read(meta, &m->conformers));
     if (np.conditional != (m->cond[0] != 0))
         SDG_FAIL(SDG_ERR_FORMAT, "%s: net.conditional = %d but cond.name = '%s'", path, np.conditional, m->cond);

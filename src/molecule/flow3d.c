@@ -22,7 +22,7 @@ sdg_flow3d_params sdg_flow3d_default_params(void) {
 sdg_flow3d_sample_params sdg_flow3d_sample_default_params(void) {
     return (sdg_flow3d_sample_params){.n_steps = 100, .seed = 0, .chunk = 64, .prior_std = 1.0f, .ode = sdg_ode_euler,
                                       .eps = 1e-3f, .guidance = 0.0f, .sde_noise = 0.0f,
-                                      .sde_tmax = 1.0f};
+                                      .sde_tmax = 1.0f, .sde_noise_pos = -1.0f, .sde_tmax_pos = -1.0f};
 }
 
 void sdg_mol3d_batch_destroy(sdg_mol3d_batch *b) {
@@ -372,6 +372,13 @@ static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n
     sp.init_prior = false;
     sp.sde_noise = p->sde_noise;
     sp.sde_tmax = p->sde_tmax;
+    if (p->sde_noise_pos >= 0 || p->sde_tmax_pos >= 0) {   /* the positions' own setting */
+        sp.n_sde_noise_comp = 4;
+        for (int q = 0; q < 4; q++) sp.sde_noise_comp[q] = p->sde_noise, sp.sde_tmax_comp[q] = p->sde_tmax;
+        if (p->sde_noise_pos >= 0) sp.sde_noise_comp[0] = p->sde_noise_pos;
+        if (p->sde_tmax_pos >= 0) sp.sde_tmax_comp[0] = p->sde_tmax_pos;
+        sp.sde_noise = fmaxf(p->sde_noise, sp.sde_noise_comp[0]);   /* > 0 selects the SDE mode */
+    }
     sp.seed = p->seed;   /* the SDE's noise: streams apart from the priors' (seed, stream_offset + i) */
     sp.stream_offset = FLOW3D_SDE_STREAM + p->stream_offset + i0;
     SDG_TRY(sdg_sampler_new(&sp, &state, &smp));

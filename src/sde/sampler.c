@@ -357,7 +357,10 @@ static sdg_status run_sde_mode(sdg_sampler *s, const sdg_model *m, sdg_state *st
             double s0, g0, s1, g1, ds, dg;
             sde_marginal4(&k->sde, t, &s0, &g0, &ds, &dg);
             sde_marginal4(&k->sde, tn, &s1, &g1, &ds, &dg);
-            double rk = t <= s->p.sde_tmax ? pow(g1 / g0, eta) : 1.0;   /* r^eta; eta = 0 above sde_tmax */
+            bool own = s->p.n_sde_noise_comp > 0;
+            double etc = own ? s->p.sde_noise_comp[c] : eta;
+            double tmax = own && s->p.sde_tmax_comp[c] > 0 ? s->p.sde_tmax_comp[c] : s->p.sde_tmax;
+            double rk = t <= tmax ? pow(g1 / g0, etc) : 1.0;   /* r^eta; eta = 0 above tmax */
             float keep = (float)(g1 * rk / g0), a = (float)(s1 - keep * s0), gn = (float)(g1 * sqrt(fmax(1 - rk * rk, 0.0)));
             float *x = k->x, *x0 = s->score[c], *z = s->z[c];
             size_t cnt = s->n * k->dim;
@@ -540,6 +543,14 @@ static sdg_status check_params(const sdg_sampler_params *p, const sdg_state *st)
                          "euler method", nm, p->sde_noise);
     if (p->sde_noise > 0 && !(p->sde_tmax > 0))
         return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: sde_tmax = %g must be > 0", nm, p->sde_tmax);
+    if (p->n_sde_noise_comp != 0 && p->n_sde_noise_comp != st->n_comp)
+        return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: n_sde_noise_comp = %d must be 0 or the state's %d components",
+                         nm, p->n_sde_noise_comp, st->n_comp);
+    for (int c = 0; c < p->n_sde_noise_comp; c++)
+        if (!(p->sde_noise_comp[c] >= 0) || !(p->sde_tmax_comp[c] >= 0))
+            return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: sde_noise_comp[%d] = %g and sde_tmax_comp[%d] = %g must be "
+                             ">= 0 (component '%s')", nm, c, p->sde_noise_comp[c], c, p->sde_tmax_comp[c],
+                             st->comp[c].name ? st->comp[c].name : "?");
     if (p->type == sdg_sampler_ode) {
         if (!p->ode) return SDG_ERROR(SDG_ERR_INVALID, "sampler ode: no method");
         if (p->ode->order == 0 && !(p->atol > 0 && p->rtol >= 0))

@@ -192,6 +192,22 @@ export)
   grep -q "sde-noise 8 --sde-tmax 0.5 with --ode euler" "$tmp/o" || fail "export --sde-tmax: $(cat "$tmp/o")"
   "$exe" sample "$tmp/x_t.h5" "${s[@]}" -o "$tmp/d.sdf" >"$tmp/o" 2>&1 || fail "sample x_t: $(cat "$tmp/o")"
   grep -qF "eta 8 (g(t)^2 = 2 eta t) for t <= 0.5," "$tmp/o" || fail "the shipped t_max is not used: $(grep protocol "$tmp/o")"
+  # the positions' own setting: shipped, reported, overridable, equal to giving it by hand
+  "$exe" export "$tmp/x_sde.h5" -o "$tmp/x_p.h5" --pos-sde-tmax 0.3 >"$tmp/o" 2>&1 || fail "export --pos-sde-tmax: $(cat "$tmp/o")"
+  grep -q "sde-noise 8 --sde-tmax 1 --pos-sde-noise 8 --pos-sde-tmax 0.3 with --ode euler" "$tmp/o" \
+    || fail "export --pos-sde-tmax: $(cat "$tmp/o")"
+  pos="types/charges/bonds eta 8 for t <= 1, positions eta 8 for t <= 0.3,"
+  for c in "::$pos" "--pos-sde-noise 2::types/charges/bonds eta 8 for t <= 1, positions eta 2 for t <= 0.3," \
+           "--sde-noise 8::sde mode, eta 8 (g(t)^2 = 2 eta t) for t <= 1," "--sde-noise 0 --pos-sde-noise 4::types/charges/bonds eta 0 for t <= 1, positions eta 4 for t <= 1,"; do
+    "$exe" sample "$tmp/x_p.h5" "${s[@]}" ${c%%::*} -o "$tmp/d.sdf" >"$tmp/o" 2>&1 || fail "sample ${c%%::*}: $(cat "$tmp/o")"
+    grep -qF "${c##*::}" "$tmp/o" || fail "sample x_p ${c%%::*}: not '${c##*::}': $(grep protocol "$tmp/o")"
+  done
+  "$exe" sample "$tmp/x_p.h5" "${s[@]}" -o "$tmp/d.sdf" >/dev/null 2>&1
+  "$exe" sample "$tmp/x_sde.h5" "${s[@]}" --pos-sde-tmax 0.3 -o "$tmp/e.sdf" >/dev/null 2>&1
+  cmp -s <(blank "sampler\|model" "$tmp/d.sdf") <(blank "sampler\|model" "$tmp/e.sdf") || fail "the shipped positions setting is not --pos-sde-tmax 0.3"
+  "$exe" sample "$tmp/x_sde.h5" "${s[@]}" -o "$tmp/f.sdf" >/dev/null 2>&1
+  cmp -s <(blank "sampler\|model" "$tmp/d.sdf") <(blank "sampler\|model" "$tmp/f.sdf") && fail "--pos-sde-tmax 0.3 changed nothing"
+  err 2 "--pos-sde-noise" "$exe" sample "$tmp/x_p.h5" "${s[@]}" -o "$tmp/x.sdf" --ode heun --pos-sde-noise 2
   echo "exports sample as the weights chosen, are $(stat -c %s "$tmp/x_ema.h5") of $(stat -c %s "$tmp/m.h5") bytes, refuse --resume, carry a sampler setting"
   ;;
 *) fail "unknown case" ;;

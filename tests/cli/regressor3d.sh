@@ -117,6 +117,7 @@ export)
   done
   err 1 "--resume: $tmp/x_raw.h5: a weights-only export (raw weights" \
     "$exe" train regressor3d --data "$data" --max-rows 1200 --threads 1 -o "$tmp/x_raw.h5" --epochs 3 --resume
+  err 2 "are sampler settings" "$exe" export "$tmp/a.h5" -o "$tmp/y.h5" --pos-sde-tmax 0.5
   echo "exports evaluate as the weights chosen, are $(stat -c %s "$tmp/x_ema.h5") of $(stat -c %s "$tmp/a.h5") bytes, refuse --resume"
   ;;
 *) fail "unknown case" ;;

@@ -1,8 +1,9 @@
 /* sdegen prepare conformers: builds 3-D conformers for the QM9 molecules that have no 3-D record
- * (those with property values, or for the generator's unconditional branch those without) (docs/molecules3d.md "Building more conformers"), through the
- * molecule module's own path (SMILES -> Open Babel builder -> MMFF94 -> jitter -> MMFF94), into
- * a resumable cache SDF outside the repository. One process: Open Babel is not thread-safe
- * (every call into it holds one lock), so parallel runs are separate processes (--shard K/N). */
+ * (those with property values or, for the generator's unconditional branch, those without; see
+ * docs/molecules3d.md "Building more conformers"), through the molecule module's own path
+ * (SMILES -> Open Babel builder -> MMFF94 -> jitter -> MMFF94), into a resumable cache SDF
+ * outside the repository. One process: Open Babel is not thread-safe (every call into it holds
+ * one lock), so parallel runs are separate processes (--shard K/N). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -20,8 +20,8 @@ typedef enum { OUT_DIR, OUT_CIF, OUT_H5 } out_kind;
 bool cli_sample_takes_value(const char *a) {
     static const char *const v[] = {"-n", "-o", "--seed", "--steps", "--weights", "--batch", "--snr", "--scale-eps",
                                     "--data", "--sampler", "--ode", "--predictor", "--corrector", "--symprec",
-                                    "--cond", "--guidance", "--threads", "--churn", "--sde-noise", "--sde-tmax", "--pos-sde-noise",
-                                    "--pos-sde-tmax", NULL};
+                                    "--cond", "--guidance", "--threads", "--churn", "--sde-noise", "--sde-tmax",
+                                    "--pos-sde-noise", "--pos-sde-tmax", NULL};
     for (int k = 0; v[k]; k++)
         if (strcmp(a, v[k]) == 0) return true;
     return false;

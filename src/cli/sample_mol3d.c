@@ -13,8 +13,8 @@
 
 #define CMD "sdegen sample"
 #define MUSAGE "usage: sdegen sample MODEL.h5 -n N -o FILE.sdf [--seed S] [--steps K] [--ode euler|heun|rk4] " \
-               "[--sde-noise ETA [--sde-tmax T] [--pos-sde-noise ETA] [--pos-sde-tmax T]] [--batch B] [[--cond VALUE] [--guidance W] | --uncond] [--weights raw|ema] " \
-               "[--threads T]"
+               "[--sde-noise ETA [--sde-tmax T] [--pos-sde-noise ETA] [--pos-sde-tmax T]] [--batch B] " \
+               "[[--cond VALUE] [--guidance W] | --uncond] [--weights raw|ema] [--threads T]"
 
 
 /* One summary line: the value in percent, or "-" when it does not apply (NaN). */

@@ -207,12 +207,12 @@ typedef struct sdg_sampler_params {
      * sde_tmax (default inf): the noise acts only on steps that start at t <= sde_tmax; the
      * others are eta = 0 steps (as EDM's S_tmax limits its churn). */
     float    sde_noise, sde_tmax;
-    /* per-component settings (SDE mode only): n_sde_noise_comp = 0 (default) gives every
-     * component sde_noise and sde_tmax; otherwise it must equal the state's n_comp, and component
-     * c uses eta sde_noise_comp[c] >= 0 (0: that component takes the deterministic DDIM step)
-     * from t <= sde_tmax_comp[c] on (0: sde_tmax). Langevin noise with a block-diagonal
-     * preconditioner keeps the marginals, so any mix is exact in the step -> 0 limit.
-     * sde_noise > 0 still selects the mode. */
+    /* per-component settings: n_sde_noise_comp = 0 (default) gives every component sde_noise
+     * and sde_tmax; otherwise it must equal the state's n_comp, and component c uses eta
+     * sde_noise_comp[c] >= 0 instead of sde_noise (0: that component takes the deterministic
+     * DDIM step) from t <= sde_tmax_comp[c] on (0: sde_tmax). The SDE mode is on when some
+     * component's eta is > 0. Langevin noise with a block-diagonal preconditioner keeps the
+     * marginals, so any mix is exact in the step -> 0 limit. */
     int      n_sde_noise_comp;
     float    sde_noise_comp[SDG_STATE_MAX_COMP], sde_tmax_comp[SDG_STATE_MAX_COMP];
     uint64_t seed;         /* sample i uses sdg_rng_stream(seed, stream_offset + i)         */

@@ -377,7 +377,6 @@ static sdg_status sample_chunk(const sdg_egnn *m, sdg_ctx *ctx, const int64_t *n
         for (int q = 0; q < 4; q++) sp.sde_noise_comp[q] = p->sde_noise, sp.sde_tmax_comp[q] = p->sde_tmax;
         if (p->sde_noise_pos >= 0) sp.sde_noise_comp[0] = p->sde_noise_pos;
         if (p->sde_tmax_pos >= 0) sp.sde_tmax_comp[0] = p->sde_tmax_pos;
-        sp.sde_noise = fmaxf(p->sde_noise, sp.sde_noise_comp[0]);   /* > 0 selects the SDE mode */
     }
     sp.seed = p->seed;   /* the SDE's noise: streams apart from the priors' (seed, stream_offset + i) */
     sp.stream_offset = FLOW3D_SDE_STREAM + p->stream_offset + i0;

@@ -22,6 +22,9 @@ struct sdg_sampler {
     float   *tmp[SDG_STATE_MAX_COMP];    /* intermediate states              */
     double  *ns, *nz;                    /* (n) per-sample norms             */
     double  *y;                          /* ODE state (n * total)            */
+    double   eta[SDG_STATE_MAX_COMP];    /* SDE mode: each component's eta   */
+    double   eta_tmax[SDG_STATE_MAX_COMP]; /* and t_max (sde_eta)            */
+    bool     sde_mode;                   /* some component's eta > 0         */
     long     nfe, steps;
     const char *phase;
     long     step;
@@ -346,7 +349,7 @@ static sdg_status ode_rhs(double t, const double *y, double *dydt, void *vctx) {
  * the DDIM step, which for the linear family is the Euler step itself. No division by s. */
 static sdg_status run_sde_mode(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
     sdg_status r = SDG_OK;
-    double eta = s->p.sde_noise, h = (1.0 - s->p.eps) / s->p.n_steps;   /* the fixed-step ODE's grid */
+    double h = (1.0 - s->p.eps) / s->p.n_steps;   /* the fixed-step ODE's grid */
     s->phase = "sde";
     for (int i = 0; i < s->p.n_steps; i++) {
         double t = 1.0 - i * h, tn = 1.0 - (i + 1) * h;
@@ -357,10 +360,7 @@ static sdg_status run_sde_mode(sdg_sampler *s, const sdg_model *m, sdg_state *st
             double s0, g0, s1, g1, ds, dg;
             sde_marginal4(&k->sde, t, &s0, &g0, &ds, &dg);
             sde_marginal4(&k->sde, tn, &s1, &g1, &ds, &dg);
-            bool own = s->p.n_sde_noise_comp > 0;
-            double etc = own ? s->p.sde_noise_comp[c] : eta;
-            double tmax = own && s->p.sde_tmax_comp[c] > 0 ? s->p.sde_tmax_comp[c] : s->p.sde_tmax;
-            double rk = t <= tmax ? pow(g1 / g0, etc) : 1.0;   /* r^eta; eta = 0 above tmax */
+            double rk = t <= s->eta_tmax[c] ? pow(g1 / g0, s->eta[c]) : 1.0;   /* r^eta; eta = 0 above t_max */
             float keep = (float)(g1 * rk / g0), a = (float)(s1 - keep * s0), gn = (float)(g1 * sqrt(fmax(1 - rk * rk, 0.0)));
             float *x = k->x, *x0 = s->score[c], *z = s->z[c];
             size_t cnt = s->n * k->dim;
@@ -385,7 +385,7 @@ static sdg_status run_ode(sdg_sampler *s, const sdg_model *m, sdg_state *st) {
     ode_ctx o = {s, m, st};
     float *xs[SDG_STATE_MAX_COMP];
     for (int c = 0; c < st->n_comp; c++) xs[c] = st->comp[c].x;
-    if (s->p.sde_noise > 0) {
+    if (s->sde_mode) {
         if ((r = run_sde_mode(s, m, st)) != SDG_OK) return r;
     } else {
         s->phase = "ode";
@@ -500,6 +500,19 @@ void sdg_sampler_free(sdg_sampler *s) {
     free(s);
 }
 
+/* Each component's eta and t_max in the SDE mode (sdg_sampler_params.sde_noise_comp), into eta
+ * and tmax; true when the mode is on (some eta > 0). */
+static bool sde_eta(const sdg_sampler_params *p, int n_comp, double *eta, double *tmax) {
+    bool on = false;
+    for (int c = 0; c < n_comp; c++) {
+        bool own = p->n_sde_noise_comp > 0;
+        eta[c] = own ? p->sde_noise_comp[c] : p->sde_noise;
+        tmax[c] = own && p->sde_tmax_comp[c] > 0 ? p->sde_tmax_comp[c] : p->sde_tmax;
+        on = on || eta[c] > 0;
+    }
+    return on;
+}
+
 static sdg_status check_params(const sdg_sampler_params *p, const sdg_state *st) {
     if (!p->type) return SDG_ERROR(SDG_ERR_INVALID, "sampler: no type");
     const char *nm = p->type->name;
@@ -538,11 +551,8 @@ static sdg_status check_params(const sdg_sampler_params *p, const sdg_state *st)
                                      "for component '%s'",
                                      st->comp[c].sde.N, p->n_steps, st->comp[c].name ? st->comp[c].name : "?");
     }
-    if (!(p->sde_noise >= 0) || (p->sde_noise > 0 && (p->type != sdg_sampler_ode || p->ode != sdg_ode_euler)))
-        return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: sde_noise = %g must be 0, or > 0 with the ode sampler's "
-                         "euler method", nm, p->sde_noise);
-    if (p->sde_noise > 0 && !(p->sde_tmax > 0))
-        return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: sde_tmax = %g must be > 0", nm, p->sde_tmax);
+    if (!(p->sde_noise >= 0))
+        return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: sde_noise = %g must be >= 0", nm, p->sde_noise);
     if (p->n_sde_noise_comp != 0 && p->n_sde_noise_comp != st->n_comp)
         return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: n_sde_noise_comp = %d must be 0 or the state's %d components",
                          nm, p->n_sde_noise_comp, st->n_comp);
@@ -551,6 +561,15 @@ static sdg_status check_params(const sdg_sampler_params *p, const sdg_state *st)
             return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: sde_noise_comp[%d] = %g and sde_tmax_comp[%d] = %g must be "
                              ">= 0 (component '%s')", nm, c, p->sde_noise_comp[c], c, p->sde_tmax_comp[c],
                              st->comp[c].name ? st->comp[c].name : "?");
+    double eta[SDG_STATE_MAX_COMP], tmax[SDG_STATE_MAX_COMP];
+    if (sde_eta(p, st->n_comp, eta, tmax)) {
+        if (p->type != sdg_sampler_ode || p->ode != sdg_ode_euler)
+            return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: the SDE mode (sde_noise %g) needs the ode sampler's euler "
+                             "method", nm, p->sde_noise);
+        for (int c = 0; c < st->n_comp; c++)
+            if (!(tmax[c] > 0))
+                return SDG_ERROR(SDG_ERR_INVALID, "sampler %s: sde_tmax = %g must be > 0", nm, tmax[c]);
+    }
     if (p->type == sdg_sampler_ode) {
         if (!p->ode) return SDG_ERROR(SDG_ERR_INVALID, "sampler ode: no method");
         if (p->ode->order == 0 && !(p->atol > 0 && p->rtol >= 0))
@@ -571,6 +590,7 @@ sdg_status sdg_sampler_new(const sdg_sampler_params *p, const sdg_state *x, sdg_
     s->p = *p;
     s->n = x->n;
     s->n_comp = x->n_comp;
+    s->sde_mode = sde_eta(p, x->n_comp, s->eta, s->eta_tmax);
     for (int c = 0; c < x->n_comp; c++) {
         size_t cnt = x->n * x->comp[c].dim;
         s->dim[c] = x->comp[c].dim;

@@ -62,6 +62,16 @@ static inline void mix_point(const mixture *m, const mix_pre *P, const float *x,
     }
 }
 
+/* Prepares P for time t under sde unless *tp already is t (a call's samples share their times in
+ * runs), and records t in *tp. */
+static inline void mix_prepare_at(const mixture *m, const sdg_sde *sde, float t, float *tp, mix_pre *P) {
+    if (t == *tp) return;
+    double s, sg;
+    *tp = t;
+    sdg_sde_marginal(sde, t, &s, &sg);
+    mix_prepare(m, s, sg, P);
+}
+
 /* sdg_model_fn: every component is a D-dim copy of the mixture problem */
 static inline sdg_status oracle_fn(const sdg_model_call *call, void *params) {
     oracle *o = params;
@@ -76,12 +86,7 @@ static inline sdg_status oracle_fn(const sdg_model_call *call, void *params) {
         float tp = NAN;
         for (size_t i = 0; i < st->n; i++) {
             double sc[MIX_MAXD], x0[MIX_MAXD];
-            if (call->t[i] != tp) {
-                double s, sg;
-                tp = call->t[i];
-                sdg_sde_marginal(&k->sde, tp, &s, &sg);
-                mix_prepare(o->mix, s, sg, &P);
-            }
+            mix_prepare_at(o->mix, &k->sde, call->t[i], &tp, &P);
             mix_point(o->mix, &P, k->x + i * D, sc, x0);
             for (int d = 0; d < D; d++)
                 call->out[c][i * D + d] = (float)(via_score ? o->score_scale * sc[d] : x0[d]);

@@ -154,12 +154,7 @@ static sdg_status split_fn(const sdg_model_call *call, void *params) {
     float tp = NAN;
     for (size_t i = 0; i < st->n; i++) {
         double sc[MIX_MAXD], x0[MIX_MAXD];
-        if (call->t[i] != tp) {
-            double s, sg;
-            tp = call->t[i];
-            sdg_sde_marginal(&st->comp[0].sde, tp, &s, &sg);
-            mix_prepare(&MIX2, s, sg, &P);
-        }
+        mix_prepare_at(&MIX2, &st->comp[0].sde, call->t[i], &tp, &P);
         float x[2] = {st->comp[0].x[i], st->comp[1].x[i]};
         mix_point(&MIX2, &P, x, sc, x0);
         for (int c = 0; c < 2; c++)
